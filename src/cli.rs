@@ -1,0 +1,219 @@
+//! The command line, as clap definitions only. Behaviour lives in `commands/`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kps",
+    version,
+    about = "SSH keypair manager: generate, import, store encrypted, export",
+    long_about = "kps keeps SSH keypairs in an encrypted local store and hands them out \
+                  in the formats clients need. Private keys are sealed at rest; only \
+                  commands that read a private key ask for the store passphrase.",
+    after_help = "Exit status: 0 ok, 1 other failure, 2 usage or parameter error, \
+                  3 keypair not found, 4 keypair already exists, 5 invalid or unsupported \
+                  key material, 6 wrong passphrase or store cannot be unlocked, \
+                  7 store unreadable, busy or corrupt."
+)]
+pub struct Cli {
+    /// Store directory [default: the platform data dir, ~/.local/share/kps on Linux]
+    #[arg(long, global = true, value_name = "DIR", env = "KPS_STORE")]
+    pub store: Option<PathBuf>,
+
+    /// Print one JSON document on stdout; errors as {"error_code","error_msg"} on stderr
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Read the store passphrase from FILE (one trailing newline is ignored)
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "KPS_PASSPHRASE_FILE",
+        hide_env_values = true
+    )]
+    pub passphrase_file: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Set up a new store and its passphrase
+    #[command(
+        after_help = "Examples:\n  kps init\n  kps init --passphrase-file pass.txt \
+                            --kdf-memory 262144"
+    )]
+    Init(InitArgs),
+
+    /// Generate a new keypair and store it
+    #[command(
+        after_help = "Examples:\n  kps create web01\n  kps create build -t rsa -b 4096 \
+                            -C ci@example\n  kps create db -t ecdsa -b 384 --description \"db hosts\""
+    )]
+    Create(CreateArgs),
+
+    /// List keypairs
+    #[command(
+        after_help = "Examples:\n  kps list\n  kps list --json | jq -r '.keypairs[].keypair.name'"
+    )]
+    List,
+
+    /// Show a keypair: fingerprints, public key and metadata (never the private key)
+    #[command(after_help = "Examples:\n  kps show web01\n  kps show web01 --json")]
+    Show(ShowArgs),
+
+    /// Export a keypair's private key (OpenSSH, PEM, PKCS#8) or its public key
+    #[command(
+        after_help = "Examples:\n  kps export web01 --format public >> authorized_keys\n  \
+                            kps export web01 -o ~/.ssh/web01\n  \
+                            kps export web01 --format pem -o web01.pem"
+    )]
+    Export(ExportArgs),
+
+    /// Delete a keypair
+    #[command(after_help = "Examples:\n  kps delete web01\n  kps delete web01 --yes")]
+    Delete(DeleteArgs),
+
+    /// Change the store passphrase (re-wraps the store key only)
+    #[command(
+        after_help = "Examples:\n  kps passwd\n  kps passwd --passphrase-file old.txt \
+                            --new-passphrase-file new.txt"
+    )]
+    Passwd(PasswdArgs),
+}
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct KdfArgs {
+    /// Argon2id memory in KiB [default: 65536]
+    #[arg(long, value_name = "KIB")]
+    pub kdf_memory: Option<u32>,
+
+    /// Argon2id passes [default: 3]
+    #[arg(long, value_name = "N")]
+    pub kdf_passes: Option<u32>,
+
+    /// Argon2id lanes [default: 1]
+    #[arg(long, value_name = "N")]
+    pub kdf_parallelism: Option<u32>,
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub kdf: KdfArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct PasswdArgs {
+    /// Read the new passphrase from FILE (one trailing newline is ignored)
+    #[arg(long, value_name = "FILE")]
+    pub new_passphrase_file: Option<PathBuf>,
+
+    /// New KDF cost (defaults to the store's current cost)
+    #[command(flatten)]
+    pub kdf: KdfArgs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EncryptionType {
+    Default,
+    Kms,
+}
+
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    /// Keypair name: 1-64 letters, digits, '_' or '-'
+    pub name: String,
+
+    /// Key type: ed25519, ecdsa, rsa (or ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa)
+    #[arg(
+        short = 't',
+        long = "type",
+        value_name = "TYPE",
+        default_value = "ed25519"
+    )]
+    pub key_type: String,
+
+    /// Key size: ecdsa 256|384|521 (default 256), rsa 2048|3072|4096 (default 3072)
+    #[arg(short = 'b', long, value_name = "BITS")]
+    pub bits: Option<u32>,
+
+    /// Comment on the public key [default: the keypair name]
+    #[arg(short = 'C', long, value_name = "COMMENT")]
+    pub comment: Option<String>,
+
+    /// Free-text description
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+
+    /// Owner, as the service's user_id
+    #[arg(long, value_name = "ID")]
+    pub user_id: Option<String>,
+
+    #[command(flatten)]
+    pub protection: ProtectionArgs,
+
+    /// KDF cost, used only if this command sets up a new store
+    #[command(flatten)]
+    pub kdf: KdfArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ProtectionArgs {
+    /// How the private key is protected at rest
+    #[arg(long, value_enum, default_value = "default")]
+    pub encryption: EncryptionType,
+
+    /// KMS master key name (with --encryption kms)
+    #[arg(long, value_name = "NAME")]
+    pub kms_key_name: Option<String>,
+
+    /// KMS master key id (with --encryption kms)
+    #[arg(long, value_name = "ID")]
+    pub kms_key_id: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    pub name: String,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// OpenSSH private key (what ssh-keygen writes)
+    Openssh,
+    /// Traditional PEM: PKCS#1 for RSA, SEC1 for ECDSA (none for Ed25519)
+    Pem,
+    /// PKCS#8 PEM ("PRIVATE KEY")
+    Pkcs8,
+    /// The authorized_keys line
+    Public,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    pub name: String,
+
+    #[arg(long, value_enum, default_value = "openssh")]
+    pub format: ExportFormat,
+
+    /// Output file, or '-' for stdout (required for private formats)
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Replace FILE if it exists
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DeleteArgs {
+    pub name: String,
+
+    /// Do not ask for confirmation (required without a terminal)
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}

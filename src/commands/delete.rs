@@ -1,0 +1,41 @@
+use super::Context;
+use crate::cli::DeleteArgs;
+use crate::output;
+use crate::passphrase::interactive;
+use crate::report::CliError;
+use serde_json::json;
+
+pub fn run(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
+    let store = ctx.open_store()?;
+    let keypair = store.get(&args.name)?;
+    if !args.yes {
+        if !interactive() {
+            return Err(CliError::usage(
+                format!(
+                    "refusing to delete keypair '{}' without confirmation",
+                    keypair.name
+                ),
+                "add --yes to delete without a terminal",
+            )
+            .into());
+        }
+        let confirmed = dialoguer::Confirm::new()
+            .with_prompt(format!(
+                "Delete keypair '{}' ({} {})? Its private key cannot be recovered",
+                keypair.name, keypair.algorithm, keypair.fingerprint
+            ))
+            .default(false)
+            .interact()
+            .map_err(|_| CliError::Cancelled)?;
+        if !confirmed {
+            return Err(CliError::Cancelled.into());
+        }
+    }
+    store.delete(&keypair.name)?;
+    if ctx.json {
+        output::print_json(&json!({ "name": keypair.name, "deleted": true }))?;
+    } else {
+        println!("Deleted keypair {}", keypair.name);
+    }
+    Ok(())
+}

@@ -1,0 +1,28 @@
+use super::{Context, kdf_params};
+use crate::cli::InitArgs;
+use crate::output;
+use serde_json::json;
+
+pub fn run(ctx: &Context, args: InitArgs) -> anyhow::Result<()> {
+    let kdf = kdf_params(&args.kdf, Default::default())?;
+    let store = ctx.open_store()?;
+    if store.is_initialised()? {
+        return Err(kps::Error::AlreadyInitialised.into());
+    }
+    let passphrase = ctx.passphrases.new_store()?;
+    store.initialise(&passphrase, kdf)?;
+    if ctx.json {
+        output::print_json(&json!({
+            "store": ctx.store_dir,
+            "kdf": {
+                "algorithm": "argon2id",
+                "memory_kib": kdf.memory_kib,
+                "passes": kdf.passes,
+                "parallelism": kdf.parallelism,
+            },
+        }))?;
+    } else {
+        println!("Initialised store {}", ctx.store_dir.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! The core's error type: one variant per thing a user can act on.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Errors of the kps core. Messages never contain secret material.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A parameter the caller gave is not acceptable (bad name, unsupported size...).
+    #[error("{message}")]
+    InvalidParameter {
+        message: String,
+        hint: Option<String>,
+    },
+
+    #[error("keypair '{0}' does not exist")]
+    NotFound(String),
+
+    #[error("keypair '{0}' already exists")]
+    AlreadyExists(String),
+
+    #[error("keypair '{0}' has no private key in the store")]
+    NoPrivateKey(String),
+
+    #[error("wrong store passphrase")]
+    WrongPassphrase,
+
+    #[error("the store has no passphrase yet")]
+    NotInitialised,
+
+    #[error("the store already has a passphrase")]
+    AlreadyInitialised,
+
+    /// Another process set up the store while this one was asking for a
+    /// passphrase, and the passphrase given here does not open it.
+    #[error("the store was set up by another process with a different passphrase")]
+    InitialisedConcurrently,
+
+    #[error("the store at {path} is busy: another kps process held it too long")]
+    StoreBusy { path: PathBuf },
+
+    #[error("the store at {path} is unreadable or corrupt: {detail}")]
+    StoreCorrupt { path: PathBuf, detail: String },
+
+    #[error(
+        "the store at {path} has schema version {found}, newer than this kps supports ({supported})"
+    )]
+    StoreTooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+
+    #[error("cannot open the store at {path}: {source}")]
+    StoreIo {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The stored private key of a keypair cannot be opened, or what it opens
+    /// to is not the key the row says: damage or tampering, never a wrong key.
+    #[error("private key of keypair '{name}' failed verification: {detail}")]
+    IntegrityFailure { name: String, detail: String },
+
+    #[error("encryption type kms is not available: no KMS is configured for this store")]
+    KmsNotConfigured,
+
+    #[error("saving keypair '{name}' failed: {detail}")]
+    SaveFailed { name: String, detail: String },
+
+    #[error("key generation failed: {0}")]
+    KeyGeneration(String),
+
+    #[error("encrypting the private key failed: {0}")]
+    EncryptFailed(String),
+
+    #[error("{0}")]
+    InvalidKey(String),
+
+    #[error("{path} already exists")]
+    OutputExists { path: PathBuf },
+
+    #[error("cannot write {path}: {source}")]
+    OutputIo {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::InvalidParameter {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn invalid_with_hint(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::InvalidParameter {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+}

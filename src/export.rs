@@ -1,0 +1,152 @@
+//! The formats a stored key is handed out in: OpenSSH, the algorithm's
+//! traditional PEM (PKCS#1 for RSA, SEC1 for ECDSA), PKCS#8, and the public
+//! authorized_keys line.
+
+use crate::{Error, Result};
+use ssh_key::private::{EcdsaKeypair, KeypairData};
+use ssh_key::{LineEnding, PrivateKey};
+use zeroize::Zeroizing;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    OpenSsh,
+    Pem,
+    Pkcs8,
+    Public,
+}
+
+impl Format {
+    pub fn is_private(self) -> bool {
+        self != Format::Public
+    }
+}
+
+/// The private key in `format` (any but [`Format::Public`]), as PEM text.
+pub fn private_pem(key: &PrivateKey, format: Format) -> Result<Zeroizing<String>> {
+    let lf = LineEnding::LF;
+    let failed = |e: &dyn std::fmt::Display| Error::InvalidKey(format!("cannot encode key: {e}"));
+    match format {
+        Format::OpenSsh => key.to_openssh(lf).map_err(|e| failed(&e)),
+        Format::Public => Err(Error::invalid("the public format holds no private key")),
+        Format::Pem => match key.key_data() {
+            KeypairData::Rsa(kp) => {
+                use rsa::pkcs1::EncodeRsaPrivateKey;
+                let rsa = rsa::PrivateKey::try_from(kp).map_err(|e| failed(&e))?;
+                rsa.to_pkcs1_pem(lf).map_err(|e| failed(&e))
+            }
+            KeypairData::Ecdsa(kp) => ecdsa_sec1_pem(kp).map_err(|e| failed(&e)),
+            KeypairData::Ed25519(_) => Err(private_pem_unsupported("ssh-ed25519")),
+            KeypairData::Dsa(kp) => dsa_traditional_pem(kp),
+            _ => Err(Error::InvalidKey("unsupported key algorithm".into())),
+        },
+        Format::Pkcs8 => {
+            use pkcs8::EncodePrivateKey;
+            match key.key_data() {
+                KeypairData::Rsa(kp) => {
+                    let rsa = rsa::PrivateKey::try_from(kp).map_err(|e| failed(&e))?;
+                    rsa.to_pkcs8_pem(lf).map_err(|e| failed(&e))
+                }
+                KeypairData::Ecdsa(kp) => match kp {
+                    EcdsaKeypair::NistP256 { private, .. } => {
+                        p256::SecretKey::from_slice(private.as_slice())
+                            .map_err(|e| failed(&e))?
+                            .to_pkcs8_pem(lf)
+                            .map_err(|e| failed(&e))
+                    }
+                    EcdsaKeypair::NistP384 { private, .. } => {
+                        p384::SecretKey::from_slice(private.as_slice())
+                            .map_err(|e| failed(&e))?
+                            .to_pkcs8_pem(lf)
+                            .map_err(|e| failed(&e))
+                    }
+                    EcdsaKeypair::NistP521 { private, .. } => {
+                        p521::SecretKey::from_slice(private.as_slice())
+                            .map_err(|e| failed(&e))?
+                            .to_pkcs8_pem(lf)
+                            .map_err(|e| failed(&e))
+                    }
+                },
+                KeypairData::Ed25519(kp) => {
+                    ed25519_dalek::SigningKey::from_bytes(&kp.private.to_bytes())
+                        .to_pkcs8_pem(lf)
+                        .map_err(|e| failed(&e))
+                }
+                KeypairData::Dsa(kp) => dsa::SigningKey::try_from(kp)
+                    .map_err(|e| failed(&e))?
+                    .to_pkcs8_pem(lf)
+                    .map_err(|e| failed(&e)),
+                _ => Err(Error::InvalidKey("unsupported key algorithm".into())),
+            }
+        }
+    }
+}
+
+fn ecdsa_sec1_pem(kp: &EcdsaKeypair) -> std::result::Result<Zeroizing<String>, String> {
+    let lf = LineEnding::LF;
+    let s = |e: &dyn std::fmt::Display| e.to_string();
+    match kp {
+        EcdsaKeypair::NistP256 { private, .. } => p256::SecretKey::from_slice(private.as_slice())
+            .map_err(|e| s(&e))?
+            .to_sec1_pem(lf)
+            .map_err(|e| s(&e)),
+        EcdsaKeypair::NistP384 { private, .. } => p384::SecretKey::from_slice(private.as_slice())
+            .map_err(|e| s(&e))?
+            .to_sec1_pem(lf)
+            .map_err(|e| s(&e)),
+        EcdsaKeypair::NistP521 { private, .. } => p521::SecretKey::from_slice(private.as_slice())
+            .map_err(|e| s(&e))?
+            .to_sec1_pem(lf)
+            .map_err(|e| s(&e)),
+    }
+}
+
+/// The error for a traditional PEM of an algorithm that has none (Ed25519).
+pub fn private_pem_unsupported(algorithm: &str) -> Error {
+    Error::invalid_with_hint(
+        format!("{algorithm} keys have no traditional PEM form"),
+        "use --format pkcs8 (PEM 'PRIVATE KEY') or --format openssh",
+    )
+}
+
+/// OpenSSL's traditional `DSA PRIVATE KEY`: `SEQUENCE { 0, p, q, g, y, x }`.
+fn dsa_traditional_pem(kp: &ssh_key::private::DsaKeypair) -> Result<Zeroizing<String>> {
+    use der::{Encode, asn1::UintRef};
+    let public = kp.public();
+    let bad = || Error::InvalidKey("cannot encode DSA key".into());
+    fn field(m: &ssh_key::Mpint) -> Result<&[u8]> {
+        m.as_positive_bytes()
+            .ok_or_else(|| Error::InvalidKey("cannot encode DSA key".into()))
+    }
+    let ints = [
+        &[0u8][..],
+        field(public.p())?,
+        field(public.q())?,
+        field(public.g())?,
+        field(public.y())?,
+        field(kp.private().as_mpint())?,
+    ];
+    let mut body = Zeroizing::new(Vec::new());
+    for bytes in ints {
+        UintRef::new(bytes)
+            .map_err(|_| bad())?
+            .encode_to_vec(&mut body)
+            .map_err(|_| bad())?;
+    }
+    let mut der_bytes = Zeroizing::new(Vec::new());
+    der::Header::new(
+        der::Tag::Sequence,
+        der::Length::try_from(body.len()).map_err(|_| bad())?,
+    )
+    .encode_to_vec(&mut der_bytes)
+    .map_err(|_| bad())?;
+    der_bytes.extend_from_slice(&body);
+    let pem = pem_rfc7468::encode_string("DSA PRIVATE KEY", LineEnding::LF, &der_bytes)
+        .map_err(|_| bad())?;
+    Ok(Zeroizing::new(pem))
+}
+
+/// The authorized_keys line: `algorithm base64 comment`.
+pub fn public_line(key: &ssh_key::PublicKey) -> Result<String> {
+    key.to_openssh()
+        .map_err(|e| Error::InvalidKey(format!("cannot encode public key: {e}")))
+}

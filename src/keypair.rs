@@ -1,0 +1,81 @@
+//! A stored keypair's public record: everything but the private key.
+
+use ssh_key::PublicKey;
+
+/// How a keypair's private key is protected at rest (the service's
+/// `key_protection.encryption`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Encryption {
+    /// Sealed to the store identity, which the store passphrase unlocks.
+    Default,
+    /// Under a master key in a KMS or HSM, named by name or id.
+    Kms {
+        key_name: Option<String>,
+        key_id: Option<String>,
+    },
+}
+
+impl Encryption {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Encryption::Default => "default",
+            Encryption::Kms { .. } => "kms",
+        }
+    }
+
+    pub fn kms_key_name(&self) -> Option<&str> {
+        match self {
+            Encryption::Kms { key_name, .. } => key_name.as_deref(),
+            Encryption::Default => None,
+        }
+    }
+
+    pub fn kms_key_id(&self) -> Option<&str> {
+        match self {
+            Encryption::Kms { key_id, .. } => key_id.as_deref(),
+            Encryption::Default => None,
+        }
+    }
+}
+
+/// What the caller decides about a new keypair besides its key.
+#[derive(Clone, Debug)]
+pub struct NewKeypair {
+    pub name: String,
+    pub description: Option<String>,
+    pub user_id: Option<String>,
+    pub encryption: Encryption,
+}
+
+#[derive(Clone, Debug)]
+pub struct Keypair {
+    pub name: String,
+    /// SSH algorithm name: `ssh-ed25519`, `ecdsa-sha2-nistp256`, `ssh-rsa`, ...
+    pub algorithm: String,
+    pub bits: u32,
+    /// The public key, with the comment.
+    pub public_key: PublicKey,
+    /// `SHA256:...` as `ssh-keygen -l` prints it.
+    pub fingerprint: String,
+    /// `MD5:aa:bb:...`
+    pub fingerprint_md5: String,
+    pub description: Option<String>,
+    pub user_id: Option<String>,
+    /// RFC 3339, UTC.
+    pub create_time: String,
+    pub update_time: String,
+    pub encryption: Encryption,
+    pub has_private_key: bool,
+}
+
+impl Keypair {
+    pub fn comment(&self) -> &str {
+        self.public_key.comment().as_str_lossy()
+    }
+
+    /// The authorized_keys line.
+    pub fn public_line(&self) -> String {
+        // A key that was parsed from the store re-encodes without fail.
+        self.public_key.to_openssh().unwrap_or_default()
+    }
+}

@@ -1,0 +1,19 @@
+//! kps core: key generation, validation, formats, fingerprints and the encrypted store.
+//!
+//! Everything here returns typed errors ([`Error`]) and never prints; the `kps`
+//! binary turns errors into codes and messages, and results into text or JSON.
+#![forbid(unsafe_code)]
+
+pub mod algorithm;
+pub mod error;
+pub mod export;
+pub mod fingerprint;
+pub mod keycheck;
+pub mod keygen;
+pub mod keypair;
+pub mod name;
+pub mod outfile;
+pub mod secret;
+pub mod store;
+
+pub use error::{Error, Result};

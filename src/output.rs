@@ -1,0 +1,103 @@
+//! How keypairs look on stdout: the JSON contract (the Key Pair Service's
+//! field names) and the human text.
+
+use kps::keypair::Keypair;
+use serde_json::{Value, json};
+use std::io::Write;
+
+/// One keypair in the service's shape (the inside of `{"keypair": ...}`).
+pub fn keypair_json(k: &Keypair) -> Value {
+    let mut encryption = json!({ "type": k.encryption.type_name() });
+    if let Some(n) = k.encryption.kms_key_name() {
+        encryption["kms_key_name"] = json!(n);
+    }
+    if let Some(id) = k.encryption.kms_key_id() {
+        encryption["kms_key_id"] = json!(id);
+    }
+    json!({
+        "name": k.name,
+        "type": "ssh",
+        "algorithm": k.algorithm,
+        "bits": k.bits,
+        "public_key": k.public_line(),
+        "fingerprint": k.fingerprint,
+        "fingerprint_md5": k.fingerprint_md5,
+        "comment": k.comment(),
+        "description": k.description,
+        "user_id": k.user_id,
+        "create_time": k.create_time,
+        "update_time": k.update_time,
+        "is_key_protection": k.has_private_key,
+        "key_protection": { "encryption": encryption },
+    })
+}
+
+pub fn print_json(doc: &Value) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, doc)?;
+    writeln!(out)?;
+    out.flush()
+}
+
+pub fn print_keypair(k: &Keypair) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let protection = match (&k.has_private_key, k.encryption.type_name()) {
+        (false, _) => "none (public key only)".to_string(),
+        (true, t) => {
+            let mut s = format!("encrypted, type {t}");
+            if let Some(n) = k.encryption.kms_key_name() {
+                s.push_str(&format!(", kms key name {n}"));
+            }
+            if let Some(id) = k.encryption.kms_key_id() {
+                s.push_str(&format!(", kms key id {id}"));
+            }
+            s
+        }
+    };
+    for (label, value) in [
+        ("name", k.name.clone()),
+        ("algorithm", k.algorithm.clone()),
+        ("bits", k.bits.to_string()),
+        ("fingerprint", k.fingerprint.clone()),
+        ("fingerprint md5", k.fingerprint_md5.clone()),
+        ("comment", k.comment().to_string()),
+        ("description", opt(&k.description)),
+        ("user id", opt(&k.user_id)),
+        ("created", k.create_time.clone()),
+        ("updated", k.update_time.clone()),
+        ("private key", protection),
+        ("public key", k.public_line()),
+    ] {
+        writeln!(out, "{:<16} {value}", format!("{label}:"))?;
+    }
+    out.flush()
+}
+
+pub fn print_table(keypairs: &[Keypair]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let width = keypairs
+        .iter()
+        .map(|k| k.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    writeln!(
+        out,
+        "{:<width$}  {:<19}  {:>4}  {:<50}  {:<10}  CREATED",
+        "NAME", "ALGORITHM", "BITS", "FINGERPRINT", "ENCRYPTION"
+    )?;
+    for k in keypairs {
+        writeln!(
+            out,
+            "{:<width$}  {:<19}  {:>4}  {:<50}  {:<10}  {}",
+            k.name,
+            k.algorithm,
+            k.bits,
+            k.fingerprint,
+            k.encryption.type_name(),
+            k.create_time
+        )?;
+    }
+    out.flush()
+}

@@ -1,0 +1,91 @@
+//! Where the store passphrase comes from, first match wins:
+//! `--passphrase-file` / `KPS_PASSPHRASE_FILE`, `KPS_PASSPHRASE`, then a
+//! hidden prompt, but only when stdin and stderr are terminals. Without any of
+//! them kps fails at once rather than wait for input that will never come.
+
+use crate::report::CliError;
+use kps::secret::Passphrase;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+pub const ENV_PASSPHRASE: &str = "KPS_PASSPHRASE";
+
+pub fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+pub fn read_file(path: &Path) -> Result<Passphrase, CliError> {
+    std::fs::read(path)
+        .map(Passphrase::from_file_contents)
+        .map_err(|source| CliError::PassphraseFile {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+fn from_env() -> Option<Passphrase> {
+    use std::os::unix::ffi::OsStringExt;
+    std::env::var_os(ENV_PASSPHRASE).map(|v| Passphrase::new(v.into_vec()))
+}
+
+#[derive(Clone, Debug)]
+pub struct Sources {
+    pub file: Option<PathBuf>,
+}
+
+impl Sources {
+    /// The passphrase that opens the store.
+    pub fn current(&self) -> Result<Passphrase, CliError> {
+        if let Some(path) = &self.file {
+            return read_file(path);
+        }
+        if let Some(p) = from_env() {
+            return Ok(p);
+        }
+        prompt("Store passphrase", false)
+    }
+
+    /// A passphrase for a new store: same sources, the prompt asks twice.
+    pub fn new_store(&self) -> Result<Passphrase, CliError> {
+        let p = match (&self.file, from_env()) {
+            (Some(path), _) => read_file(path)?,
+            (None, Some(p)) => p,
+            (None, None) => prompt("New store passphrase", true)?,
+        };
+        non_empty(p)
+    }
+}
+
+/// The new passphrase for `kps passwd`: from its own file, or a prompt.
+pub fn new_from(file: Option<&Path>) -> Result<Passphrase, CliError> {
+    let p = match file {
+        Some(path) => read_file(path)?,
+        None => prompt("New store passphrase", true)?,
+    };
+    non_empty(p)
+}
+
+fn non_empty(p: Passphrase) -> Result<Passphrase, CliError> {
+    if p.is_empty() {
+        return Err(CliError::usage(
+            "the store passphrase is empty",
+            "an empty passphrase would leave every private key readable by anyone with the store file",
+        ));
+    }
+    Ok(p)
+}
+
+fn prompt(label: &str, confirm: bool) -> Result<Passphrase, CliError> {
+    if !interactive() {
+        return Err(CliError::NoPassphrase {
+            why: "no --passphrase-file, KPS_PASSPHRASE_FILE or KPS_PASSPHRASE, and no terminal to ask at"
+                .into(),
+        });
+    }
+    let mut input = dialoguer::Password::new().with_prompt(label);
+    if confirm {
+        input = input.with_confirmation("Repeat passphrase", "Passphrases do not match, try again");
+    }
+    let text = zeroize::Zeroizing::new(input.interact().map_err(|_| CliError::Cancelled)?);
+    Ok(Passphrase::new(text.as_bytes().to_vec()))
+}

@@ -1,0 +1,216 @@
+//! Failures as the user and scripts see them: each error gets its code, exit
+//! status, message and hint here, in one place.
+
+use serde_json::json;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Failures that belong to the command line rather than the core.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{message}")]
+    Usage {
+        message: String,
+        hint: Option<String>,
+    },
+
+    #[error("no store passphrase available: {why}")]
+    NoPassphrase { why: String },
+
+    #[error("cannot read passphrase file {path}: {source}")]
+    PassphraseFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl CliError {
+    pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        CliError::Usage {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+}
+
+/// Exit statuses, as documented in the README.
+pub mod exit {
+    pub const FAILURE: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const NOT_FOUND: u8 = 3;
+    pub const EXISTS: u8 = 4;
+    pub const BAD_KEY: u8 = 5;
+    pub const LOCKED: u8 = 6;
+    pub const STORE: u8 = 7;
+}
+
+struct Verdict {
+    code: &'static str,
+    exit: u8,
+    hint: Option<String>,
+}
+
+fn verdict(err: &anyhow::Error) -> Verdict {
+    let v = |code, exit, hint: Option<&str>| Verdict {
+        code,
+        exit,
+        hint: hint.map(str::to_string),
+    };
+    if let Some(e) = err.downcast_ref::<kps::Error>() {
+        use kps::Error as E;
+        return match e {
+            E::InvalidParameter { hint, .. } => Verdict {
+                code: "KPS.0002",
+                exit: exit::USAGE,
+                hint: hint.clone(),
+            },
+            E::NotFound(_) => v("KPS.4016", exit::NOT_FOUND, Some("see 'kps list'")),
+            E::AlreadyExists(_) => v(
+                "KPS.7001",
+                exit::EXISTS,
+                Some("choose another name, or 'kps delete' the old keypair first"),
+            ),
+            E::NoPrivateKey(_) => v("KPS.6005", exit::BAD_KEY, None),
+            E::WrongPassphrase => v(
+                "KPS.7002",
+                exit::LOCKED,
+                Some(
+                    "nothing was changed; check --passphrase-file, KPS_PASSPHRASE_FILE or KPS_PASSPHRASE",
+                ),
+            ),
+            E::InitialisedConcurrently => v("KPS.7013", exit::LOCKED, None),
+            E::NotInitialised => v(
+                "KPS.7006",
+                exit::FAILURE,
+                Some("run 'kps init' (or 'kps create') to set the store up"),
+            ),
+            E::AlreadyInitialised => v(
+                "KPS.7007",
+                exit::FAILURE,
+                Some("use 'kps passwd' to change the passphrase"),
+            ),
+            E::StoreBusy { .. } => v(
+                "KPS.7005",
+                exit::STORE,
+                Some("another kps process is writing; try again"),
+            ),
+            E::StoreCorrupt { .. } | E::StoreIo { .. } => v(
+                "KPS.7004",
+                exit::STORE,
+                Some("check the --store path; restore the store from a backup if it is damaged"),
+            ),
+            E::StoreTooNew { .. } => v("KPS.7004", exit::STORE, Some("upgrade kps")),
+            E::SaveFailed { .. } => v("KPS.6010", exit::STORE, None),
+            E::IntegrityFailure { .. } => v(
+                "KPS.6011",
+                exit::STORE,
+                Some("the store has been damaged or tampered with; restore it from a backup"),
+            ),
+            E::KmsNotConfigured => v(
+                "KPS.7010",
+                exit::FAILURE,
+                Some("use --encryption default until a KMS is configured"),
+            ),
+            E::EncryptFailed(_) => v("KPS.6008", exit::FAILURE, None),
+            E::KeyGeneration(_) => v("KPS.7014", exit::FAILURE, None),
+            E::InvalidKey(_) => v("KPS.7012", exit::BAD_KEY, None),
+            E::OutputExists { .. } => v(
+                "KPS.7008",
+                exit::FAILURE,
+                Some("use --force to replace it, or choose another -o FILE"),
+            ),
+            E::OutputIo { .. } => v("KPS.7009", exit::FAILURE, None),
+        };
+    }
+    if let Some(e) = err.downcast_ref::<CliError>() {
+        return match e {
+            CliError::Usage { hint, .. } => Verdict {
+                code: "KPS.0002",
+                exit: exit::USAGE,
+                hint: hint.clone(),
+            },
+            CliError::NoPassphrase { .. } => v(
+                "KPS.7003",
+                exit::LOCKED,
+                Some("give --passphrase-file FILE, or set KPS_PASSPHRASE_FILE or KPS_PASSPHRASE"),
+            ),
+            CliError::PassphraseFile { .. } => v("KPS.7003", exit::LOCKED, None),
+            CliError::Cancelled => v("KPS.7011", exit::FAILURE, None),
+        };
+    }
+    v("KPS.7000", exit::FAILURE, None)
+}
+
+/// True if the failure is only that our reader went away (`kps list | head`).
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Print a failure and give the exit status.
+pub fn failure(err: &anyhow::Error, json: bool) -> ExitCode {
+    if is_broken_pipe(err) {
+        return ExitCode::SUCCESS;
+    }
+    let verdict = verdict(err);
+    let message = format!("{err:#}");
+    let mut stderr = std::io::stderr().lock();
+    if json {
+        let doc = json!({ "error_code": verdict.code, "error_msg": message });
+        let _ = writeln!(stderr, "{doc}");
+    } else {
+        let color = stderr_color();
+        let (red, yellow, reset) = if color {
+            ("\x1b[1;31m", "\x1b[1;33m", "\x1b[0m")
+        } else {
+            ("", "", "")
+        };
+        let _ = writeln!(stderr, "{red}error{reset}: {message}");
+        if let Some(hint) = verdict.hint {
+            let _ = writeln!(stderr, "{yellow}hint{reset}: {hint}");
+        }
+    }
+    ExitCode::from(verdict.exit)
+}
+
+fn stderr_color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// A command line clap refused: with --json, as a JSON error; else clap's own text.
+pub fn clap_error(err: clap::Error, json: bool) -> ExitCode {
+    use clap::error::ErrorKind;
+    let informational = matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) || err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand;
+    if json && !informational {
+        let msg = err.kind().to_string();
+        let detail = err
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_string();
+        let doc = json!({
+            "error_code": "KPS.0002",
+            "error_msg": if detail.is_empty() { msg } else { detail },
+        });
+        eprintln!("{doc}");
+        return ExitCode::from(exit::USAGE);
+    }
+    let _ = err.print();
+    if informational && err.kind() != ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(exit::USAGE)
+    }
+}

@@ -1,0 +1,555 @@
+//! The encrypted local store: one SQLite database holding keypair records,
+//! their sealed private keys, and the wrapped store identity.
+//!
+//! Writing needs only the store's public key, so `create`, `list`, `show` and
+//! `delete` never ask for the passphrase; reading a private key unlocks the
+//! identity once per command. See `docs/store-format.md`.
+
+mod identity;
+mod schema;
+mod seal;
+
+pub use identity::{Identity, KdfParams, WrappedIdentity};
+
+use crate::keypair::{Encryption, Keypair, NewKeypair};
+use crate::secret::Passphrase;
+use crate::{Error, Result, algorithm, fingerprint, keycheck};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use ssh_key::{PrivateKey, PublicKey};
+use std::fs;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The database file's name inside the store directory.
+pub const DB_FILE: &str = "kps.db";
+
+/// How long a command waits for another process's write to finish before it
+/// reports the store as busy. Writes are a single short transaction each.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+const SUITE: &str = "hpke-x25519-hkdfsha256-chacha20poly1305";
+const KDF: &str = "argon2id-v19";
+
+pub struct Store {
+    conn: Connection,
+    db_path: PathBuf,
+}
+
+/// The platform's data directory for kps (`~/.local/share/kps` on Linux).
+pub fn default_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "kps").map(|d| d.data_dir().to_path_buf())
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+impl Store {
+    /// Open the store in `dir`, creating the directory (0700), the database
+    /// (0600) and the schema as needed.
+    pub fn open(dir: &Path) -> Result<Store> {
+        let io_err = |source| Error::StoreIo {
+            path: dir.to_path_buf(),
+            source,
+        };
+        if !dir.exists() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(io_err)?;
+            // The mode given to mkdir is narrowed by the umask; make it exact.
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_err)?;
+        }
+        let db_path = dir.join(DB_FILE);
+        if !db_path.exists() {
+            // Created here rather than by SQLite so that it is 0600 from the
+            // first byte; SQLite gives its -wal and -shm files the same mode.
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&db_path)
+            {
+                Ok(f) => f
+                    .set_permissions(fs::Permissions::from_mode(0o600))
+                    .map_err(|source| Error::StoreIo {
+                        path: db_path.clone(),
+                        source,
+                    })?,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(source) => {
+                    return Err(Error::StoreIo {
+                        path: db_path.clone(),
+                        source,
+                    });
+                }
+            }
+        }
+        let conn = Connection::open_with_flags(
+            &db_path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| sql_error(&db_path, e))?;
+        let store = Store { conn, db_path };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn db_path(&self) -> &Path {
+        &self.db_path
+    }
+
+    fn err(&self, e: rusqlite::Error) -> Error {
+        sql_error(&self.db_path, e)
+    }
+
+    fn corrupt(&self, detail: impl Into<String>) -> Error {
+        Error::StoreCorrupt {
+            path: self.db_path.clone(),
+            detail: detail.into(),
+        }
+    }
+
+    fn configure(&self) -> Result<()> {
+        self.conn
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| self.err(e))?;
+        // WAL lets readers go on while one process writes.
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(self.corrupt(format!("cannot use WAL journal (got {mode})")));
+        }
+        self.conn
+            .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(|e| self.err(e))
+    }
+
+    fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+    }
+
+    fn migrate(&self) -> Result<()> {
+        let version = Self::user_version(&self.conn).map_err(|e| self.err(e))?;
+        if version == schema::CURRENT_VERSION {
+            return Ok(());
+        }
+        self.check_version(version)?;
+        // Another process may be migrating too: take the write lock, then look again.
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let version = Self::user_version(&tx).map_err(|e| self.err(e))?;
+        self.check_version(version)?;
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql).map_err(|e| self.err(e))?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)
+                .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn check_version(&self, version: i64) -> Result<()> {
+        if version > schema::CURRENT_VERSION {
+            return Err(Error::StoreTooNew {
+                path: self.db_path.clone(),
+                found: version,
+                supported: schema::CURRENT_VERSION,
+            });
+        }
+        if version < 0 {
+            return Err(self.corrupt(format!("schema version {version}")));
+        }
+        Ok(())
+    }
+
+    /// The wrapped identity, if the store has been given a passphrase.
+    pub fn wrapped_identity(&self) -> Result<Option<WrappedIdentity>> {
+        self.conn
+            .query_row(
+                "SELECT public_key, kdf_memory_kib, kdf_passes, kdf_parallelism, kdf_salt,
+                        wrap_nonce, wrapped_secret, suite, kdf
+                 FROM identity WHERE id = 1",
+                [],
+                |r| {
+                    Ok((
+                        WrappedIdentity {
+                            public_key: r.get(0)?,
+                            kdf: KdfParams {
+                                memory_kib: r.get(1)?,
+                                passes: r.get(2)?,
+                                parallelism: r.get(3)?,
+                            },
+                            salt: r.get(4)?,
+                            nonce: r.get(5)?,
+                            wrapped_secret: r.get(6)?,
+                        },
+                        r.get::<_, String>(7)?,
+                        r.get::<_, String>(8)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))?
+            .map(|(w, suite, kdf)| {
+                if suite != SUITE || kdf != KDF {
+                    Err(self.corrupt(format!("unknown identity suite {suite} / {kdf}")))
+                } else {
+                    Ok(w)
+                }
+            })
+            .transpose()
+    }
+
+    pub fn is_initialised(&self) -> Result<bool> {
+        Ok(self.wrapped_identity()?.is_some())
+    }
+
+    /// Give a new store its passphrase (`kps init`).
+    pub fn initialise(&self, passphrase: &Passphrase, kdf: KdfParams) -> Result<()> {
+        kdf.validate()?;
+        if self.is_initialised()? {
+            return Err(Error::AlreadyInitialised);
+        }
+        let wrapped = Identity::generate().wrap(passphrase, kdf)?;
+        if self.insert_identity(&wrapped)? {
+            Ok(())
+        } else {
+            Err(Error::AlreadyInitialised)
+        }
+    }
+
+    /// The wrapped identity, setting the store up first if it has none: the
+    /// passphrase is asked for (through `ask`) only in that case. If another
+    /// process sets the store up meanwhile, its identity is used, provided the
+    /// passphrase given here opens it.
+    pub fn ensure_initialised<E: From<Error>>(
+        &self,
+        kdf: KdfParams,
+        ask: impl FnOnce() -> std::result::Result<Passphrase, E>,
+    ) -> std::result::Result<WrappedIdentity, E> {
+        if let Some(w) = self.wrapped_identity()? {
+            return Ok(w);
+        }
+        let passphrase = ask()?;
+        let wrapped = Identity::generate().wrap(&passphrase, kdf)?;
+        if self.insert_identity(&wrapped)? {
+            return Ok(wrapped);
+        }
+        let theirs = self
+            .wrapped_identity()?
+            .ok_or_else(|| self.corrupt("identity vanished"))?;
+        match theirs.unwrap_with(&passphrase) {
+            Ok(_) => Ok(theirs),
+            Err(Error::WrongPassphrase) => Err(Error::InitialisedConcurrently.into()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Insert the identity unless one exists; true if this call inserted it.
+    fn insert_identity(&self, w: &WrappedIdentity) -> Result<bool> {
+        let now = now_rfc3339();
+        let n = self
+            .conn
+            .execute(
+                "INSERT OR IGNORE INTO identity (id, suite, public_key, kdf, kdf_memory_kib,
+                    kdf_passes, kdf_parallelism, kdf_salt, wrap_nonce, wrapped_secret,
+                    create_time, update_time)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+                params![
+                    SUITE,
+                    w.public_key,
+                    KDF,
+                    w.kdf.memory_kib,
+                    w.kdf.passes,
+                    w.kdf.parallelism,
+                    w.salt,
+                    w.nonce,
+                    w.wrapped_secret,
+                    now
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(n == 1)
+    }
+
+    /// Unlock the identity with the store passphrase (one KDF run).
+    pub fn unlock(&self, passphrase: &Passphrase) -> Result<Identity> {
+        self.wrapped_identity()?
+            .ok_or(Error::NotInitialised)?
+            .unwrap_with(passphrase)
+    }
+
+    /// Change the store passphrase by re-wrapping the identity: the same cost
+    /// for one keypair or a hundred thousand.
+    pub fn change_passphrase(
+        &self,
+        identity: &Identity,
+        new: &Passphrase,
+        kdf: KdfParams,
+    ) -> Result<()> {
+        kdf.validate()?;
+        let w = identity.wrap(new, kdf)?;
+        let n = self
+            .conn
+            .execute(
+                "UPDATE identity SET public_key = ?1, kdf_memory_kib = ?2, kdf_passes = ?3,
+                    kdf_parallelism = ?4, kdf_salt = ?5, wrap_nonce = ?6, wrapped_secret = ?7,
+                    update_time = ?8
+                 WHERE id = 1",
+                params![
+                    w.public_key,
+                    w.kdf.memory_kib,
+                    w.kdf.passes,
+                    w.kdf.parallelism,
+                    w.salt,
+                    w.nonce,
+                    w.wrapped_secret,
+                    now_rfc3339()
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(Error::NotInitialised)
+        }
+    }
+
+    /// Refuse protections this store cannot provide, before any work is done.
+    pub fn check_encryption(&self, encryption: &Encryption) -> Result<()> {
+        match encryption {
+            Encryption::Default => Ok(()),
+            Encryption::Kms { .. } => Err(Error::KmsNotConfigured),
+        }
+    }
+
+    /// Store a new keypair, its private key sealed to `sealing` (the store's
+    /// wrapped identity, of which only the public key is used).
+    pub fn insert(
+        &self,
+        meta: &NewKeypair,
+        key: &PrivateKey,
+        sealing: &WrappedIdentity,
+    ) -> Result<Keypair> {
+        crate::name::validate(&meta.name)?;
+        self.check_encryption(&meta.encryption)?;
+        let public = key.public_key();
+        let (alg, bits) = algorithm::describe(public.key_data())?;
+        let blob = public_blob(public)?;
+        let plaintext = key
+            .to_bytes()
+            .map_err(|e| Error::EncryptFailed(e.to_string()))?;
+        let envelope = seal::seal(&sealing.sealing_key()?, &meta.name, &blob, &plaintext)
+            .map_err(|_| Error::EncryptFailed("HPKE seal failed".into()))?;
+        let now = now_rfc3339();
+        let record = Keypair {
+            name: meta.name.clone(),
+            algorithm: alg.to_string(),
+            bits,
+            public_key: public.clone(),
+            fingerprint: fingerprint::sha256(public.key_data()),
+            fingerprint_md5: fingerprint::md5(public.key_data()),
+            description: meta.description.clone(),
+            user_id: meta.user_id.clone(),
+            create_time: now.clone(),
+            update_time: now,
+            encryption: meta.encryption.clone(),
+            has_private_key: true,
+        };
+        let result = self.conn.execute(
+            "INSERT INTO keypairs (name, algorithm, bits, public_key, fingerprint_sha256,
+                fingerprint_md5, comment, description, user_id, create_time, update_time,
+                encryption_type, kms_key_name, kms_key_id, private_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            params![
+                record.name,
+                record.algorithm,
+                record.bits,
+                record.public_line(),
+                record.fingerprint,
+                record.fingerprint_md5,
+                record.comment(),
+                record.description,
+                record.user_id,
+                record.create_time,
+                record.update_time,
+                record.encryption.type_name(),
+                record.encryption.kms_key_name(),
+                record.encryption.kms_key_id(),
+                envelope,
+            ],
+        );
+        match result {
+            Ok(_) => Ok(record),
+            // The UNIQUE constraint decides between racing writers, not a prior read.
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == ErrorCode::ConstraintViolation =>
+            {
+                Err(Error::AlreadyExists(meta.name.clone()))
+            }
+            Err(e) => match self.err(e) {
+                busy @ Error::StoreBusy { .. } => Err(busy),
+                other => Err(Error::SaveFailed {
+                    name: meta.name.clone(),
+                    detail: other.to_string(),
+                }),
+            },
+        }
+    }
+
+    const COLUMNS: &'static str = "name, algorithm, bits, public_key, fingerprint_sha256,
+        fingerprint_md5, description, user_id, create_time, update_time, encryption_type,
+        kms_key_name, kms_key_id, private_key IS NOT NULL";
+
+    fn row_to_keypair(&self, r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Keypair>> {
+        let name: String = r.get(0)?;
+        let line: String = r.get(3)?;
+        let encryption_type: String = r.get(10)?;
+        let public_key = match PublicKey::from_openssh(&line) {
+            Ok(k) => k,
+            Err(_) => {
+                return Ok(Err(self.corrupt(format!(
+                    "stored public key of keypair '{name}' is malformed"
+                ))));
+            }
+        };
+        let encryption = match encryption_type.as_str() {
+            "default" => Encryption::Default,
+            _ => Encryption::Kms {
+                key_name: r.get(11)?,
+                key_id: r.get(12)?,
+            },
+        };
+        Ok(Ok(Keypair {
+            name,
+            algorithm: r.get(1)?,
+            bits: r.get(2)?,
+            public_key,
+            fingerprint: r.get(4)?,
+            fingerprint_md5: r.get(5)?,
+            description: r.get(6)?,
+            user_id: r.get(7)?,
+            create_time: r.get(8)?,
+            update_time: r.get(9)?,
+            encryption,
+            has_private_key: r.get(13)?,
+        }))
+    }
+
+    pub fn get(&self, name: &str) -> Result<Keypair> {
+        let sql = format!("SELECT {} FROM keypairs WHERE name = ?1", Self::COLUMNS);
+        self.conn
+            .query_row(&sql, [name], |r| self.row_to_keypair(r))
+            .optional()
+            .map_err(|e| self.err(e))?
+            .ok_or_else(|| Error::NotFound(name.to_string()))?
+    }
+
+    /// All keypairs, by name.
+    pub fn list(&self) -> Result<Vec<Keypair>> {
+        let sql = format!("SELECT {} FROM keypairs ORDER BY name", Self::COLUMNS);
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| self.row_to_keypair(r))
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row.map_err(|e| self.err(e))??);
+        }
+        Ok(out)
+    }
+
+    /// The private key of keypair `name`, opened with the unlocked identity and
+    /// checked against the stored public key before it is returned.
+    pub fn private_key(&self, name: &str, identity: &Identity) -> Result<PrivateKey> {
+        let keypair = self.get(name)?;
+        let envelope: Option<Vec<u8>> = self
+            .conn
+            .query_row(
+                "SELECT private_key FROM keypairs WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?
+            .ok_or_else(|| Error::NotFound(name.to_string()))?;
+        let envelope = envelope.ok_or_else(|| Error::NoPrivateKey(name.to_string()))?;
+        if keypair.encryption != Encryption::Default {
+            return Err(Error::KmsNotConfigured);
+        }
+        let integrity = |detail: &str| Error::IntegrityFailure {
+            name: name.to_string(),
+            detail: detail.to_string(),
+        };
+        let blob = public_blob(&keypair.public_key)?;
+        let plaintext =
+            seal::open(&identity.secret, name, &blob, &envelope).map_err(|e| match e {
+                seal::SealError::UnknownSuite => {
+                    integrity("sealed with an unknown suite (made by a newer kps?)")
+                }
+                _ => integrity("the sealed private key does not open (damaged or moved)"),
+            })?;
+        let key = PrivateKey::from_bytes(&plaintext)
+            .map_err(|_| integrity("the sealed private key is not a valid key"))?;
+        match keycheck::matches(key.key_data(), keypair.public_key.key_data()) {
+            Ok(true) => Ok(key),
+            Ok(false) => Err(integrity(
+                "the private key does not match the stored public key",
+            )),
+            Err(_) => Err(integrity("the private key is not internally consistent")),
+        }
+    }
+
+    /// Remove keypair `name`.
+    pub fn delete(&self, name: &str) -> Result<()> {
+        let n = self
+            .conn
+            .execute("DELETE FROM keypairs WHERE name = ?1", [name])
+            .map_err(|e| self.err(e))?;
+        if n == 0 {
+            Err(Error::NotFound(name.to_string()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+fn public_blob(public: &PublicKey) -> Result<Vec<u8>> {
+    public
+        .to_bytes()
+        .map_err(|e| Error::InvalidKey(format!("cannot encode public key: {e}")))
+}
+
+fn sql_error(path: &Path, e: rusqlite::Error) -> Error {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) => match f.code {
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => Error::StoreBusy {
+                path: path.to_path_buf(),
+            },
+            ErrorCode::NotADatabase => Error::StoreCorrupt {
+                path: path.to_path_buf(),
+                detail: "not a kps store (not an SQLite database)".into(),
+            },
+            _ => Error::StoreCorrupt {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            },
+        },
+        _ => Error::StoreCorrupt {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        },
+    }
+}

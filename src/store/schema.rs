@@ -1,0 +1,43 @@
+//! The store's SQLite schema and its migrations. `PRAGMA user_version` is the
+//! schema version; each migration moves it up by one inside a transaction.
+
+/// Migrations in order: `MIGRATIONS[i]` takes version `i` to `i + 1`.
+pub(crate) const MIGRATIONS: &[&str] = &[V1];
+
+pub(crate) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
+
+const V1: &str = "
+CREATE TABLE identity (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    suite TEXT NOT NULL,
+    public_key BLOB NOT NULL,
+    kdf TEXT NOT NULL,
+    kdf_memory_kib INTEGER NOT NULL,
+    kdf_passes INTEGER NOT NULL,
+    kdf_parallelism INTEGER NOT NULL,
+    kdf_salt BLOB NOT NULL,
+    wrap_nonce BLOB NOT NULL,
+    wrapped_secret BLOB NOT NULL,
+    create_time TEXT NOT NULL,
+    update_time TEXT NOT NULL
+);
+CREATE TABLE keypairs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    algorithm TEXT NOT NULL,
+    bits INTEGER NOT NULL,
+    public_key TEXT NOT NULL,
+    fingerprint_sha256 TEXT NOT NULL,
+    fingerprint_md5 TEXT NOT NULL,
+    comment TEXT NOT NULL DEFAULT '',
+    description TEXT,
+    user_id TEXT,
+    create_time TEXT NOT NULL,
+    update_time TEXT NOT NULL,
+    encryption_type TEXT NOT NULL CHECK (encryption_type IN ('default', 'kms')),
+    kms_key_name TEXT,
+    kms_key_id TEXT,
+    private_key BLOB
+);
+CREATE INDEX keypairs_fingerprint_sha256 ON keypairs (fingerprint_sha256);
+";

@@ -1,0 +1,138 @@
+//! Sealing private keys to the store's public key with HPKE (RFC 9180, base
+//! mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305).
+//!
+//! Envelope layout (all integers big-endian):
+//!   u8  envelope version (1)
+//!   u16 kem id, u16 kdf id, u16 aead id   (the RFC 9180 suite identifiers)
+//!   u16 length of the encapsulated key, then the encapsulated key
+//!   the AEAD ciphertext with its tag
+//! The suite travels with every ciphertext, so a store can move to another KEM
+//! (X-Wing, post-quantum hybrid) key by key, without a flag day.
+//!
+//! Associated data binds the keypair's name and public key blob: a ciphertext
+//! copied into another row does not open.
+
+use hpke::aead::ChaCha20Poly1305;
+use hpke::kdf::HkdfSha256;
+use hpke::kem::X25519HkdfSha256;
+use hpke::{Deserializable, Kem as _, OpModeR, OpModeS, Serializable};
+use zeroize::Zeroizing;
+
+pub(crate) type Kem = X25519HkdfSha256;
+pub(crate) type KemPublicKey = <Kem as hpke::Kem>::PublicKey;
+pub(crate) type KemPrivateKey = <Kem as hpke::Kem>::PrivateKey;
+
+const ENVELOPE_VERSION: u8 = 1;
+const KEM_ID: u16 = 0x0020;
+const KDF_ID: u16 = 0x0001;
+const AEAD_ID: u16 = 0x0003;
+const INFO: &[u8] = b"kps private key v1";
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum SealError {
+    /// The envelope names a suite this kps does not implement.
+    UnknownSuite,
+    /// Truncated or otherwise not an envelope.
+    Malformed,
+    /// Authentication failed: wrong identity, moved or altered ciphertext.
+    Inauthentic,
+    Encrypt,
+}
+
+fn associated_data(name: &str, public_blob: &[u8]) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(32 + name.len() + public_blob.len());
+    aad.extend_from_slice(b"kps keypair\0");
+    aad.extend_from_slice(&(name.len() as u32).to_be_bytes());
+    aad.extend_from_slice(name.as_bytes());
+    aad.extend_from_slice(&(public_blob.len() as u32).to_be_bytes());
+    aad.extend_from_slice(public_blob);
+    aad
+}
+
+pub(crate) fn seal(
+    recipient: &KemPublicKey,
+    name: &str,
+    public_blob: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, SealError> {
+    let aad = associated_data(name, public_blob);
+    let (encapped, ciphertext) = hpke::single_shot_seal::<ChaCha20Poly1305, HkdfSha256, Kem>(
+        &OpModeS::Base,
+        recipient,
+        INFO,
+        plaintext,
+        &aad,
+    )
+    .map_err(|_| SealError::Encrypt)?;
+    let enc = encapped.to_bytes();
+    let mut out = Vec::with_capacity(9 + enc.len() + ciphertext.len());
+    out.push(ENVELOPE_VERSION);
+    for id in [KEM_ID, KDF_ID, AEAD_ID] {
+        out.extend_from_slice(&id.to_be_bytes());
+    }
+    out.extend_from_slice(&(enc.len() as u16).to_be_bytes());
+    out.extend_from_slice(&enc);
+    out.extend_from_slice(&ciphertext);
+    Ok(out)
+}
+
+pub(crate) fn open(
+    identity: &KemPrivateKey,
+    name: &str,
+    public_blob: &[u8],
+    envelope: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, SealError> {
+    let header = envelope.get(..9).ok_or(SealError::Malformed)?;
+    if header[0] != ENVELOPE_VERSION {
+        return Err(SealError::UnknownSuite);
+    }
+    let id = |i: usize| u16::from_be_bytes([header[i], header[i + 1]]);
+    if (id(1), id(3), id(5)) != (KEM_ID, KDF_ID, AEAD_ID) {
+        return Err(SealError::UnknownSuite);
+    }
+    let enc_len = id(7) as usize;
+    let enc = envelope.get(9..9 + enc_len).ok_or(SealError::Malformed)?;
+    let ciphertext = &envelope[9 + enc_len..];
+    let encapped =
+        <Kem as hpke::Kem>::EncappedKey::from_bytes(enc).map_err(|_| SealError::Malformed)?;
+    let aad = associated_data(name, public_blob);
+    hpke::single_shot_open::<ChaCha20Poly1305, HkdfSha256, Kem>(
+        &OpModeR::Base,
+        identity,
+        &encapped,
+        INFO,
+        ciphertext,
+        &aad,
+    )
+    .map(Zeroizing::new)
+    .map_err(|_| SealError::Inauthentic)
+}
+
+pub(crate) fn generate_identity() -> (KemPrivateKey, KemPublicKey) {
+    Kem::gen_keypair()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_binding() {
+        let (sk, pk) = generate_identity();
+        let env = seal(&pk, "a", b"pub", b"secret").unwrap();
+        assert_eq!(&open(&sk, "a", b"pub", &env).unwrap()[..], b"secret");
+        assert_eq!(open(&sk, "b", b"pub", &env), Err(SealError::Inauthentic));
+        assert_eq!(open(&sk, "a", b"puB", &env), Err(SealError::Inauthentic));
+        let (other, _) = generate_identity();
+        assert_eq!(open(&other, "a", b"pub", &env), Err(SealError::Inauthentic));
+        for cut in 0..env.len() {
+            assert!(open(&sk, "a", b"pub", &env[..cut]).is_err());
+        }
+        let mut flipped = env.clone();
+        flipped[1] ^= 1;
+        assert_eq!(
+            open(&sk, "a", b"pub", &flipped),
+            Err(SealError::UnknownSuite)
+        );
+    }
+}
