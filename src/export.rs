@@ -66,11 +66,7 @@ pub fn private_pem(key: &PrivateKey, format: Format) -> Result<Zeroizing<String>
                             .map_err(|e| failed(&e))
                     }
                 },
-                KeypairData::Ed25519(kp) => {
-                    ed25519_dalek::SigningKey::from_bytes(&kp.private.to_bytes())
-                        .to_pkcs8_pem(lf)
-                        .map_err(|e| failed(&e))
-                }
+                KeypairData::Ed25519(kp) => ed25519_pkcs8_v1_pem(&kp.private.to_bytes()),
                 KeypairData::Dsa(kp) => dsa::SigningKey::try_from(kp)
                     .map_err(|e| failed(&e))?
                     .to_pkcs8_pem(lf)
@@ -98,6 +94,24 @@ fn ecdsa_sec1_pem(kp: &EcdsaKeypair) -> std::result::Result<Zeroizing<String>, S
             .to_sec1_pem(lf)
             .map_err(|e| s(&e)),
     }
+}
+
+/// RFC 8410 PKCS#8 v1 for an Ed25519 seed: a fixed 16-byte DER prefix
+/// (`SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING {
+/// OCTET STRING (32 bytes) } }`) and the seed. ed25519-dalek writes v2 (with the
+/// public key), which OpenSSL 3.0 and OpenSSH 9.2 refuse to load; v1 is what
+/// `openssl genpkey -algorithm ed25519` writes and every reader accepts.
+fn ed25519_pkcs8_v1_pem(seed: &[u8; 32]) -> Result<Zeroizing<String>> {
+    const PREFIX: [u8; 16] = [
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    let mut der_bytes = Zeroizing::new(Vec::with_capacity(48));
+    der_bytes.extend_from_slice(&PREFIX);
+    der_bytes.extend_from_slice(seed);
+    pem_rfc7468::encode_string("PRIVATE KEY", LineEnding::LF, &der_bytes)
+        .map(Zeroizing::new)
+        .map_err(|_| Error::InvalidKey("cannot encode Ed25519 key".into()))
 }
 
 /// The error for a traditional PEM of an algorithm that has none (Ed25519).

@@ -116,6 +116,37 @@ pub(crate) fn generate_identity() -> (KemPrivateKey, KemPublicKey) {
 mod tests {
     use super::*;
 
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// RFC 9180 appendix A.2.1 (base mode, this exact suite), encryption 0:
+    /// pins the suite kps records to the standard's bytes.
+    #[test]
+    fn rfc9180_a_2_1_vector_opens() {
+        let sk = KemPrivateKey::from_bytes(&hex(
+            "8057991eef8f1f1af18f4a9491d16a1ce333f695d4db8e38da75975c4478e0fb",
+        ))
+        .unwrap();
+        let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(&hex(
+            "1afa08d3dec047a643885163f1180476fa7ddb54c6a8029ea33f95796bf2ac4a",
+        ))
+        .unwrap();
+        let pt = hpke::single_shot_open::<ChaCha20Poly1305, HkdfSha256, Kem>(
+            &OpModeR::Base,
+            &sk,
+            &enc,
+            &hex("4f6465206f6e2061204772656369616e2055726e"),
+            &hex("1c5250d8034ec2b784ba2cfd69dbdb8af406cfe3ff938e131f0def8c8b60b4db21993c62ce81883d2dd1b51a28"),
+            &hex("436f756e742d30"),
+        )
+        .unwrap();
+        assert_eq!(pt, b"Beauty is truth, truth beauty");
+    }
+
     #[test]
     fn round_trip_and_binding() {
         let (sk, pk) = generate_identity();

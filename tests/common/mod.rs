@@ -1,0 +1,169 @@
+//! A small harness for running the real `kps` binary on a throwaway store.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const PASSPHRASE: &str = "correct horse battery staple";
+
+/// Cheap KDF settings so that tests spend their time on what they test.
+pub const CHEAP_KDF: [&str; 4] = ["--kdf-memory", "1024", "--kdf-passes", "1"];
+
+/// Is `tool` on PATH? When it is not: under `KPS_TEST_REQUIRE_TOOLS=1` (set by
+/// `.ci/run`) the test fails; otherwise it prints why it skips.
+pub fn have_tool(tool: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()))
+        .unwrap_or(false);
+    if !found {
+        if std::env::var("KPS_TEST_REQUIRE_TOOLS").as_deref() == Ok("1") {
+            panic!("{tool} is required (KPS_TEST_REQUIRE_TOOLS=1) but not on PATH");
+        }
+        eprintln!("SKIP: {tool} not found on PATH; install it to run this test");
+    }
+    found
+}
+
+pub struct Kps {
+    pub dir: tempfile::TempDir,
+    pub store: PathBuf,
+    pub pass_file: PathBuf,
+}
+
+pub struct Run {
+    pub output: Output,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.output.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout()))
+    }
+    pub fn error_json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.output.stderr)
+            .unwrap_or_else(|e| panic!("stderr is not JSON ({e}): {}", self.stderr()))
+    }
+    /// Assert the exit status, showing the output when it is not the one expected.
+    pub fn expect(self, code: i32) -> Self {
+        assert_eq!(
+            self.code(),
+            code,
+            "unexpected exit status\nstdout: {}\nstderr: {}",
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+    pub fn ok(self) -> Self {
+        self.expect(0)
+    }
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_kps")
+}
+
+impl Kps {
+    /// A new store directory (not yet set up) and a passphrase file.
+    pub fn empty() -> Kps {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = dir.path().join("store");
+        let pass_file = dir.path().join("pass");
+        std::fs::write(&pass_file, format!("{PASSPHRASE}\n")).unwrap();
+        Kps {
+            dir,
+            store,
+            pass_file,
+        }
+    }
+
+    /// A store that has been set up with the test passphrase.
+    pub fn new() -> Kps {
+        let kps = Kps::empty();
+        let mut args = vec!["init"];
+        args.extend(CHEAP_KDF);
+        kps.run(&args).ok();
+        kps
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// A command with no KPS_* from the environment, no terminal on stdin,
+    /// the store given by --store and the passphrase by KPS_PASSPHRASE_FILE.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(bin());
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("KPS_") {
+                cmd.env_remove(&k);
+            }
+        }
+        cmd.env_remove("NO_COLOR")
+            .arg("--store")
+            .arg(&self.store)
+            .env("KPS_PASSPHRASE_FILE", &self.pass_file)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Run {
+        self.run_with(args, |_| {})
+    }
+
+    pub fn run_with<S: AsRef<OsStr>>(&self, args: &[S], f: impl FnOnce(&mut Command)) -> Run {
+        let mut cmd = self.command();
+        cmd.args(args);
+        f(&mut cmd);
+        Run {
+            output: cmd.output().expect("run kps"),
+        }
+    }
+
+    pub fn create(&self, name: &str, extra: &[&str]) -> serde_json::Value {
+        let mut args = vec!["--json", "create", name];
+        args.extend(extra);
+        self.run(&args).ok().json()
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.store.join("kps.db")
+    }
+}
+
+/// Run an outside tool, returning its output; panics if it cannot start.
+pub fn tool(program: &str, args: &[&dyn AsRef<OsStr>]) -> Output {
+    let mut cmd = Command::new(program);
+    for a in args {
+        cmd.arg(a.as_ref());
+    }
+    cmd.stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
+}
+
+pub fn tool_ok(program: &str, args: &[&dyn AsRef<OsStr>]) -> String {
+    let out = tool(program, args);
+    assert!(
+        out.status.success(),
+        "{program} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
