@@ -127,10 +127,7 @@ fn dsa_traditional_pem(kp: &ssh_key::private::DsaKeypair) -> Result<Zeroizing<St
     use der::{Encode, asn1::UintRef};
     let public = kp.public();
     let bad = || Error::InvalidKey("cannot encode DSA key".into());
-    fn field(m: &ssh_key::Mpint) -> Result<&[u8]> {
-        m.as_positive_bytes()
-            .ok_or_else(|| Error::InvalidKey("cannot encode DSA key".into()))
-    }
+    use crate::keycheck::mpint_bytes as field;
     let ints = [
         &[0u8][..],
         field(public.p())?,
@@ -163,4 +160,46 @@ fn dsa_traditional_pem(kp: &ssh_key::private::DsaKeypair) -> Result<Zeroizing<St
 pub fn public_line(key: &ssh_key::PublicKey) -> Result<String> {
     key.to_openssh()
         .map_err(|e| Error::InvalidKey(format!("cannot encode public key: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ssh_key::Algorithm;
+
+    #[test]
+    fn dsa_exports_in_traditional_and_pkcs8_pem() {
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        let key = PrivateKey::random(&mut rng, Algorithm::Dsa).unwrap();
+        let pem = private_pem(&key, Format::Pem).unwrap();
+        assert!(pem.starts_with("-----BEGIN DSA PRIVATE KEY-----\n"));
+        // The DER body is SEQUENCE { 0, p, q, g, y, x }: six INTEGERs.
+        let (_, der_bytes) = pem_rfc7468::decode_vec(pem.as_bytes()).unwrap();
+        let mut reader = der::SliceReader::new(&der_bytes).unwrap();
+        use der::Reader;
+        let ints: Vec<Vec<u8>> = reader
+            .sequence(|r| {
+                (0..6)
+                    .map(|_| {
+                        r.decode::<der::asn1::UintRef<'_>>()
+                            .map(|u| u.as_bytes().to_vec())
+                    })
+                    .collect()
+            })
+            .unwrap();
+        let KeypairData::Dsa(kp) = key.key_data() else {
+            unreachable!()
+        };
+        assert_eq!(ints[0], [0]);
+        assert_eq!(ints[4], kp.public().y().as_positive_bytes().unwrap());
+        assert_eq!(
+            ints[5],
+            kp.private().as_mpint().as_positive_bytes().unwrap()
+        );
+        assert!(
+            private_pem(&key, Format::Pkcs8)
+                .unwrap()
+                .starts_with("-----BEGIN PRIVATE KEY-----\n")
+        );
+    }
 }

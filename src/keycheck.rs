@@ -49,12 +49,12 @@ pub fn derived_public(keypair: &KeypairData) -> Result<KeyData> {
             Ok(KeyData::Rsa(public))
         }
         KeypairData::Dsa(kp) => {
+            dsa_check(kp)?;
             let signing = dsa::SigningKey::try_from(kp)
                 .map_err(|_| Error::InvalidKey("DSA key is inconsistent".into()))?;
-            Ok(KeyData::Dsa(
-                ssh_key::public::DsaPublicKey::try_from(signing.verifying_key())
-                    .map_err(|_| Error::InvalidKey("DSA key is inconsistent".into()))?,
-            ))
+            Ok(KeyData::Dsa(ssh_key::public::DsaPublicKey::from(
+                signing.verifying_key(),
+            )))
         }
         other => Err(Error::InvalidKey(format!(
             "unsupported key algorithm {}",
@@ -69,4 +69,101 @@ pub fn derived_public(keypair: &KeypairData) -> Result<KeyData> {
 /// Check that the secret parts of `keypair` belong to `public`.
 pub fn matches(keypair: &KeypairData, public: &KeyData) -> Result<bool> {
     Ok(&derived_public(keypair)? == public)
+}
+
+/// DSA: 1 < g < p, 0 < x < q (checked by the dsa crate) and y = g^x mod p,
+/// which neither ssh-key nor the dsa crate verifies.
+fn dsa_check(kp: &ssh_key::private::DsaKeypair) -> Result<()> {
+    use crypto_bigint::modular::{BoxedMontyForm, BoxedMontyParams};
+    use crypto_bigint::{BoxedUint, Odd};
+    let bad = || Error::InvalidKey("DSA key is inconsistent: y is not g^x mod p".into());
+    let public = kp.public();
+    let p = BoxedUint::from_be_slice_vartime(mpint_bytes(public.p())?);
+    let bits = p.bits_precision();
+    let wide = |m: &ssh_key::Mpint| -> Result<BoxedUint> {
+        BoxedUint::from_be_slice(mpint_bytes(m)?, bits).map_err(|_| bad())
+    };
+    let (g, y, x) = (
+        wide(public.g())?,
+        wide(public.y())?,
+        wide(kp.private().as_mpint())?,
+    );
+    let one = BoxedUint::one_with_precision(bits);
+    if g <= one || g >= p || y >= p {
+        return Err(bad());
+    }
+    let p = Option::<Odd<BoxedUint>>::from(Odd::new(p)).ok_or_else(bad)?;
+    let params = BoxedMontyParams::new(p);
+    if BoxedMontyForm::new(g, &params).pow(&x).retrieve() != y {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+/// The magnitude of a non-negative mpint, big-endian without sign padding.
+pub(crate) fn mpint_bytes(m: &ssh_key::Mpint) -> Result<&[u8]> {
+    m.as_positive_bytes()
+        .ok_or_else(|| Error::InvalidKey("a key component is negative or zero".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ssh_key::private::DsaKeypair;
+    use ssh_key::{Algorithm, EcdsaCurve, PrivateKey};
+
+    fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
+        rand_core::UnwrapErr(getrandom::SysRng)
+    }
+
+    #[test]
+    fn every_algorithm_derives_its_own_public_key() {
+        let mut keys = vec![
+            PrivateKey::random(&mut rng(), Algorithm::Ed25519).unwrap(),
+            PrivateKey::random(&mut rng(), Algorithm::Dsa).unwrap(),
+            crate::keygen::generate(crate::algorithm::KeySpec::Rsa(2048), "").unwrap(),
+        ];
+        for curve in [
+            EcdsaCurve::NistP256,
+            EcdsaCurve::NistP384,
+            EcdsaCurve::NistP521,
+        ] {
+            keys.push(PrivateKey::random(&mut rng(), Algorithm::Ecdsa { curve }).unwrap());
+        }
+        for key in &keys {
+            assert!(matches(key.key_data(), key.public_key().key_data()).unwrap());
+        }
+        // Each key against the next one's public half: never a match.
+        for pair in keys.windows(2) {
+            assert!(!matches(pair[0].key_data(), pair[1].public_key().key_data()).unwrap());
+        }
+    }
+
+    #[test]
+    fn dsa_with_a_foreign_y_is_refused() {
+        let a = DsaKeypair::random(&mut rng()).unwrap();
+        let b = DsaKeypair::random(&mut rng()).unwrap();
+        // b's private x under a's public parameters and y.
+        let mixed = DsaKeypair::new(a.public().clone(), b.private().clone()).unwrap();
+        assert!(derived_public(&KeypairData::Dsa(mixed)).is_err());
+        assert!(derived_public(&KeypairData::Dsa(a)).is_ok());
+    }
+
+    #[test]
+    fn rsa_with_a_wrong_iqmp_is_refused() {
+        let key = crate::keygen::generate(crate::algorithm::KeySpec::Rsa(2048), "").unwrap();
+        let KeypairData::Rsa(kp) = key.key_data() else {
+            unreachable!()
+        };
+        let p = kp.private();
+        let bad = ssh_key::private::RsaPrivateKey::new(
+            p.d().clone(),
+            p.p().clone(), // not q^-1 mod p
+            p.p().clone(),
+            p.q().clone(),
+        )
+        .unwrap();
+        let broken = ssh_key::private::RsaKeypair::new(kp.public().clone(), bad).unwrap();
+        assert!(derived_public(&KeypairData::Rsa(broken)).is_err());
+    }
 }

@@ -133,7 +133,11 @@ impl Store {
             return Err(self.corrupt(format!("cannot use WAL journal (got {mode})")));
         }
         self.conn
-            .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .execute_batch(
+                // secure_delete: a deleted keypair's sealed key and a replaced
+                // identity wrapping are overwritten, not left in free pages.
+                "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
+            )
             .map_err(|e| self.err(e))
     }
 
