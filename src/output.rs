@@ -32,6 +32,30 @@ pub fn keypair_json(k: &Keypair) -> Value {
     })
 }
 
+/// What `init` and `passwd` report: the store and the KDF cost it now has.
+pub fn store_json(store: &std::path::Path, kdf: &kps::store::KdfParams) -> Value {
+    json!({
+        "store": store,
+        "kdf": {
+            "algorithm": "argon2id",
+            "memory_kib": kdf.memory_kib,
+            "passes": kdf.passes,
+            "parallelism": kdf.parallelism,
+        },
+    })
+}
+
+/// Human text on stdout. A closed stdout comes back as an error (BrokenPipe),
+/// which the caller treats as success, where `println!` would panic.
+pub fn print_text(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+}
+
 pub fn print_json(doc: &Value) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, doc)?;

@@ -204,7 +204,7 @@ pub fn clap_error(err: clap::Error, json: bool) -> ExitCode {
             "error_code": "KPS.0002",
             "error_msg": if detail.is_empty() { msg } else { detail },
         });
-        eprintln!("{doc}");
+        let _ = writeln!(std::io::stderr(), "{doc}");
         return ExitCode::from(exit::USAGE);
     }
     let _ = err.print();

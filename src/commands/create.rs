@@ -68,12 +68,16 @@ pub fn run(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     if ctx.json {
         output::print_json(&json!({ "keypair": output::keypair_json(&keypair) }))?;
     } else {
-        println!(
-            "Created keypair {} ({} {})",
-            keypair.name, keypair.algorithm, keypair.bits
-        );
-        println!("{}", keypair.fingerprint);
-        println!("{}", keypair.public_line());
+        output::print_text(&format!(
+            "Created keypair {} ({} {})
+{}
+{}",
+            keypair.name,
+            keypair.algorithm,
+            keypair.bits,
+            keypair.fingerprint,
+            keypair.public_line()
+        ))?;
     }
     Ok(())
 }

@@ -35,7 +35,7 @@ pub fn run(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
     if ctx.json {
         output::print_json(&json!({ "name": keypair.name, "deleted": true }))?;
     } else {
-        println!("Deleted keypair {}", keypair.name);
+        output::print_text(&format!("Deleted keypair {}", keypair.name))?;
     }
     Ok(())
 }

@@ -71,7 +71,8 @@ pub fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
             "file": path,
         }))?;
     } else {
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "Wrote {} key of {} to {}",
             format_name(args.format),
             keypair.name,

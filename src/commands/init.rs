@@ -1,7 +1,6 @@
 use super::{Context, kdf_params};
 use crate::cli::InitArgs;
 use crate::output;
-use serde_json::json;
 
 pub fn run(ctx: &Context, args: InitArgs) -> anyhow::Result<()> {
     let kdf = kdf_params(&args.kdf, Default::default())?;
@@ -12,17 +11,9 @@ pub fn run(ctx: &Context, args: InitArgs) -> anyhow::Result<()> {
     let passphrase = ctx.passphrases.new_store()?;
     store.initialise(&passphrase, kdf)?;
     if ctx.json {
-        output::print_json(&json!({
-            "store": ctx.store_dir,
-            "kdf": {
-                "algorithm": "argon2id",
-                "memory_kib": kdf.memory_kib,
-                "passes": kdf.passes,
-                "parallelism": kdf.parallelism,
-            },
-        }))?;
+        output::print_json(&output::store_json(&ctx.store_dir, &kdf))?;
     } else {
-        println!("Initialised store {}", ctx.store_dir.display());
+        output::print_text(&format!("Initialised store {}", ctx.store_dir.display()))?;
     }
     Ok(())
 }

@@ -2,7 +2,6 @@ use super::{Context, kdf_params};
 use crate::cli::PasswdArgs;
 use crate::output;
 use crate::passphrase;
-use serde_json::json;
 
 pub fn run(ctx: &Context, args: PasswdArgs) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
@@ -14,20 +13,12 @@ pub fn run(ctx: &Context, args: PasswdArgs) -> anyhow::Result<()> {
     let new = passphrase::new_from(args.new_passphrase_file.as_deref())?;
     store.change_passphrase(&identity, &new, kdf)?;
     if ctx.json {
-        output::print_json(&json!({
-            "store": ctx.store_dir,
-            "kdf": {
-                "algorithm": "argon2id",
-                "memory_kib": kdf.memory_kib,
-                "passes": kdf.passes,
-                "parallelism": kdf.parallelism,
-            },
-        }))?;
+        output::print_json(&output::store_json(&ctx.store_dir, &kdf))?;
     } else {
-        println!(
+        output::print_text(&format!(
             "Changed the passphrase of store {}",
             ctx.store_dir.display()
-        );
+        ))?;
     }
     Ok(())
 }

@@ -478,17 +478,19 @@ impl Store {
     /// The private key of keypair `name`, opened with the unlocked identity and
     /// checked against the stored public key before it is returned.
     pub fn private_key(&self, name: &str, identity: &Identity) -> Result<PrivateKey> {
-        let keypair = self.get(name)?;
-        let envelope: Option<Vec<u8>> = self
+        let sql = format!(
+            "SELECT {}, private_key FROM keypairs WHERE name = ?1",
+            Self::COLUMNS
+        );
+        let (keypair, envelope) = self
             .conn
-            .query_row(
-                "SELECT private_key FROM keypairs WHERE name = ?1",
-                [name],
-                |r| r.get(0),
-            )
+            .query_row(&sql, [name], |r| {
+                Ok((self.row_to_keypair(r)?, r.get::<_, Option<Vec<u8>>>(14)?))
+            })
             .optional()
             .map_err(|e| self.err(e))?
             .ok_or_else(|| Error::NotFound(name.to_string()))?;
+        let keypair = keypair?;
         let envelope = envelope.ok_or_else(|| Error::NoPrivateKey(name.to_string()))?;
         if keypair.encryption != Encryption::Default {
             return Err(Error::KmsNotConfigured);
