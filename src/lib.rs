@@ -13,6 +13,7 @@ pub mod keygen;
 pub mod keypair;
 pub mod name;
 pub mod outfile;
+pub mod ppk;
 pub mod secret;
 pub mod store;
 
