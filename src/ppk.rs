@@ -87,12 +87,13 @@ pub struct PpkKdf {
 /// Argon2 passes that take about as long here as puttygen's own default.
 ///
 /// puttygen 0.78 picks the first Fibonacci number of passes whose hash takes
-/// at least 100 ms; on the 2-core build machine it wrote 21 passes every time
-/// (12 of 12 runs), and its hash costs about 5.2 ms a pass there (decrypting
-/// files made with 1, 21 and 42 passes: 21 passes = about 110 ms). The argon2
-/// crate in a release build is faster on the same machine: 8 MiB, parallelism
-/// 1, median of 15 runs, 21 passes = 71 ms, 30 = 102 ms, 32 = 110 ms. So 32
-/// passes cost us what 21 cost puttygen, and cost PuTTY about 165 ms to open.
+/// at least 100 ms; on the 2-core build machine it wrote 21 passes in 12 of 12
+/// runs. Its Argon2 there costs about 5.6 ms a pass at 8 MiB (puttygen
+/// decrypting files made with 1, 21 and 42 passes, 3 rounds of 10 runs), so
+/// its default is about 115 ms. The argon2 crate is faster: `decode` in a
+/// release build, median of 21 runs, took 76 ms for 21 passes, 104-117 ms for
+/// 30 and 112-124 ms for 32. 32 passes match puttygen's time here; PuTTY
+/// itself takes about 180 ms to open such a file.
 const DEFAULT_ARGON2_PASSES: u32 = 32;
 
 impl Default for PpkKdf {
