@@ -155,6 +155,8 @@ const MAX_BLOB_LINES: u32 = 262_144 / 48;
 const MAX_ARGON2_MEMORY_KIB: u32 = 1024 * 1024;
 const MAX_ARGON2_PASSES: u32 = 1000;
 
+const MAX_RSA_BITS: usize = 16384;
+
 /// 48 bytes a line: PuTTY writes 64 base64 characters per line and refuses longer lines.
 const BYTES_PER_LINE: usize = 48;
 
@@ -244,7 +246,7 @@ pub fn decode(text: &str, passphrase: Option<&[u8]>) -> Result<PrivateKey, PpkEr
     }
 
     let public = public_key_data(file.algorithm, &file.public_blob)?;
-    check_dsa_sizes(&public)?;
+    check_key_size(&public)?;
     let keypair = keypair_from_blob(&public, &private_blob)?;
     let derived =
         keycheck::derived_public(&keypair).map_err(|e| PpkError::InconsistentKey(e.to_string()))?;
@@ -676,25 +678,37 @@ fn public_key_data(algorithm: &str, blob: &[u8]) -> Result<KeyData, PpkError> {
     Ok(public)
 }
 
-/// The dsa crate, and so kps's key check, takes only the FIPS 186 sizes.
-/// puttygen's DSA keys above 1024 bits keep a 160-bit q (`-b 2048` gives
-/// 2048/160), which would otherwise be reported as an inconsistent key.
-fn check_dsa_sizes(public: &KeyData) -> Result<(), PpkError> {
-    let KeyData::Dsa(dsa) = public else {
-        return Ok(());
-    };
+/// Sizes refused before any arithmetic on the key.
+///
+/// RSA: nothing bounds the modulus but the blob size, and checking a crafted
+/// key of a few hundred thousand bits (its "primes" need not be prime) costs
+/// seconds; 16384 bits is far above any key in use.
+///
+/// DSA: the dsa crate, and so kps's key check, takes only the FIPS 186
+/// sizes. puttygen's DSA keys above 1024 bits keep a 160-bit q (`-b 2048`
+/// gives 2048/160), which would otherwise be reported as an inconsistent key.
+fn check_key_size(public: &KeyData) -> Result<(), PpkError> {
     let bits = |m: &Mpint| m.as_positive_bytes().map_or(0, |b| b.len() * 8);
-    let (p, q) = (bits(dsa.p()), bits(dsa.q()));
-    if matches!(
-        (p, q),
-        (1024, 160) | (2048, 224) | (2048, 256) | (3072, 256)
-    ) {
-        return Ok(());
+    match public {
+        KeyData::Rsa(rsa) if bits(rsa.n()) > MAX_RSA_BITS => Err(PpkError::Unsupported(format!(
+            "an RSA key of {} bits (kps takes up to {MAX_RSA_BITS})",
+            bits(rsa.n())
+        ))),
+        KeyData::Dsa(dsa) => {
+            let (p, q) = (bits(dsa.p()), bits(dsa.q()));
+            if matches!(
+                (p, q),
+                (1024, 160) | (2048, 224) | (2048, 256) | (3072, 256)
+            ) {
+                return Ok(());
+            }
+            Err(PpkError::Unsupported(format!(
+                "a DSA key with a {p}-bit p and a {q}-bit q; kps takes the FIPS 186 sizes \
+                 1024/160, 2048/224, 2048/256 and 3072/256"
+            )))
+        }
+        _ => Ok(()),
     }
-    Err(PpkError::Unsupported(format!(
-        "a DSA key with a {p}-bit p and a {q}-bit q; kps takes the FIPS 186 sizes \
-         1024/160, 2048/224, 2048/256 and 3072/256"
-    )))
 }
 
 /// The private blob's fields joined to the public key. Bytes after the fields
@@ -1564,6 +1578,30 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn rsa_moduli_over_16384_bits_are_unsupported() {
+        let mut n = vec![0xc5u8; MAX_RSA_BITS / 8 + 1];
+        n[MAX_RSA_BITS / 8] |= 1;
+        let public = KeyData::Rsa(
+            ssh_key::public::RsaPublicKey::new(
+                Mpint::from_positive_bytes(&[1, 0, 1]),
+                Mpint::from_positive_bytes(&n),
+            )
+            .unwrap(),
+        );
+        let private = private_blob(key("ssh-rsa").key_data()).unwrap();
+        let text = assemble(
+            "ssh-rsa",
+            "c",
+            &public.encode_vec().unwrap(),
+            private,
+            PpkVersion::V3,
+            None,
+        )
+        .unwrap();
+        assert!(matches!(decode(&text, None), Err(PpkError::Unsupported(_))));
     }
 
     /// ssh-key reads the Ed25519 seed as an mpint and fails on these; kps must not.
