@@ -368,7 +368,7 @@ fn parse(text: &str) -> Result<PpkFile<'_>, PpkError> {
         if !line.trim().is_empty() {
             return Err(corrupt(format!(
                 "line {}: unexpected text after Private-MAC",
-                lines.number
+                lines.line_number
             )));
         }
     }
@@ -433,20 +433,20 @@ fn encryption_line(lines: &mut Lines<'_>) -> Result<Cipher, PpkError> {
 struct Lines<'a> {
     lines: std::str::Split<'a, char>,
     /// 1-based number of the line last returned, for error messages.
-    number: usize,
+    line_number: usize,
 }
 
 impl<'a> Lines<'a> {
     fn new(text: &'a str) -> Self {
         Lines {
             lines: without_bom(text).split('\n'),
-            number: 0,
+            line_number: 0,
         }
     }
 
     fn next(&mut self) -> Option<&'a str> {
         let line = self.lines.next()?;
-        self.number += 1;
+        self.line_number += 1;
         Some(line.strip_suffix('\r').unwrap_or(line))
     }
 
@@ -462,12 +462,12 @@ impl<'a> Lines<'a> {
             Some((found, value)) if found == name => Ok(value),
             Some((found, _)) => Err(corrupt(format!(
                 "line {}: expected {name}, found {}",
-                self.number,
+                self.line_number,
                 shown(found)
             ))),
             None => Err(corrupt(format!(
                 "line {}: expected {name}, found a line that is not `Name: value`",
-                self.number
+                self.line_number
             ))),
         }
     }
@@ -509,13 +509,13 @@ impl<'a> Lines<'a> {
             if line.len() > 64 || !line.len().is_multiple_of(4) {
                 return Err(corrupt(format!(
                     "line {}: not a line of base64 (the {name} count may be wrong)",
-                    self.number
+                    self.line_number
                 )));
             }
             let bytes = Base64::decode(line, &mut decoded[..]).map_err(|_| {
                 corrupt(format!(
                     "line {}: not valid base64 (the {name} count may be wrong)",
-                    self.number
+                    self.line_number
                 ))
             })?;
             blob.extend_from_slice(bytes);
@@ -960,6 +960,7 @@ fn assemble(
         + base64_text_len(public_blob.len())
         + base64_text_len(private_blob.len());
     let mut out = Zeroizing::new(String::with_capacity(capacity));
+    let allocated = out.capacity();
     let number = match version {
         PpkVersion::V2 => 2,
         PpkVersion::V3 => 3,
@@ -977,6 +978,7 @@ fn assemble(
     }
     push_blob(&mut out, "Private-Lines", &private_blob)?;
     out.push_str(&format!("Private-MAC: {}\n", hex_encode(&tag)));
+    debug_assert_eq!(out.capacity(), allocated, "the .ppk text was reallocated");
     Ok(out)
 }
 
