@@ -111,21 +111,77 @@ pub fn describe(key: &KeyData) -> Result<(&'static str, u32)> {
         Algorithm::Rsa { .. } => {
             let rsa = key
                 .rsa()
-                .ok_or_else(|| Error::InvalidKey("malformed RSA public key".into()))?;
+                .ok_or_else(|| Error::bad_key("malformed RSA public key"))?;
             Ok(("ssh-rsa", rsa.key_size()))
         }
         Algorithm::Dsa => {
             let dsa = key
                 .dsa()
-                .ok_or_else(|| Error::InvalidKey("malformed DSA public key".into()))?;
+                .ok_or_else(|| Error::bad_key("malformed DSA public key"))?;
             let bits = mpint_bits(dsa.p().as_positive_bytes().unwrap_or_default());
             Ok(("ssh-dss", bits))
         }
-        other => Err(Error::InvalidKey(format!(
+        other => Err(Error::bad_key(format!(
             "unsupported key algorithm {}",
             other.as_str()
         ))),
     }
+}
+
+/// What the service accepts for an imported key: Ed25519, ECDSA P-256/384/521,
+/// RSA of exactly 2048/3072/4096 bits, and DSA with a 1024-bit p and 160-bit q
+/// (SSH-DSS as OpenSSH makes it), the last with a warning. Returns the warnings.
+pub fn check_importable(key: &KeyData) -> Result<Vec<String>> {
+    let allowed =
+        "kps accepts Ed25519, ECDSA P-256/384/521, RSA 2048/3072/4096 and DSA 1024 (ssh-dss)";
+    match key.algorithm() {
+        Algorithm::SkEd25519 | Algorithm::SkEcdsaSha2NistP256 => {
+            return Err(Error::bad_key_with_hint(
+                format!(
+                    "{} is a FIDO security-key (sk-) key: its private half stays on the token",
+                    key.algorithm().as_str()
+                ),
+                allowed,
+            ));
+        }
+        Algorithm::Ed25519 | Algorithm::Ecdsa { .. } => {}
+        Algorithm::Rsa { .. } => {
+            let (_, bits) = describe(key)?;
+            if !RSA_BITS.contains(&bits) {
+                return Err(Error::bad_key_with_hint(
+                    format!("RSA key of {bits} bits: only 2048, 3072 and 4096 are allowed"),
+                    allowed,
+                ));
+            }
+        }
+        Algorithm::Dsa => {
+            let dsa = key
+                .dsa()
+                .ok_or_else(|| Error::bad_key("malformed DSA public key"))?;
+            let p = mpint_bits(dsa.p().as_positive_bytes().unwrap_or_default());
+            let q = mpint_bits(dsa.q().as_positive_bytes().unwrap_or_default());
+            if (p, q) != (1024, 160) {
+                return Err(Error::bad_key_with_hint(
+                    format!(
+                        "DSA key with a {p}-bit p and {q}-bit q: SSH-DSS needs a 1024-bit p and 160-bit q"
+                    ),
+                    allowed,
+                ));
+            }
+            return Ok(vec![
+                "DSA (ssh-dss) is deprecated and disabled in current OpenSSH; \
+                 replace this key with Ed25519 or RSA when you can"
+                    .to_string(),
+            ]);
+        }
+        other => {
+            return Err(Error::bad_key_with_hint(
+                format!("unsupported key algorithm {}", other.as_str()),
+                allowed,
+            ));
+        }
+    }
+    Ok(Vec::new())
 }
 
 fn mpint_bits(bytes: &[u8]) -> u32 {

@@ -55,6 +55,17 @@ pub enum Command {
     )]
     Create(CreateArgs),
 
+    /// Import existing keys: private (PEM, OpenSSH, PuTTY .ppk), public, a
+    /// service import request, or a whole directory
+    #[command(
+        after_help = "Examples:\n  kps import web01 --private-key ~/.ssh/id_ed25519\n  \
+                            kps import legacy --private-key old.pem --key-passphrase-file pass\n  \
+                            kps import --from-dir ~/.ssh --dry-run\n  \
+                            kps import --request body.json\n  \
+                            kps import bastion --public-key bastion.pub"
+    )]
+    Import(ImportArgs),
+
     /// List keypairs
     #[command(
         after_help = "Examples:\n  kps list\n  kps list --json | jq -r '.keypairs[].keypair.name'"
@@ -174,6 +185,64 @@ pub struct ProtectionArgs {
     /// KMS master key id (with --encryption kms)
     #[arg(long, value_name = "ID")]
     pub kms_key_id: Option<String>,
+}
+
+#[derive(Args, Debug)]
+#[command(group(
+    clap::ArgGroup::new("source")
+        .required(true)
+        .args(["private_key", "public_key", "request", "from_dir"])
+))]
+pub struct ImportArgs {
+    /// Keypair name (with --private-key or --public-key)
+    pub name: Option<String>,
+
+    /// Private key file, or '-' for stdin; the format is detected from the content
+    #[arg(long, value_name = "FILE")]
+    pub private_key: Option<PathBuf>,
+
+    /// Public key file, or '-': the keypair then has no private key
+    #[arg(long, value_name = "FILE")]
+    pub public_key: Option<PathBuf>,
+
+    /// Key Pair Service import request body (JSON), or '-'
+    #[arg(long, value_name = "FILE")]
+    pub request: Option<PathBuf>,
+
+    /// Import every private key file in DIR, named after the file (without extension)
+    #[arg(long, value_name = "DIR")]
+    pub from_dir: Option<PathBuf>,
+
+    /// Validate and print what would be stored; write nothing, ask for no passphrase
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Passphrase of an encrypted key file (OpenSSH, PKCS#8, .ppk), read from FILE
+    #[arg(long, value_name = "FILE", conflicts_with = "ask_key_passphrase")]
+    pub key_passphrase_file: Option<PathBuf>,
+
+    /// Ask for the key file's passphrase at the terminal
+    #[arg(long)]
+    pub ask_key_passphrase: bool,
+
+    /// Comment on the public key [default: the file's comment, else the keypair name]
+    #[arg(short = 'C', long, value_name = "COMMENT")]
+    pub comment: Option<String>,
+
+    /// Free-text description
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+
+    /// Owner, as the service's user_id
+    #[arg(long, value_name = "ID")]
+    pub user_id: Option<String>,
+
+    #[command(flatten)]
+    pub protection: ProtectionArgs,
+
+    /// KDF cost, used only if this command sets up a new store
+    #[command(flatten)]
+    pub kdf: KdfArgs,
 }
 
 #[derive(Args, Debug)]

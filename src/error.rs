@@ -76,8 +76,34 @@ pub enum Error {
     #[error("encrypting the private key failed: {0}")]
     EncryptFailed(String),
 
+    /// Key material that is not a sound key of an allowed kind.
+    #[error("{message}")]
+    InvalidKey {
+        message: String,
+        hint: Option<String>,
+    },
+
+    /// The secret parts of a key do not belong to its public part.
     #[error("{0}")]
-    InvalidKey(String),
+    KeyMismatch(String),
+
+    /// Encrypted key input and no key passphrase to open it.
+    #[error("{what} is encrypted")]
+    KeyEncrypted { what: String, hint: String },
+
+    #[error("wrong passphrase for the key file")]
+    WrongKeyPassphrase,
+
+    /// Several inputs failed together (`import --from-dir`): nothing was stored.
+    #[error("{} of the key files failed; nothing was imported", failures.len())]
+    BatchFailed { failures: Vec<(String, Error)> },
+
+    #[error("cannot read {path}: {source}")]
+    InputIo {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 
     #[error("{path} already exists")]
     OutputExists { path: PathBuf },
@@ -95,6 +121,20 @@ impl Error {
         Error::InvalidParameter {
             message: message.into(),
             hint: None,
+        }
+    }
+
+    pub fn bad_key(message: impl Into<String>) -> Self {
+        Error::InvalidKey {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn bad_key_with_hint(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::InvalidKey {
+            message: message.into(),
+            hint: Some(hint.into()),
         }
     }
 

@@ -24,7 +24,7 @@ impl Format {
 /// The private key in `format` (any but [`Format::Public`]), as PEM text.
 pub fn private_pem(key: &PrivateKey, format: Format) -> Result<Zeroizing<String>> {
     let lf = LineEnding::LF;
-    let failed = |e: &dyn std::fmt::Display| Error::InvalidKey(format!("cannot encode key: {e}"));
+    let failed = |e: &dyn std::fmt::Display| Error::bad_key(format!("cannot encode key: {e}"));
     match format {
         Format::OpenSsh => key.to_openssh(lf).map_err(|e| failed(&e)),
         Format::Public => Err(Error::invalid("the public format holds no private key")),
@@ -37,7 +37,7 @@ pub fn private_pem(key: &PrivateKey, format: Format) -> Result<Zeroizing<String>
             KeypairData::Ecdsa(kp) => ecdsa_sec1_pem(kp).map_err(|e| failed(&e)),
             KeypairData::Ed25519(_) => Err(private_pem_unsupported("ssh-ed25519")),
             KeypairData::Dsa(kp) => dsa_traditional_pem(kp),
-            _ => Err(Error::InvalidKey("unsupported key algorithm".into())),
+            _ => Err(Error::bad_key("unsupported key algorithm")),
         },
         Format::Pkcs8 => {
             use pkcs8::EncodePrivateKey;
@@ -71,7 +71,7 @@ pub fn private_pem(key: &PrivateKey, format: Format) -> Result<Zeroizing<String>
                     .map_err(|e| failed(&e))?
                     .to_pkcs8_pem(lf)
                     .map_err(|e| failed(&e)),
-                _ => Err(Error::InvalidKey("unsupported key algorithm".into())),
+                _ => Err(Error::bad_key("unsupported key algorithm")),
             }
         }
     }
@@ -111,7 +111,7 @@ fn ed25519_pkcs8_v1_pem(seed: &[u8; 32]) -> Result<Zeroizing<String>> {
     der_bytes.extend_from_slice(seed);
     pem_rfc7468::encode_string("PRIVATE KEY", LineEnding::LF, &der_bytes)
         .map(Zeroizing::new)
-        .map_err(|_| Error::InvalidKey("cannot encode Ed25519 key".into()))
+        .map_err(|_| Error::bad_key("cannot encode Ed25519 key"))
 }
 
 /// The error for a traditional PEM of an algorithm that has none (Ed25519).
@@ -126,7 +126,7 @@ pub fn private_pem_unsupported(algorithm: &str) -> Error {
 fn dsa_traditional_pem(kp: &ssh_key::private::DsaKeypair) -> Result<Zeroizing<String>> {
     use der::{Encode, asn1::UintRef};
     let public = kp.public();
-    let bad = || Error::InvalidKey("cannot encode DSA key".into());
+    let bad = || Error::bad_key("cannot encode DSA key");
     use crate::keycheck::mpint_bytes as field;
     let ints = [
         &[0u8][..],
@@ -159,7 +159,7 @@ fn dsa_traditional_pem(kp: &ssh_key::private::DsaKeypair) -> Result<Zeroizing<St
 /// The authorized_keys line: `algorithm base64 comment`.
 pub fn public_line(key: &ssh_key::PublicKey) -> Result<String> {
     key.to_openssh()
-        .map_err(|e| Error::InvalidKey(format!("cannot encode public key: {e}")))
+        .map_err(|e| Error::bad_key(format!("cannot encode public key: {e}")))
 }
 
 #[cfg(test)]

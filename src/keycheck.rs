@@ -15,7 +15,7 @@ pub fn derived_public(keypair: &KeypairData) -> Result<KeyData> {
             )))
         }
         KeypairData::Ecdsa(kp) => {
-            let bad = |_| Error::InvalidKey("ECDSA private scalar is out of range".into());
+            let bad = |_| Error::bad_key("ECDSA private scalar is out of range");
             let public = match kp {
                 EcdsaKeypair::NistP256 { private, .. } => {
                     let sk = p256::SecretKey::from_slice(private.as_slice()).map_err(bad)?;
@@ -33,7 +33,7 @@ pub fn derived_public(keypair: &KeypairData) -> Result<KeyData> {
             Ok(KeyData::Ecdsa(public))
         }
         KeypairData::Rsa(kp) => {
-            let bad = |what: &str| Error::InvalidKey(format!("RSA key is inconsistent: {what}"));
+            let bad = |what: &str| Error::bad_key(format!("RSA key is inconsistent: {what}"));
             let key = rsa::PrivateKey::try_from(kp).map_err(|_| bad("components"))?;
             key.validate().map_err(|_| bad("n, e, d, p, q"))?;
             // OpenSSH and PuTTY use iqmp directly; a wrong one breaks signing there.
@@ -51,12 +51,12 @@ pub fn derived_public(keypair: &KeypairData) -> Result<KeyData> {
         KeypairData::Dsa(kp) => {
             dsa_check(kp)?;
             let signing = dsa::SigningKey::try_from(kp)
-                .map_err(|_| Error::InvalidKey("DSA key is inconsistent".into()))?;
+                .map_err(|_| Error::bad_key("DSA key is inconsistent"))?;
             Ok(KeyData::Dsa(ssh_key::public::DsaPublicKey::from(
                 signing.verifying_key(),
             )))
         }
-        other => Err(Error::InvalidKey(format!(
+        other => Err(Error::bad_key(format!(
             "unsupported key algorithm {}",
             other
                 .algorithm()
@@ -74,36 +74,46 @@ pub fn matches(keypair: &KeypairData, public: &KeyData) -> Result<bool> {
 /// DSA: 1 < g < p, 0 < x < q (checked by the dsa crate) and y = g^x mod p,
 /// which neither ssh-key nor the dsa crate verifies.
 fn dsa_check(kp: &ssh_key::private::DsaKeypair) -> Result<()> {
+    let public = kp.public();
+    let y = dsa_public_y(
+        mpint_bytes(public.p())?,
+        mpint_bytes(public.g())?,
+        mpint_bytes(kp.private().as_mpint())?,
+    )?;
+    if y != mpint_bytes(public.y())? {
+        return Err(Error::bad_key(
+            "DSA key is inconsistent: y is not g^x mod p",
+        ));
+    }
+    Ok(())
+}
+
+/// g^x mod p, big-endian without leading zeros, for DSA parameters given as
+/// big-endian magnitudes. Refuses parameters that are not a DSA group.
+pub(crate) fn dsa_public_y(p: &[u8], g: &[u8], x: &[u8]) -> Result<Vec<u8>> {
     use crypto_bigint::modular::{BoxedMontyForm, BoxedMontyParams};
     use crypto_bigint::{BoxedUint, Odd};
-    let bad = || Error::InvalidKey("DSA key is inconsistent: y is not g^x mod p".into());
-    let public = kp.public();
-    let p = BoxedUint::from_be_slice_vartime(mpint_bytes(public.p())?);
+    let bad = || Error::bad_key("DSA parameters are malformed");
+    let p = BoxedUint::from_be_slice_vartime(p);
     let bits = p.bits_precision();
-    let wide = |m: &ssh_key::Mpint| -> Result<BoxedUint> {
-        BoxedUint::from_be_slice(mpint_bytes(m)?, bits).map_err(|_| bad())
-    };
-    let (g, y, x) = (
-        wide(public.g())?,
-        wide(public.y())?,
-        wide(kp.private().as_mpint())?,
-    );
+    let wide = |b: &[u8]| BoxedUint::from_be_slice(b, bits).map_err(|_| bad());
+    let (g, x) = (wide(g)?, wide(x)?);
     let one = BoxedUint::one_with_precision(bits);
-    if g <= one || g >= p || y >= p {
+    if g <= one || g >= p || x >= p {
         return Err(bad());
     }
     let p = Option::<Odd<BoxedUint>>::from(Odd::new(p)).ok_or_else(bad)?;
     let params = BoxedMontyParams::new(p);
-    if BoxedMontyForm::new(g, &params).pow(&x).retrieve() != y {
-        return Err(bad());
-    }
-    Ok(())
+    let y = BoxedMontyForm::new(g, &params).pow(&x).retrieve();
+    let bytes = y.to_be_bytes();
+    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    Ok(bytes[start..].to_vec())
 }
 
 /// The magnitude of a non-negative mpint, big-endian without sign padding.
 pub(crate) fn mpint_bytes(m: &ssh_key::Mpint) -> Result<&[u8]> {
     m.as_positive_bytes()
-        .ok_or_else(|| Error::InvalidKey("a key component is negative or zero".into()))
+        .ok_or_else(|| Error::bad_key("a key component is negative or zero"))
 }
 
 #[cfg(test)]

@@ -13,7 +13,9 @@ pub mod keygen;
 pub mod keypair;
 pub mod name;
 pub mod outfile;
+pub mod parse;
 pub mod ppk;
+pub mod request;
 pub mod secret;
 pub mod store;
 

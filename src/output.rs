@@ -56,6 +56,16 @@ pub fn print_text(text: &str) -> std::io::Result<()> {
     out.flush()
 }
 
+/// A warning on stderr (yellow at a terminal unless NO_COLOR).
+pub fn warn(message: &str) {
+    let (on, off) = if crate::report::stderr_color() {
+        ("\x1b[1;33m", "\x1b[0m")
+    } else {
+        ("", "")
+    };
+    let _ = writeln!(std::io::stderr(), "{on}warning{off}: {message}");
+}
+
 pub fn print_json(doc: &Value) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, doc)?;

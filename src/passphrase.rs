@@ -65,6 +65,24 @@ pub fn new_from(file: Option<&Path>) -> Result<Passphrase, CliError> {
     non_empty(p)
 }
 
+/// The passphrase of a key file being imported, asked for at the terminal.
+pub fn prompt_key() -> Result<Passphrase, CliError> {
+    if !interactive() {
+        return Err(CliError::usage(
+            "--ask-key-passphrase needs a terminal",
+            "use --key-passphrase-file FILE instead",
+        ));
+    }
+    let text = zeroize::Zeroizing::new(
+        dialoguer::Password::new()
+            .with_prompt("Key file passphrase")
+            .allow_empty_password(true)
+            .interact()
+            .map_err(|_| CliError::Cancelled)?,
+    );
+    Ok(Passphrase::new(text.as_bytes().to_vec()))
+}
+
 fn non_empty(p: Passphrase) -> Result<Passphrase, CliError> {
     if p.is_empty() {
         return Err(CliError::usage(

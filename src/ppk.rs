@@ -154,6 +154,9 @@ const MAX_BLOB_LINES: u32 = 262_144 / 48;
 /// these limits are far above anything a real key file uses.
 const MAX_ARGON2_MEMORY_KIB: u32 = 1024 * 1024;
 const MAX_ARGON2_PASSES: u32 = 1000;
+/// Memory times passes bounds the work (about a second per 1 GiB-pass
+/// here): 4 GiB-passes is a few seconds, 500 times PuTTY's default.
+const MAX_ARGON2_WORK_KIB: u64 = 4 * 1024 * 1024;
 
 const MAX_RSA_BITS: usize = 16384;
 
@@ -642,6 +645,12 @@ fn check_kdf_bounds(kdf: &PpkKdf) -> Result<(), PpkError> {
         return Err(PpkError::Unsupported(format!(
             "Argon2-Passes of {} is over kps's limit of {MAX_ARGON2_PASSES}",
             kdf.passes
+        )));
+    }
+    if u64::from(kdf.memory_kib) * u64::from(kdf.passes) > MAX_ARGON2_WORK_KIB {
+        return Err(PpkError::Unsupported(format!(
+            "Argon2 cost of {} KiB x {} passes is over kps's limit of 4 GiB-passes",
+            kdf.memory_kib, kdf.passes
         )));
     }
     Ok(())

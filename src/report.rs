@@ -55,77 +55,118 @@ struct Verdict {
     hint: Option<String>,
 }
 
-fn verdict(err: &anyhow::Error) -> Verdict {
-    let v = |code, exit, hint: Option<&str>| Verdict {
+fn v(code: &'static str, exit: u8, hint: Option<&str>) -> Verdict {
+    Verdict {
         code,
         exit,
         hint: hint.map(str::to_string),
-    };
+    }
+}
+
+fn core_verdict(e: &kps::Error) -> Verdict {
+    use kps::Error as E;
+    match e {
+        E::InvalidParameter { hint, .. } => Verdict {
+            code: "KPS.0002",
+            exit: exit::USAGE,
+            hint: hint.clone(),
+        },
+        E::NotFound(_) => v("KPS.4016", exit::NOT_FOUND, Some("see 'kps list'")),
+        E::AlreadyExists(_) => v(
+            "KPS.7001",
+            exit::EXISTS,
+            Some("choose another name, or 'kps delete' the old keypair first"),
+        ),
+        E::NoPrivateKey(_) => v(
+            "KPS.6005",
+            exit::BAD_KEY,
+            Some("it was imported from a public key; only its public key can be exported"),
+        ),
+        E::WrongPassphrase => v(
+            "KPS.7002",
+            exit::LOCKED,
+            Some(
+                "nothing was changed; check --passphrase-file, KPS_PASSPHRASE_FILE or KPS_PASSPHRASE",
+            ),
+        ),
+        E::InitialisedConcurrently => v("KPS.7013", exit::LOCKED, None),
+        E::NotInitialised => v(
+            "KPS.7006",
+            exit::FAILURE,
+            Some("run 'kps init' (or 'kps create') to set the store up"),
+        ),
+        E::AlreadyInitialised => v(
+            "KPS.7007",
+            exit::FAILURE,
+            Some("use 'kps passwd' to change the passphrase"),
+        ),
+        E::StoreBusy { .. } => v(
+            "KPS.7005",
+            exit::STORE,
+            Some("another kps process is writing; try again"),
+        ),
+        E::StoreCorrupt { .. } | E::StoreIo { .. } => v(
+            "KPS.7004",
+            exit::STORE,
+            Some("check the --store path; restore the store from a backup if it is damaged"),
+        ),
+        E::StoreTooNew { .. } => v("KPS.7004", exit::STORE, Some("upgrade kps")),
+        E::SaveFailed { .. } => v("KPS.6010", exit::STORE, None),
+        E::IntegrityFailure { .. } => v(
+            "KPS.6011",
+            exit::STORE,
+            Some("the store has been damaged or tampered with; restore it from a backup"),
+        ),
+        E::KmsNotConfigured => v(
+            "KPS.7010",
+            exit::FAILURE,
+            Some("use --encryption default until a KMS is configured"),
+        ),
+        E::EncryptFailed(_) => v("KPS.6008", exit::FAILURE, None),
+        E::KeyGeneration(_) => v("KPS.7014", exit::FAILURE, None),
+        E::InvalidKey { hint, .. } => Verdict {
+            code: "KPS.6009",
+            exit: exit::BAD_KEY,
+            hint: hint.clone(),
+        },
+        E::KeyMismatch(_) => v("KPS.6011", exit::BAD_KEY, None),
+        E::KeyEncrypted { hint, .. } => Verdict {
+            code: "KPS.7015",
+            exit: exit::BAD_KEY,
+            hint: Some(hint.clone()),
+        },
+        E::WrongKeyPassphrase => v(
+            "KPS.7016",
+            exit::BAD_KEY,
+            Some("check --key-passphrase-file; nothing was stored"),
+        ),
+        E::BatchFailed { failures } => {
+            // One exit status if every file failed the same way, else 5.
+            let exits: Vec<u8> = failures.iter().map(|(_, e)| core_verdict(e).exit).collect();
+            let same = exits.windows(2).all(|w| w[0] == w[1]);
+            Verdict {
+                code: "KPS.7018",
+                exit: if same {
+                    exits.first().copied().unwrap_or(exit::BAD_KEY)
+                } else {
+                    exit::BAD_KEY
+                },
+                hint: Some("fix or move the files named above and run the import again".into()),
+            }
+        }
+        E::InputIo { .. } => v("KPS.7017", exit::FAILURE, None),
+        E::OutputExists { .. } => v(
+            "KPS.7008",
+            exit::FAILURE,
+            Some("use --force to replace it, or choose another -o FILE"),
+        ),
+        E::OutputIo { .. } => v("KPS.7009", exit::FAILURE, None),
+    }
+}
+
+fn verdict(err: &anyhow::Error) -> Verdict {
     if let Some(e) = err.downcast_ref::<kps::Error>() {
-        use kps::Error as E;
-        return match e {
-            E::InvalidParameter { hint, .. } => Verdict {
-                code: "KPS.0002",
-                exit: exit::USAGE,
-                hint: hint.clone(),
-            },
-            E::NotFound(_) => v("KPS.4016", exit::NOT_FOUND, Some("see 'kps list'")),
-            E::AlreadyExists(_) => v(
-                "KPS.7001",
-                exit::EXISTS,
-                Some("choose another name, or 'kps delete' the old keypair first"),
-            ),
-            E::NoPrivateKey(_) => v("KPS.6005", exit::BAD_KEY, None),
-            E::WrongPassphrase => v(
-                "KPS.7002",
-                exit::LOCKED,
-                Some(
-                    "nothing was changed; check --passphrase-file, KPS_PASSPHRASE_FILE or KPS_PASSPHRASE",
-                ),
-            ),
-            E::InitialisedConcurrently => v("KPS.7013", exit::LOCKED, None),
-            E::NotInitialised => v(
-                "KPS.7006",
-                exit::FAILURE,
-                Some("run 'kps init' (or 'kps create') to set the store up"),
-            ),
-            E::AlreadyInitialised => v(
-                "KPS.7007",
-                exit::FAILURE,
-                Some("use 'kps passwd' to change the passphrase"),
-            ),
-            E::StoreBusy { .. } => v(
-                "KPS.7005",
-                exit::STORE,
-                Some("another kps process is writing; try again"),
-            ),
-            E::StoreCorrupt { .. } | E::StoreIo { .. } => v(
-                "KPS.7004",
-                exit::STORE,
-                Some("check the --store path; restore the store from a backup if it is damaged"),
-            ),
-            E::StoreTooNew { .. } => v("KPS.7004", exit::STORE, Some("upgrade kps")),
-            E::SaveFailed { .. } => v("KPS.6010", exit::STORE, None),
-            E::IntegrityFailure { .. } => v(
-                "KPS.6011",
-                exit::STORE,
-                Some("the store has been damaged or tampered with; restore it from a backup"),
-            ),
-            E::KmsNotConfigured => v(
-                "KPS.7010",
-                exit::FAILURE,
-                Some("use --encryption default until a KMS is configured"),
-            ),
-            E::EncryptFailed(_) => v("KPS.6008", exit::FAILURE, None),
-            E::KeyGeneration(_) => v("KPS.7014", exit::FAILURE, None),
-            E::InvalidKey(_) => v("KPS.7012", exit::BAD_KEY, None),
-            E::OutputExists { .. } => v(
-                "KPS.7008",
-                exit::FAILURE,
-                Some("use --force to replace it, or choose another -o FILE"),
-            ),
-            E::OutputIo { .. } => v("KPS.7009", exit::FAILURE, None),
-        };
+        return core_verdict(e);
     }
     if let Some(e) = err.downcast_ref::<CliError>() {
         return match e {
@@ -160,10 +201,29 @@ pub fn failure(err: &anyhow::Error, json: bool) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let verdict = verdict(err);
-    let message = format!("{err:#}");
+    let mut message = format!("{err:#}");
+    let batch = match err.downcast_ref::<kps::Error>() {
+        Some(kps::Error::BatchFailed { failures }) => failures.as_slice(),
+        _ => &[],
+    };
+    for (file, e) in batch {
+        message.push_str(&format!("\n  {file}: {e}"));
+    }
     let mut stderr = std::io::stderr().lock();
     if json {
-        let doc = json!({ "error_code": verdict.code, "error_msg": message });
+        let mut doc = json!({ "error_code": verdict.code, "error_msg": message });
+        if !batch.is_empty() {
+            doc["failures"] = batch
+                .iter()
+                .map(|(file, e)| {
+                    json!({
+                        "file": file,
+                        "error_code": core_verdict(e).code,
+                        "error_msg": e.to_string(),
+                    })
+                })
+                .collect();
+        }
         let _ = writeln!(stderr, "{doc}");
     } else {
         let color = stderr_color();
@@ -180,7 +240,7 @@ pub fn failure(err: &anyhow::Error, json: bool) -> ExitCode {
     ExitCode::from(verdict.exit)
 }
 
-fn stderr_color() -> bool {
+pub fn stderr_color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 

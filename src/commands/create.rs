@@ -1,45 +1,17 @@
-use super::{Context, kdf_params};
-use crate::cli::{CreateArgs, EncryptionType, ProtectionArgs};
+use super::{Context, kdf_params, protection};
+use crate::cli::CreateArgs;
 use crate::output;
 use crate::progress::Spinner;
-use crate::report::CliError;
 use kps::algorithm::KeySpec;
-use kps::keypair::{Encryption, NewKeypair};
+use kps::keypair::NewKeypair;
+use kps::store::Material;
 use serde_json::json;
-
-/// The `--encryption` options as the service validates them: `kms` needs a
-/// key name or id; the kms options mean nothing without `kms`.
-pub fn encryption(args: &ProtectionArgs) -> Result<Encryption, CliError> {
-    match args.encryption {
-        EncryptionType::Default => {
-            if args.kms_key_name.is_some() || args.kms_key_id.is_some() {
-                return Err(CliError::usage(
-                    "--kms-key-name and --kms-key-id apply only with --encryption kms",
-                    "add --encryption kms, or drop the kms options",
-                ));
-            }
-            Ok(Encryption::Default)
-        }
-        EncryptionType::Kms => {
-            if args.kms_key_name.is_none() && args.kms_key_id.is_none() {
-                return Err(CliError::usage(
-                    "--encryption kms needs --kms-key-name or --kms-key-id",
-                    "for example --kms-key-name kps/default",
-                ));
-            }
-            Ok(Encryption::Kms {
-                key_name: args.kms_key_name.clone(),
-                key_id: args.kms_key_id.clone(),
-            })
-        }
-    }
-}
 
 pub fn run(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     // Everything that can be refused is refused before any work is done.
     kps::name::validate(&args.name)?;
     let spec = KeySpec::parse(Some(&args.key_type), args.bits)?;
-    let encryption = encryption(&args.protection)?;
+    let encryption = protection(&args.protection)?;
     let kdf = kdf_params(&args.kdf, Default::default())?;
     let store = ctx.open_store()?;
     store.check_encryption(&encryption)?;
@@ -64,7 +36,7 @@ pub fn run(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
         user_id: args.user_id,
         encryption,
     };
-    let keypair = store.insert(&meta, &key, &sealing)?;
+    let keypair = store.insert(&meta, Material::Private(&key), Some(&sealing))?;
     if ctx.json {
         output::print_json(&json!({ "keypair": output::keypair_json(&keypair) }))?;
     } else {

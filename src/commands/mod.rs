@@ -3,14 +3,16 @@
 mod create;
 mod delete;
 mod export;
+mod import;
 mod init;
 mod list;
 mod passwd;
 mod show;
 
-use crate::cli::{Cli, Command, KdfArgs};
+use crate::cli::{Cli, Command, EncryptionType, KdfArgs, ProtectionArgs};
 use crate::passphrase::Sources;
 use crate::report::CliError;
+use kps::keypair::Encryption;
 use kps::store::{KdfParams, Store};
 use std::path::PathBuf;
 
@@ -47,6 +49,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Init(args) => init::run(&ctx, args),
         Command::Create(args) => create::run(&ctx, args),
+        Command::Import(args) => import::run(&ctx, args),
         Command::List => list::run(&ctx),
         Command::Show(args) => show::run(&ctx, args),
         Command::Export(args) => export::run(&ctx, args),
@@ -64,4 +67,32 @@ pub fn kdf_params(args: &KdfArgs, base: KdfParams) -> anyhow::Result<KdfParams> 
     };
     params.validate()?;
     Ok(params)
+}
+
+/// The `--encryption` options as the service validates them: `kms` needs a
+/// key name or id; the kms options mean nothing without `kms`.
+pub fn protection(args: &ProtectionArgs) -> Result<Encryption, CliError> {
+    match args.encryption {
+        EncryptionType::Default => {
+            if args.kms_key_name.is_some() || args.kms_key_id.is_some() {
+                return Err(CliError::usage(
+                    "--kms-key-name and --kms-key-id apply only with --encryption kms",
+                    "add --encryption kms, or drop the kms options",
+                ));
+            }
+            Ok(Encryption::Default)
+        }
+        EncryptionType::Kms => {
+            if args.kms_key_name.is_none() && args.kms_key_id.is_none() {
+                return Err(CliError::usage(
+                    "--encryption kms needs --kms-key-name or --kms-key-id",
+                    "for example --kms-key-name kps/default",
+                ));
+            }
+            Ok(Encryption::Kms {
+                key_name: args.kms_key_name.clone(),
+                key_id: args.kms_key_id.clone(),
+            })
+        }
+    }
 }

@@ -34,13 +34,31 @@ impl Default for KdfParams {
 }
 
 impl KdfParams {
+    /// Bounds beyond argon2's own: a cost that no one would choose, written
+    /// into a store file, must not hang or exhaust the machine.
+    pub const MAX_MEMORY_KIB: u32 = 4 * 1024 * 1024;
+    pub const MAX_PASSES: u32 = 100;
+    pub const MAX_PARALLELISM: u32 = 16;
+
     pub fn validate(&self) -> Result<()> {
+        if self.memory_kib > Self::MAX_MEMORY_KIB
+            || self.passes > Self::MAX_PASSES
+            || self.parallelism > Self::MAX_PARALLELISM
+        {
+            return Err(Error::invalid(format!(
+                "KDF cost out of range: at most {} KiB, {} passes, {} lanes",
+                Self::MAX_MEMORY_KIB,
+                Self::MAX_PASSES,
+                Self::MAX_PARALLELISM
+            )));
+        }
         argon2::Params::new(self.memory_kib, self.passes, self.parallelism, Some(32))
             .map(|_| ())
             .map_err(|e| Error::invalid(format!("invalid KDF parameters: {e}")))
     }
 
     fn derive(&self, passphrase: &Passphrase, salt: &[u8]) -> Result<Zeroizing<[u8; 32]>> {
+        self.validate()?;
         let params = argon2::Params::new(self.memory_kib, self.passes, self.parallelism, Some(32))
             .map_err(|e| Error::invalid(format!("invalid KDF parameters: {e}")))?;
         let argon =

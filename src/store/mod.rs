@@ -55,6 +55,15 @@ fn now_rfc3339() -> String {
 impl Store {
     /// Open the store in `dir`, creating the directory (0700), the database
     /// (0600) and the schema as needed.
+    /// Open the store in `dir` only if it exists: nothing is created.
+    pub fn open_existing(dir: &Path) -> Result<Option<Store>> {
+        if dir.join(DB_FILE).exists() {
+            Store::open(dir).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     pub fn open(dir: &Path) -> Result<Store> {
         let io_err = |source| Error::StoreIo {
             path: dir.to_path_buf(),
@@ -344,35 +353,80 @@ impl Store {
     pub fn insert(
         &self,
         meta: &NewKeypair,
-        key: &PrivateKey,
-        sealing: &WrappedIdentity,
+        material: Material<'_>,
+        sealing: Option<&WrappedIdentity>,
     ) -> Result<Keypair> {
-        crate::name::validate(&meta.name)?;
-        self.check_encryption(&meta.encryption)?;
-        let public = key.public_key();
-        let (alg, bits) = algorithm::describe(public.key_data())?;
-        let blob = public_blob(public)?;
-        let plaintext = key
-            .to_bytes()
-            .map_err(|e| Error::EncryptFailed(e.to_string()))?;
-        let envelope = seal::seal(&sealing.sealing_key()?, &meta.name, &blob, &plaintext)
-            .map_err(|_| Error::EncryptFailed("HPKE seal failed".into()))?;
-        let now = now_rfc3339();
-        let record = Keypair {
-            name: meta.name.clone(),
-            algorithm: alg.to_string(),
-            bits,
-            public_key: public.clone(),
-            fingerprint: fingerprint::sha256(public.key_data()),
-            fingerprint_md5: fingerprint::md5(public.key_data()),
-            description: meta.description.clone(),
-            user_id: meta.user_id.clone(),
-            create_time: now.clone(),
-            update_time: now,
-            encryption: meta.encryption.clone(),
-            has_private_key: true,
+        self.insert_all(&[(meta.clone(), material)], sealing)
+            .map(|mut v| v.remove(0))
+            .map_err(|mut failures| failures.remove(0).1)
+    }
+
+    /// Store several keypairs in one transaction: all of them, or none. On
+    /// failure, every item that failed is returned with its index.
+    pub fn insert_all(
+        &self,
+        items: &[(NewKeypair, Material<'_>)],
+        sealing: Option<&WrappedIdentity>,
+    ) -> std::result::Result<Vec<Keypair>, Vec<(usize, Error)>> {
+        let one = |e: Error| vec![(0, e)];
+        // Sealing is done before the write lock is taken, so that other
+        // writers wait only for the inserts.
+        let sealing_key = match sealing {
+            Some(w) => Some(w.sealing_key().map_err(one)?),
+            None => None,
         };
-        let result = self.conn.execute(
+        let mut prepared = Vec::with_capacity(items.len());
+        let mut failures = Vec::new();
+        for (i, (meta, material)) in items.iter().enumerate() {
+            let row = (|| {
+                self.check_encryption(&meta.encryption)?;
+                let record = preview(meta, *material)?;
+                let envelope = match (material, &sealing_key) {
+                    (Material::Public(_), _) => None,
+                    (Material::Private(key), Some(pk)) => {
+                        let plaintext = key
+                            .to_bytes()
+                            .map_err(|e| Error::EncryptFailed(e.to_string()))?;
+                        let blob = public_blob(key.public_key())?;
+                        Some(
+                            seal::seal(pk, &meta.name, &blob, &plaintext)
+                                .map_err(|_| Error::EncryptFailed("HPKE seal failed".into()))?,
+                        )
+                    }
+                    (Material::Private(_), None) => return Err(Error::NotInitialised),
+                };
+                Ok((record, envelope))
+            })();
+            match row {
+                Ok(r) => prepared.push(r),
+                Err(e) => failures.push((i, e)),
+            }
+        }
+        if !failures.is_empty() {
+            return Err(failures);
+        }
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+            .map_err(|e| one(self.err(e)))?;
+        for (i, (record, envelope)) in prepared.iter().enumerate() {
+            if let Err(e) = self.insert_row(&tx, record, envelope.as_deref()) {
+                failures.push((i, e));
+            }
+        }
+        if !failures.is_empty() {
+            // Dropping the transaction rolls it back.
+            return Err(failures);
+        }
+        tx.commit().map_err(|e| one(self.err(e)))?;
+        Ok(prepared.into_iter().map(|(r, _)| r).collect())
+    }
+
+    fn insert_row(
+        &self,
+        conn: &Connection,
+        record: &Keypair,
+        envelope: Option<&[u8]>,
+    ) -> Result<()> {
+        let result = conn.execute(
             "INSERT INTO keypairs (name, algorithm, bits, public_key, fingerprint_sha256,
                 fingerprint_md5, comment, description, user_id, create_time, update_time,
                 encryption_type, kms_key_name, kms_key_id, private_key)
@@ -396,17 +450,17 @@ impl Store {
             ],
         );
         match result {
-            Ok(_) => Ok(record),
+            Ok(_) => Ok(()),
             // The UNIQUE constraint decides between racing writers, not a prior read.
             Err(rusqlite::Error::SqliteFailure(e, _))
                 if e.code == ErrorCode::ConstraintViolation =>
             {
-                Err(Error::AlreadyExists(meta.name.clone()))
+                Err(Error::AlreadyExists(record.name.clone()))
             }
             Err(e) => match self.err(e) {
                 busy @ Error::StoreBusy { .. } => Err(busy),
                 other => Err(Error::SaveFailed {
-                    name: meta.name.clone(),
+                    name: record.name.clone(),
                     detail: other.to_string(),
                 }),
             },
@@ -532,10 +586,50 @@ impl Store {
     }
 }
 
+/// The key material of a new keypair: a private key, or for a
+/// public-key-only keypair just the public key.
+#[derive(Clone, Copy, Debug)]
+pub enum Material<'a> {
+    Private(&'a PrivateKey),
+    Public(&'a PublicKey),
+}
+
+impl Material<'_> {
+    pub fn public_key(&self) -> &PublicKey {
+        match self {
+            Material::Private(k) => k.public_key(),
+            Material::Public(k) => k,
+        }
+    }
+}
+
+/// The record a keypair would get, without storing it (`import --dry-run`
+/// prints exactly this).
+pub fn preview(meta: &NewKeypair, material: Material<'_>) -> Result<Keypair> {
+    crate::name::validate(&meta.name)?;
+    let public = material.public_key();
+    let (alg, bits) = algorithm::describe(public.key_data())?;
+    let now = now_rfc3339();
+    Ok(Keypair {
+        name: meta.name.clone(),
+        algorithm: alg.to_string(),
+        bits,
+        public_key: public.clone(),
+        fingerprint: fingerprint::sha256(public.key_data()),
+        fingerprint_md5: fingerprint::md5(public.key_data()),
+        description: meta.description.clone(),
+        user_id: meta.user_id.clone(),
+        create_time: now.clone(),
+        update_time: now,
+        encryption: meta.encryption.clone(),
+        has_private_key: matches!(material, Material::Private(_)),
+    })
+}
+
 fn public_blob(public: &PublicKey) -> Result<Vec<u8>> {
     public
         .to_bytes()
-        .map_err(|e| Error::InvalidKey(format!("cannot encode public key: {e}")))
+        .map_err(|e| Error::bad_key(format!("cannot encode public key: {e}")))
 }
 
 fn sql_error(path: &Path, e: rusqlite::Error) -> Error {

@@ -1,0 +1,406 @@
+//! PEM private keys: OpenSSH, PKCS#1, PKCS#8 (plain and PBES2-encrypted),
+//! SEC1 and OpenSSL's traditional DSA, each turned into ssh-key's types.
+
+use super::encrypted;
+use crate::secret::Passphrase;
+use crate::{Error, Result};
+use der::Decode;
+use der::asn1::{ObjectIdentifier as Oid, UintRef};
+use ssh_key::private::{
+    DsaKeypair, DsaPrivateKey, EcdsaKeypair, Ed25519Keypair, KeypairData, RsaKeypair,
+};
+use ssh_key::public::{DsaPublicKey, EcdsaPublicKey};
+use ssh_key::{Mpint, PrivateKey};
+use zeroize::Zeroizing;
+
+const OPENSSH: &str = "OPENSSH PRIVATE KEY";
+const PKCS1: &str = "RSA PRIVATE KEY";
+const PKCS8: &str = "PRIVATE KEY";
+const PKCS8_ENCRYPTED: &str = "ENCRYPTED PRIVATE KEY";
+const SEC1: &str = "EC PRIVATE KEY";
+const DSA: &str = "DSA PRIVATE KEY";
+
+const OID_RSA: Oid = Oid::new_unwrap("1.2.840.113549.1.1.1");
+const OID_EC: Oid = Oid::new_unwrap("1.2.840.10045.2.1");
+const OID_DSA: Oid = Oid::new_unwrap("1.2.840.10040.4.1");
+const OID_ED25519: Oid = Oid::new_unwrap("1.3.101.112");
+const OID_X25519: Oid = Oid::new_unwrap("1.3.101.110");
+const OID_X448: Oid = Oid::new_unwrap("1.3.101.111");
+const OID_ED448: Oid = Oid::new_unwrap("1.3.101.113");
+const OID_P256: Oid = Oid::new_unwrap("1.2.840.10045.3.1.7");
+const OID_P384: Oid = Oid::new_unwrap("1.3.132.0.34");
+const OID_P521: Oid = Oid::new_unwrap("1.3.132.0.35");
+const OID_P224: Oid = Oid::new_unwrap("1.3.132.0.33");
+const OID_P192: Oid = Oid::new_unwrap("1.2.840.10045.3.1.1");
+const OID_SECP256K1: Oid = Oid::new_unwrap("1.3.132.0.10");
+
+pub(super) fn is_private_label(label: &str) -> bool {
+    [OPENSSH, PKCS1, PKCS8, PKCS8_ENCRYPTED, SEC1, DSA].contains(&label)
+}
+
+pub(super) fn is_public_label(label: &str) -> bool {
+    matches!(label, "PUBLIC KEY" | "RSA PUBLIC KEY" | "SSH2 PUBLIC KEY")
+}
+
+/// The label of the first `-----BEGIN ...-----` line, if any, passing over
+/// parameter blocks (`openssl ecparam -genkey` writes `EC PARAMETERS` first).
+pub(super) fn first_label(text: &str) -> Option<&str> {
+    text.lines().find_map(begin_label)
+}
+
+fn begin_label(line: &str) -> Option<&str> {
+    line.strip_prefix("-----BEGIN ")?
+        .strip_suffix("-----")
+        .filter(|label| !label.ends_with(" PARAMETERS"))
+}
+
+/// The one PEM block in `text`: several keys in one file are refused, and so
+/// is a block without its END line. Text around the block (OpenSSL's "Bag
+/// Attributes", say) is ignored.
+fn single_block(text: &str) -> Result<&str> {
+    let begins = text.lines().filter(|l| begin_label(l).is_some()).count();
+    if begins > 1 {
+        return Err(Error::bad_key_with_hint(
+            format!("the input holds {begins} PEM blocks; kps imports one key per file"),
+            "split the file so that each key is in a file of its own",
+        ));
+    }
+    let start = text
+        .match_indices("-----BEGIN ")
+        .map(|(i, _)| i)
+        .find(|i| begin_label(text[*i..].lines().next().unwrap_or_default()).is_some())
+        .unwrap_or(0);
+    let rest = &text[start..];
+    let end = rest
+        .find("-----END ")
+        .ok_or_else(|| Error::bad_key("the PEM block has no END line: the file is truncated"))?;
+    let tail = &rest[end..];
+    let end_len = tail.find('\n').unwrap_or(tail.len());
+    Ok(&rest[..end + end_len])
+}
+
+fn decode_block(block: &str) -> Result<Zeroizing<Vec<u8>>> {
+    let (_, der_bytes) = pem_rfc7468::decode_vec(block.as_bytes()).map_err(|e| {
+        Error::bad_key(format!(
+            "the PEM block is corrupt (bad base64 or framing): {e}"
+        ))
+    })?;
+    Ok(Zeroizing::new(der_bytes))
+}
+
+fn corrupt(what: &str) -> impl Fn(der::Error) -> Error + '_ {
+    move |e| Error::bad_key(format!("the {what} structure is corrupt: {e}"))
+}
+
+pub(super) fn private_key(
+    text: &str,
+    label: &str,
+    passphrase: Option<&Passphrase>,
+) -> Result<(PrivateKey, &'static str)> {
+    let block = single_block(text)?;
+    if block.contains("\nProc-Type: 4,ENCRYPTED") {
+        return Err(Error::KeyEncrypted {
+            what: format!("the {label} (legacy PEM encryption)"),
+            hint: "kps does not read legacy PEM encryption; decrypt it first: \
+                   ssh-keygen -p -N '' -f FILE, or openssl pkey -in FILE -out PLAIN"
+                .into(),
+        });
+    }
+    let (data, format) = match label {
+        OPENSSH => return openssh(block, passphrase).map(|k| (k, "openssh")),
+        PKCS1 => (rsa_pkcs1(&decode_block(block)?)?, "pkcs1"),
+        PKCS8 => (pkcs8(&decode_block(block)?)?, "pkcs8"),
+        PKCS8_ENCRYPTED => {
+            let Some(pass) = passphrase else {
+                return Err(encrypted("the PKCS#8 key (ENCRYPTED PRIVATE KEY)"));
+            };
+            let der_bytes = decode_block(block)?;
+            let info = pkcs8::EncryptedPrivateKeyInfoRef::from_der(&der_bytes)
+                .map_err(corrupt("encrypted PKCS#8"))?;
+            let Some(pbes2) = info.encryption_algorithm.pbes2() else {
+                return Err(Error::bad_key_with_hint(
+                    "the PKCS#8 key is encrypted with a legacy PBES1 scheme",
+                    "re-encrypt it with PBES2: openssl pkcs8 -topk8 -v2 aes-256-cbc",
+                ));
+            };
+            check_pbes2_cost(pbes2)?;
+            let plain = info
+                .decrypt(pass.as_bytes())
+                .map_err(|_| Error::WrongKeyPassphrase)?;
+            (pkcs8(plain.as_bytes())?, "pkcs8")
+        }
+        SEC1 => (sec1(&decode_block(block)?, None)?, "sec1"),
+        DSA => (dsa_traditional(&decode_block(block)?)?, "dsa"),
+        "PUBLIC KEY" | "RSA PUBLIC KEY" | "SSH2 PUBLIC KEY" => {
+            return Err(Error::bad_key_with_hint(
+                "this is a public key, not a private key",
+                "import it with --public-key, or give the private key file",
+            ));
+        }
+        other => {
+            return Err(Error::bad_key(format!(
+                "PEM label \"{other}\" is not a private key kps knows \
+                 (RSA PRIVATE KEY, PRIVATE KEY, ENCRYPTED PRIVATE KEY, EC PRIVATE KEY, \
+                 DSA PRIVATE KEY, OPENSSH PRIVATE KEY)"
+            )));
+        }
+    };
+    let key =
+        PrivateKey::new(data, "").map_err(|e| Error::bad_key(format!("unusable key: {e}")))?;
+    Ok((key, format))
+}
+
+/// A hostile file could name a KDF cost that takes hours or all memory.
+/// These bounds are far above what the tools write (OpenSSL: PBKDF2 2048 or
+/// scrypt N=2^14; ssh-keygen: 16 bcrypt rounds, -a 100 for the careful).
+const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+const MAX_SCRYPT_BYTES: u64 = 1 << 30;
+const MAX_BCRYPT_ROUNDS: u32 = 1000;
+
+fn too_costly(what: String) -> Error {
+    Error::bad_key_with_hint(
+        format!("the key file asks for {what}: refused as unreasonable"),
+        "re-encrypt it with the tool's defaults, or decrypt it first",
+    )
+}
+
+fn check_pbes2_cost(params: &pkcs5::pbes2::Parameters) -> Result<()> {
+    if let Some(p) = params.kdf.pbkdf2()
+        && p.iteration_count > MAX_PBKDF2_ITERATIONS
+    {
+        return Err(too_costly(format!(
+            "{} PBKDF2 iterations",
+            p.iteration_count
+        )));
+    }
+    if let Some(s) = params.kdf.scrypt() {
+        let bytes = 128u64
+            .saturating_mul(s.cost_parameter)
+            .saturating_mul(u64::from(s.block_size))
+            .saturating_mul(u64::from(s.parallelization.max(1)));
+        if bytes > MAX_SCRYPT_BYTES {
+            return Err(too_costly(format!("{} MiB of scrypt memory", bytes >> 20)));
+        }
+    }
+    Ok(())
+}
+
+fn openssh(block: &str, passphrase: Option<&Passphrase>) -> Result<PrivateKey> {
+    let key = PrivateKey::from_openssh(block)
+        .map_err(|e| Error::bad_key(format!("the OpenSSH private key is corrupt: {e}")))?;
+    if !key.is_encrypted() {
+        return Ok(key);
+    }
+    let Some(pass) = passphrase else {
+        return Err(encrypted("the OpenSSH private key"));
+    };
+    if let ssh_key::Kdf::Bcrypt { rounds, .. } = key.kdf()
+        && *rounds > MAX_BCRYPT_ROUNDS
+    {
+        return Err(too_costly(format!("{rounds} bcrypt rounds")));
+    }
+    key.decrypt(pass.as_bytes())
+        .map_err(|_| Error::WrongKeyPassphrase)
+}
+
+/// PKCS#1 `RSAPrivateKey`. The size is checked on the raw modulus first, so
+/// an 8192-bit key is named as such rather than failing deep in the rsa crate.
+fn rsa_pkcs1(der_bytes: &[u8]) -> Result<KeypairData> {
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    let raw = pkcs1::RsaPrivateKeyRef::from_der(der_bytes).map_err(corrupt("PKCS#1 RSA"))?;
+    if raw.other_prime_infos.is_some() {
+        return Err(Error::bad_key("multi-prime RSA keys are not supported"));
+    }
+    let bits = uint_bits(raw.modulus.as_bytes());
+    if !crate::algorithm::RSA_BITS.contains(&bits) {
+        return Err(Error::bad_key_with_hint(
+            format!("RSA key of {bits} bits: only 2048, 3072 and 4096 are allowed"),
+            "kps accepts Ed25519, ECDSA P-256/384/521, RSA 2048/3072/4096 and DSA 1024 (ssh-dss)",
+        ));
+    }
+    // from_components (behind from_pkcs1_der) validates n = p*q and d.
+    let key = rsa::PrivateKey::from_pkcs1_der(der_bytes)
+        .map_err(|e| Error::KeyMismatch(format!("RSA key components are inconsistent: {e}")))?;
+    // The CRT values in the file are not used by the rsa crate but are by
+    // other tools; a file whose CRT values disagree is damaged.
+    let precomputed = pkcs1::RsaPrivateKeyOwned::try_from(
+        rsa::pkcs1::EncodeRsaPrivateKey::to_pkcs1_der(&key)
+            .map_err(|e| Error::bad_key(format!("cannot re-encode RSA key: {e}")))?
+            .as_bytes(),
+    )
+    .map_err(|e| Error::bad_key(format!("cannot re-encode RSA key: {e}")))?;
+    if precomputed.exponent1.as_bytes() != raw.exponent1.as_bytes()
+        || precomputed.exponent2.as_bytes() != raw.exponent2.as_bytes()
+        || precomputed.coefficient.as_bytes() != raw.coefficient.as_bytes()
+    {
+        return Err(Error::KeyMismatch(
+            "RSA key CRT values (dP, dQ, qInv) are inconsistent with p, q and d".into(),
+        ));
+    }
+    RsaKeypair::try_from(&key)
+        .map(KeypairData::Rsa)
+        .map_err(|e| Error::bad_key(format!("unusable RSA key: {e}")))
+}
+
+fn uint_bits(bytes: &[u8]) -> u32 {
+    match bytes.iter().position(|b| *b != 0) {
+        None => 0,
+        Some(i) => (bytes.len() - i) as u32 * 8 - bytes[i].leading_zeros(),
+    }
+}
+
+fn pkcs8(der_bytes: &[u8]) -> Result<KeypairData> {
+    let info = pkcs8::PrivateKeyInfoRef::from_der(der_bytes).map_err(corrupt("PKCS#8"))?;
+    let oid = info.algorithm.oid;
+    let key_bytes = info.private_key.as_bytes();
+    match oid {
+        OID_RSA => rsa_pkcs1(key_bytes),
+        OID_EC => {
+            let curve = info
+                .algorithm
+                .parameters
+                .and_then(|p| p.decode_as::<Oid>().ok())
+                .ok_or_else(|| Error::bad_key("the EC key names no curve"))?;
+            sec1(key_bytes, Some(curve))
+        }
+        OID_ED25519 => {
+            let seed = <&der::asn1::OctetStringRef>::from_der(key_bytes)
+                .map_err(corrupt("Ed25519 PKCS#8"))?;
+            let seed: [u8; 32] = seed
+                .as_bytes()
+                .try_into()
+                .map_err(|_| Error::bad_key("the Ed25519 private key is not 32 bytes"))?;
+            let seed = Zeroizing::new(seed);
+            let kp = Ed25519Keypair::from_seed(&seed);
+            // PKCS#8 v2 may carry the public key: it must be this seed's.
+            if let Some(public) = info.public_key
+                && public.raw_bytes() != kp.public.as_ref()
+            {
+                return Err(Error::KeyMismatch(
+                    "the Ed25519 public key in the file does not match its seed".into(),
+                ));
+            }
+            Ok(KeypairData::Ed25519(kp))
+        }
+        OID_DSA => dsa_pkcs8(&info),
+        OID_X25519 | OID_X448 => Err(unsupported_kind(
+            "an X25519/X448 key is for key agreement, not SSH",
+        )),
+        OID_ED448 => Err(unsupported_kind(
+            "Ed448 keys are not supported by SSH tools",
+        )),
+        other => Err(unsupported_kind(&format!(
+            "key algorithm OID {other} is not supported"
+        ))),
+    }
+}
+
+fn unsupported_kind(message: &str) -> Error {
+    Error::bad_key_with_hint(
+        message,
+        "kps accepts Ed25519, ECDSA P-256/384/521, RSA 2048/3072/4096 and DSA 1024 (ssh-dss)",
+    )
+}
+
+/// SEC1 `ECPrivateKey`; `curve` from the PKCS#8 wrapper when there is one.
+fn sec1(der_bytes: &[u8], curve: Option<Oid>) -> Result<KeypairData> {
+    let ec = sec1::EcPrivateKey::from_der(der_bytes).map_err(corrupt("SEC1 EC"))?;
+    let curve = curve
+        .or_else(|| ec.parameters.and_then(|p| p.named_curve()))
+        .ok_or_else(|| Error::bad_key("the EC key names no curve"))?;
+    let bad_scalar = |_| Error::bad_key("the EC private scalar is out of range for its curve");
+    let keypair = match curve {
+        OID_P256 => {
+            let sk = p256::SecretKey::from_slice(ec.private_key).map_err(bad_scalar)?;
+            EcdsaKeypair::NistP256 {
+                public: p256::ecdsa::VerifyingKey::from(sk.public_key()).into(),
+                private: sk.into(),
+            }
+        }
+        OID_P384 => {
+            let sk = p384::SecretKey::from_slice(ec.private_key).map_err(bad_scalar)?;
+            EcdsaKeypair::NistP384 {
+                public: p384::ecdsa::VerifyingKey::from(sk.public_key()).into(),
+                private: sk.into(),
+            }
+        }
+        OID_P521 => {
+            let sk = p521::SecretKey::from_slice(ec.private_key).map_err(bad_scalar)?;
+            EcdsaKeypair::NistP521 {
+                public: p521::ecdsa::VerifyingKey::from(sk.public_key()).into(),
+                private: sk.into(),
+            }
+        }
+        OID_SECP256K1 => return Err(unsupported_kind("curve secp256k1 is not allowed")),
+        OID_P224 => return Err(unsupported_kind("curve P-224 (secp224r1) is not allowed")),
+        OID_P192 => return Err(unsupported_kind("curve P-192 is not allowed")),
+        other => {
+            return Err(unsupported_kind(&format!(
+                "curve OID {other} is not allowed"
+            )));
+        }
+    };
+    // The file's public point, where it has one, must be the derived one.
+    if let Some(point) = ec.public_key {
+        let stated = EcdsaPublicKey::from_sec1_bytes(point)
+            .map_err(|_| Error::bad_key("the EC public point in the file is malformed"))?;
+        if stated != EcdsaPublicKey::from(&keypair) {
+            return Err(Error::KeyMismatch(
+                "the EC public key in the file does not match its private scalar".into(),
+            ));
+        }
+    }
+    Ok(KeypairData::Ecdsa(keypair))
+}
+
+fn mpint(bytes: &[u8]) -> Mpint {
+    Mpint::from_positive_bytes(bytes)
+}
+
+fn dsa_keypair(p: &[u8], q: &[u8], g: &[u8], y: &[u8], x: &[u8]) -> Result<KeypairData> {
+    let bad = |_| Error::bad_key("the DSA key components are malformed");
+    let public = DsaPublicKey::new(mpint(p), mpint(q), mpint(g), mpint(y)).map_err(bad)?;
+    let private = DsaPrivateKey::new(mpint(x)).map_err(bad)?;
+    let pair = DsaKeypair::new(public, private).map_err(bad)?;
+    Ok(KeypairData::Dsa(pair))
+}
+
+/// OpenSSL's traditional `DSA PRIVATE KEY`: `SEQUENCE { 0, p, q, g, y, x }`,
+/// which no crate reads.
+fn dsa_traditional(der_bytes: &[u8]) -> Result<KeypairData> {
+    use der::Reader;
+    let mut reader = der::SliceReader::new(der_bytes).map_err(corrupt("DSA"))?;
+    let ints: Vec<UintRef<'_>> = reader
+        .sequence(|r| (0..6).map(|_| r.decode::<UintRef<'_>>()).collect())
+        .map_err(corrupt("DSA"))?;
+    reader.finish().map_err(corrupt("DSA"))?;
+    if ints[0].as_bytes() != [0] {
+        return Err(Error::bad_key("the DSA key has an unknown version"));
+    }
+    let b = |i: usize| ints[i].as_bytes();
+    dsa_keypair(b(1), b(2), b(3), b(4), b(5))
+}
+
+/// PKCS#8 DSA: parameters `SEQUENCE { p, q, g }`, private key `INTEGER x`;
+/// the public y is not in the file and is computed as g^x mod p.
+fn dsa_pkcs8(info: &pkcs8::PrivateKeyInfoRef<'_>) -> Result<KeypairData> {
+    use der::Reader;
+    let params = info
+        .algorithm
+        .parameters
+        .ok_or_else(|| Error::bad_key("the DSA key has no parameters"))?;
+    let params_der = der::Encode::to_der(&params).map_err(corrupt("DSA parameters"))?;
+    let mut reader = der::SliceReader::new(&params_der).map_err(corrupt("DSA parameters"))?;
+    let pqg: Vec<UintRef<'_>> = reader
+        .sequence(|r| (0..3).map(|_| r.decode::<UintRef<'_>>()).collect())
+        .map_err(corrupt("DSA parameters"))?;
+    let x = UintRef::from_der(info.private_key.as_bytes()).map_err(corrupt("DSA"))?;
+    let y = crate::keycheck::dsa_public_y(pqg[0].as_bytes(), pqg[2].as_bytes(), x.as_bytes())?;
+    dsa_keypair(
+        pqg[0].as_bytes(),
+        pqg[1].as_bytes(),
+        pqg[2].as_bytes(),
+        &y,
+        x.as_bytes(),
+    )
+}
