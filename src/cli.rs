@@ -84,6 +84,12 @@ pub enum Command {
     )]
     Export(ExportArgs),
 
+    /// Write a keypair's private key as a PuTTY .ppk file (PuTTY, WinSCP, FileZilla, KiTTY)
+    #[command(after_help = "Examples:\n  kps export-ppk web01\n  \
+                            kps export-ppk web01 --ppk-version 2 -o web01-old.ppk\n  \
+                            kps export-ppk web01 --ppk-passphrase-file ppk-pass.txt -o web01.ppk")]
+    ExportPpk(ExportPpkArgs),
+
     /// Delete a keypair
     #[command(after_help = "Examples:\n  kps delete web01\n  kps delete web01 --yes")]
     Delete(DeleteArgs),
@@ -272,6 +278,49 @@ pub struct ExportArgs {
     /// Output file, or '-' for stdout (required for private formats)
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Replace FILE if it exists
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PpkVersionArg {
+    /// PuTTY 0.75 and later (Argon2 key derivation)
+    #[value(name = "3")]
+    V3,
+    /// Older PuTTY, WinSCP before 5.18, and clients that say "PuTTY key format too new"
+    #[value(name = "2")]
+    V2,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportPpkArgs {
+    pub name: String,
+
+    /// Output file, or '-' for stdout [default: NAME.ppk in the current directory]
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// .ppk format version
+    #[arg(long, value_enum, default_value = "3")]
+    pub ppk_version: PpkVersionArg,
+
+    /// Comment in the .ppk file [default: the keypair's comment, else its name]
+    #[arg(short = 'C', long, value_name = "COMMENT")]
+    pub comment: Option<String>,
+
+    /// Encrypt the .ppk with the passphrase in FILE (aes256-cbc)
+    #[arg(long, value_name = "FILE", conflicts_with = "ask_ppk_passphrase")]
+    pub ppk_passphrase_file: Option<PathBuf>,
+
+    /// Ask for a passphrase for the .ppk at the terminal (entered twice)
+    #[arg(long)]
+    pub ask_ppk_passphrase: bool,
+
+    /// Argon2id cost for an encrypted v3 file, e.g. memory=8192,passes=32,parallelism=1
+    #[arg(long, value_name = "memory=KIB,passes=N,parallelism=N")]
+    pub ppk_kdf: Option<String>,
 
     /// Replace FILE if it exists
     #[arg(long)]

@@ -65,6 +65,26 @@ pub fn new_from(file: Option<&Path>) -> Result<Passphrase, CliError> {
     non_empty(p)
 }
 
+/// A new passphrase for a file kps writes (asked twice; empty allowed,
+/// meaning no encryption).
+pub fn prompt_new(label: &str) -> Result<Passphrase, CliError> {
+    if !interactive() {
+        return Err(CliError::usage(
+            "asking for a passphrase needs a terminal",
+            "give the passphrase in a file instead",
+        ));
+    }
+    let text = zeroize::Zeroizing::new(
+        dialoguer::Password::new()
+            .with_prompt(label)
+            .with_confirmation("Repeat passphrase", "Passphrases do not match, try again")
+            .allow_empty_password(true)
+            .interact()
+            .map_err(|_| CliError::Cancelled)?,
+    );
+    Ok(Passphrase::new(text.as_bytes().to_vec()))
+}
+
 /// The passphrase of a key file being imported, asked for at the terminal.
 pub fn prompt_key() -> Result<Passphrase, CliError> {
     if !interactive() {

@@ -1,4 +1,4 @@
-use super::Context;
+use super::{Context, deliver, private_key_of};
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::output;
 use crate::report::CliError;
@@ -32,16 +32,22 @@ pub fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     };
     let store = ctx.open_store()?;
     let keypair = store.get(&args.name)?;
-    let text: Zeroizing<String> = if format.is_private() {
-        if !keypair.has_private_key {
-            return Err(kps::Error::NoPrivateKey(keypair.name).into());
+    // Refused before the passphrase is asked for; the write checks again atomically.
+    if let Some(path) = args.output.as_deref().filter(|p| *p != Path::new("-"))
+        && !args.force
+        && path.exists()
+    {
+        return Err(kps::Error::OutputExists {
+            path: path.to_path_buf(),
         }
+        .into());
+    }
+    let text: Zeroizing<String> = if format.is_private() {
         if format == Format::Pem && keypair.algorithm == "ssh-ed25519" {
             // Refused before the passphrase is asked for.
             return Err(export::private_pem_unsupported(&keypair.algorithm).into());
         }
-        let identity = store.unlock(&ctx.passphrases.current()?)?;
-        let key = store.private_key(&args.name, &identity)?;
+        let key = private_key_of(ctx, &store, &keypair)?;
         export::private_pem(&key, format)?
     } else {
         Zeroizing::new(format!("{}\n", keypair.public_line()))
@@ -55,15 +61,13 @@ pub fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
                 "key": text.as_str(),
             }))?;
         } else {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())?;
-            out.flush()?;
+            deliver(Path::new("-"), text.as_bytes(), 0, false)?;
         }
         return Ok(());
     }
     let path = args.output.as_deref().unwrap_or(Path::new("-"));
     let mode = if format.is_private() { 0o600 } else { 0o644 };
-    kps::outfile::write_atomic(path, text.as_bytes(), mode, args.force)?;
+    deliver(path, text.as_bytes(), mode, args.force)?;
     if ctx.json {
         output::print_json(&json!({
             "name": keypair.name,

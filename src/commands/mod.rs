@@ -3,6 +3,7 @@
 mod create;
 mod delete;
 mod export;
+mod export_ppk;
 mod import;
 mod init;
 mod list;
@@ -13,8 +14,11 @@ use crate::cli::{Cli, Command, EncryptionType, KdfArgs, ProtectionArgs};
 use crate::passphrase::Sources;
 use crate::report::CliError;
 use kps::keypair::Encryption;
+use kps::keypair::Keypair;
 use kps::store::{KdfParams, Store};
-use std::path::PathBuf;
+use ssh_key::PrivateKey;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 /// What every subcommand may need from the global options.
 pub struct Context {
@@ -53,6 +57,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::List => list::run(&ctx),
         Command::Show(args) => show::run(&ctx, args),
         Command::Export(args) => export::run(&ctx, args),
+        Command::ExportPpk(args) => export_ppk::run(&ctx, args),
         Command::Delete(args) => delete::run(&ctx, args),
         Command::Passwd(args) => passwd::run(&ctx, args),
     }
@@ -95,4 +100,31 @@ pub fn protection(args: &ProtectionArgs) -> Result<Encryption, CliError> {
             })
         }
     }
+}
+
+/// Keypair `name` and its private key. A public-key-only keypair is refused
+/// before the passphrase is asked for; the store is unlocked once.
+pub fn private_key_of(
+    ctx: &Context,
+    store: &Store,
+    keypair: &Keypair,
+) -> anyhow::Result<PrivateKey> {
+    if !keypair.has_private_key {
+        return Err(kps::Error::NoPrivateKey(keypair.name.clone()).into());
+    }
+    let identity = store.unlock(&ctx.passphrases.current()?)?;
+    Ok(store.private_key(&keypair.name, &identity)?)
+}
+
+/// Where exported key text goes: stdout for `-o -`, else a file written
+/// atomically with `mode` (refused if it exists, unless `force`).
+pub fn deliver(path: &Path, text: &[u8], mode: u32, force: bool) -> anyhow::Result<()> {
+    if path == Path::new("-") {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text)?;
+        out.flush()?;
+    } else {
+        kps::outfile::write_atomic(path, text, mode, force)?;
+    }
+    Ok(())
 }
