@@ -90,6 +90,13 @@ pub enum Command {
                             kps export-ppk web01 --ppk-passphrase-file ppk-pass.txt -o web01.ppk")]
     ExportPpk(ExportPpkArgs),
 
+    /// Decrypt a Windows cloud server's initial password with an RSA keypair
+    #[command(after_help = "Examples:\n  \
+                            kps get-win-password win01 --password-data @password.json\n  \
+                            aws ec2 get-password-data --instance-id i-0abc | kps get-win-password win01\n  \
+                            kps get-win-password --private-key win01.pem --password-data 'Zm9v...'")]
+    GetWinPassword(GetWinPasswordArgs),
+
     /// Delete a keypair
     #[command(after_help = "Examples:\n  kps delete web01\n  kps delete web01 --yes")]
     Delete(DeleteArgs),
@@ -325,6 +332,29 @@ pub struct ExportPpkArgs {
     /// Replace FILE if it exists
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct GetWinPasswordArgs {
+    /// Keypair the server was created with (or give --private-key)
+    #[arg(
+        required_unless_present = "private_key",
+        conflicts_with = "private_key"
+    )]
+    pub name: Option<String>,
+
+    /// Use a key file instead of a stored keypair (any format import accepts), or '-'
+    #[arg(long, value_name = "FILE")]
+    pub private_key: Option<PathBuf>,
+
+    /// Passphrase of an encrypted --private-key file, read from FILE
+    #[arg(long, value_name = "FILE", requires = "private_key")]
+    pub key_passphrase_file: Option<PathBuf>,
+
+    /// The password data: base64, or Huawei/AWS JSON; @FILE reads a file, '-' stdin
+    /// [default: stdin when it is not a terminal]
+    #[arg(long, value_name = "DATA|@FILE|-")]
+    pub password_data: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -105,6 +105,17 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// AWS returns empty password data for the first minutes after launch.
+    #[error("the password is not available yet: the password data is empty")]
+    PasswordNotAvailable,
+
+    #[error("{0}")]
+    BadPasswordData(String),
+
+    /// Not an RSA keypair, or not the one the data was encrypted for.
+    #[error("{0}")]
+    NotForWindowsPassword(String),
+
     #[error("{path} already exists")]
     OutputExists { path: PathBuf },
 

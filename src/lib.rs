@@ -18,5 +18,6 @@ pub mod ppk;
 pub mod request;
 pub mod secret;
 pub mod store;
+pub mod winpass;
 
 pub use error::{Error, Result};

@@ -155,6 +155,17 @@ fn core_verdict(e: &kps::Error) -> Verdict {
             }
         }
         E::InputIo { .. } => v("KPS.7017", exit::FAILURE, None),
+        E::PasswordNotAvailable => v(
+            "KPS.7019",
+            exit::FAILURE,
+            Some("the server posts it a few minutes after its first boot; try again later"),
+        ),
+        E::BadPasswordData(_) => v("KPS.7020", exit::BAD_KEY, None),
+        E::NotForWindowsPassword(_) => v(
+            "KPS.7021",
+            exit::BAD_KEY,
+            Some("use the keypair the server was created with"),
+        ),
         E::OutputExists { .. } => v(
             "KPS.7008",
             exit::FAILURE,

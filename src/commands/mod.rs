@@ -4,6 +4,7 @@ mod create;
 mod delete;
 mod export;
 mod export_ppk;
+mod get_win_password;
 mod import;
 mod init;
 mod list;
@@ -58,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Show(args) => show::run(&ctx, args),
         Command::Export(args) => export::run(&ctx, args),
         Command::ExportPpk(args) => export_ppk::run(&ctx, args),
+        Command::GetWinPassword(args) => get_win_password::run(&ctx, args),
         Command::Delete(args) => delete::run(&ctx, args),
         Command::Passwd(args) => passwd::run(&ctx, args),
     }
