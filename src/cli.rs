@@ -35,6 +35,16 @@ pub struct Cli {
     )]
     pub passphrase_file: Option<PathBuf>,
 
+    /// Read the PKCS#11 token PIN (encryption type kms) from FILE
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "KPS_PKCS11_PIN_FILE",
+        hide_env_values = true
+    )]
+    pub pin_file: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -96,6 +106,16 @@ pub enum Command {
                             aws ec2 get-password-data --instance-id i-0abc | kps get-win-password win01\n  \
                             kps get-win-password --private-key win01.pem --password-data 'Zm9v...'")]
     GetWinPassword(GetWinPasswordArgs),
+
+    /// Move a keypair between protections: default (store passphrase) and kms (token)
+    #[command(after_help = "Examples:\n  \
+                            kps set-encryption web01 --encryption kms --kms-key-name kps/default\n  \
+                            kps set-encryption web01 --encryption default")]
+    SetEncryption(SetEncryptionArgs),
+
+    /// The KMS (a PKCS#11 token) behind encryption type kms
+    #[command(subcommand)]
+    Kms(KmsCommand),
 
     /// Delete a keypair
     #[command(after_help = "Examples:\n  kps delete web01\n  kps delete web01 --yes")]
@@ -355,6 +375,53 @@ pub struct GetWinPasswordArgs {
     /// [default: stdin when it is not a terminal]
     #[arg(long, value_name = "DATA|@FILE|-")]
     pub password_data: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct SetEncryptionArgs {
+    pub name: String,
+
+    /// The new protection
+    #[arg(long, value_enum)]
+    pub encryption: EncryptionType,
+
+    /// KMS master key name (with --encryption kms)
+    #[arg(long, value_name = "NAME")]
+    pub kms_key_name: Option<String>,
+
+    /// KMS master key id (with --encryption kms)
+    #[arg(long, value_name = "ID")]
+    pub kms_key_id: Option<String>,
+
+    /// KDF cost, used only if this command sets up the store passphrase
+    #[command(flatten)]
+    pub kdf: KdfArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KmsCommand {
+    /// Record the PKCS#11 module and token this store uses
+    #[command(after_help = "Examples:\n  \
+                            kps kms configure --module /usr/lib/softhsm/libsofthsm2.so --token kps")]
+    Configure {
+        /// Path of the PKCS#11 module (.so)
+        #[arg(long, value_name = "PATH")]
+        module: PathBuf,
+        /// Label of the token
+        #[arg(long, value_name = "LABEL")]
+        token: String,
+    },
+
+    /// Make a non-extractable AES-256 master key on the token
+    #[command(after_help = "Examples:\n  kps kms create-key kps/default --pin-file pin.txt")]
+    CreateKey {
+        /// Label for the new key
+        name: String,
+    },
+
+    /// List the token's AES keys (label and id)
+    #[command(after_help = "Examples:\n  kps kms list-keys --json")]
+    ListKeys,
 }
 
 #[derive(Args, Debug)]

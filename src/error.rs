@@ -67,6 +67,27 @@ pub enum Error {
     #[error("encryption type kms is not available: no KMS is configured for this store")]
     KmsNotConfigured,
 
+    #[error("KMS module: {0}")]
+    KmsModule(String),
+
+    #[error("no token labelled '{token}' (tokens found: {})", if available.is_empty() { "none".to_string() } else { available.join(", ") })]
+    KmsTokenNotFound {
+        token: String,
+        available: Vec<String>,
+    },
+
+    #[error("wrong PIN for token '{token}'")]
+    WrongPin { token: String },
+
+    #[error("KMS key {key} is not on token '{token}'")]
+    KmsKeyNotFound { key: String, token: String },
+
+    #[error("creating the KMS key failed: {0}")]
+    KmsKeyCreation(String),
+
+    #[error("KMS: {0}")]
+    Kms(String),
+
     #[error("saving keypair '{name}' failed: {detail}")]
     SaveFailed { name: String, detail: String },
 

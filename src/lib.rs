@@ -11,6 +11,7 @@ pub mod fingerprint;
 pub mod keycheck;
 pub mod keygen;
 pub mod keypair;
+pub mod kms;
 pub mod name;
 pub mod outfile;
 pub mod parse;

@@ -65,6 +65,30 @@ pub fn new_from(file: Option<&Path>) -> Result<Passphrase, CliError> {
     non_empty(p)
 }
 
+/// The PIN of the PKCS#11 token: `--pin-file` / `KPS_PKCS11_PIN_FILE`,
+/// `KPS_PKCS11_PIN`, then a hidden prompt at a terminal.
+pub fn pin(file: Option<&Path>, token: &str) -> Result<Passphrase, CliError> {
+    use std::os::unix::ffi::OsStringExt;
+    if let Some(path) = file {
+        return read_file(path);
+    }
+    if let Some(v) = std::env::var_os("KPS_PKCS11_PIN") {
+        return Ok(Passphrase::new(v.into_vec()));
+    }
+    if !interactive() {
+        return Err(CliError::NoPin {
+            token: token.to_string(),
+        });
+    }
+    let text = zeroize::Zeroizing::new(
+        dialoguer::Password::new()
+            .with_prompt(format!("PIN for token '{token}'"))
+            .interact()
+            .map_err(|_| CliError::Cancelled)?,
+    );
+    Ok(Passphrase::new(text.as_bytes().to_vec()))
+}
+
 /// A new passphrase for a file kps writes (asked twice; empty allowed,
 /// meaning no encryption).
 pub fn prompt_new(label: &str) -> Result<Passphrase, CliError> {

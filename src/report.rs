@@ -27,6 +27,11 @@ pub enum CliError {
 
     #[error("cancelled")]
     Cancelled,
+
+    #[error(
+        "no PIN for token '{token}': no --pin-file, KPS_PKCS11_PIN_FILE or KPS_PKCS11_PIN, and no terminal to ask at"
+    )]
+    NoPin { token: String },
 }
 
 impl CliError {
@@ -120,7 +125,7 @@ fn core_verdict(e: &kps::Error) -> Verdict {
         E::KmsNotConfigured => v(
             "KPS.7010",
             exit::FAILURE,
-            Some("use --encryption default until a KMS is configured"),
+            Some("kps kms configure --module PATH --token LABEL, or use --encryption default"),
         ),
         E::EncryptFailed(_) => v("KPS.6008", exit::FAILURE, None),
         E::KeyGeneration(_) => v("KPS.7014", exit::FAILURE, None),
@@ -155,6 +160,30 @@ fn core_verdict(e: &kps::Error) -> Verdict {
             }
         }
         E::InputIo { .. } => v("KPS.7017", exit::FAILURE, None),
+        E::KmsModule(_) => v(
+            "KPS.7022",
+            exit::FAILURE,
+            Some(
+                "kps kms configure --module PATH (e.g. /usr/lib/softhsm/libsofthsm2.so), or KPS_PKCS11_MODULE",
+            ),
+        ),
+        E::KmsTokenNotFound { .. } => v(
+            "KPS.7023",
+            exit::FAILURE,
+            Some("kps kms configure --token LABEL, or KPS_PKCS11_TOKEN"),
+        ),
+        E::WrongPin { .. } => v(
+            "KPS.7024",
+            exit::LOCKED,
+            Some("nothing was changed; check --pin-file, KPS_PKCS11_PIN_FILE or KPS_PKCS11_PIN"),
+        ),
+        E::KmsKeyNotFound { .. } => v(
+            "KPS.7025",
+            exit::FAILURE,
+            Some("see 'kps kms list-keys'; a keypair sealed under a deleted key cannot be opened"),
+        ),
+        E::KmsKeyCreation(_) => v("KPS.6007", exit::FAILURE, None),
+        E::Kms(_) => v("KPS.7026", exit::FAILURE, None),
         E::PasswordNotAvailable => v(
             "KPS.7019",
             exit::FAILURE,
@@ -193,6 +222,11 @@ fn verdict(err: &anyhow::Error) -> Verdict {
             ),
             CliError::PassphraseFile { .. } => v("KPS.7003", exit::LOCKED, None),
             CliError::Cancelled => v("KPS.7011", exit::FAILURE, None),
+            CliError::NoPin { .. } => v(
+                "KPS.7003",
+                exit::LOCKED,
+                Some("give --pin-file FILE, or set KPS_PKCS11_PIN_FILE or KPS_PKCS11_PIN"),
+            ),
         };
     }
     v("KPS.7000", exit::FAILURE, None)

@@ -1,4 +1,4 @@
-use super::{Context, kdf_params, protection};
+use super::{Context, Protection, kdf_params, protection, require_kms_config};
 use crate::cli::CreateArgs;
 use crate::output;
 use crate::progress::Spinner;
@@ -14,15 +14,13 @@ pub fn run(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     let encryption = protection(&args.protection)?;
     let kdf = kdf_params(&args.kdf, Default::default())?;
     let store = ctx.open_store()?;
-    store.check_encryption(&encryption)?;
+    require_kms_config(ctx, Some(&store), &encryption)?;
     match store.get(&args.name) {
         Ok(_) => return Err(kps::Error::AlreadyExists(args.name).into()),
         Err(kps::Error::NotFound(_)) => {}
         Err(e) => return Err(e.into()),
     }
-    let sealing = store.ensure_initialised(kdf, || {
-        ctx.passphrases.new_store().map_err(anyhow::Error::from)
-    })?;
+    let protection_for = Protection::gather(ctx, &store, [&encryption], kdf)?;
 
     let comment = args.comment.clone().unwrap_or_else(|| args.name.clone());
     let key = {
@@ -36,7 +34,7 @@ pub fn run(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
         user_id: args.user_id,
         encryption,
     };
-    let keypair = store.insert(&meta, Material::Private(&key), Some(&sealing))?;
+    let keypair = store.insert(&meta, Material::Private(&key), protection_for.sealers())?;
     if ctx.json {
         output::print_json(&json!({ "keypair": output::keypair_json(&keypair) }))?;
     } else {

@@ -1,4 +1,4 @@
-use super::{Context, kdf_params, protection};
+use super::{Context, Protection, kdf_params, protection, require_kms_config};
 use crate::cli::ImportArgs;
 use crate::output;
 use crate::passphrase;
@@ -192,19 +192,19 @@ fn batch_error(
 /// nothing is created and no passphrase is asked for.
 fn dry_run(ctx: &Context, items: &[(NewKeypair, Material<'_>)]) -> anyhow::Result<Vec<Keypair>> {
     let store = Store::open_existing(&ctx.store_dir)?;
+    for (m, _) in items {
+        require_kms_config(ctx, store.as_ref(), &m.encryption)?;
+    }
     let mut failures = Vec::new();
     let mut records = Vec::new();
     for (i, (m, material)) in items.iter().enumerate() {
         let checked = (|| {
             if let Some(store) = &store {
-                store.check_encryption(&m.encryption)?;
                 match store.get(&m.name) {
                     Ok(_) => return Err(kps::Error::AlreadyExists(m.name.clone())),
                     Err(kps::Error::NotFound(_)) => {}
                     Err(e) => return Err(e),
                 }
-            } else if m.encryption != kps::keypair::Encryption::Default {
-                return Err(kps::Error::KmsNotConfigured);
             }
             kps::store::preview(m, *material)
         })();
@@ -228,19 +228,20 @@ fn store_all(
     let kdf = kdf_params(&args.kdf, Default::default())?;
     let store = ctx.open_store()?;
     for (m, _) in items {
-        store.check_encryption(&m.encryption)?;
+        require_kms_config(ctx, Some(&store), &m.encryption)?;
     }
-    let any_private = items.iter().any(|(_, m)| matches!(m, Material::Private(_)));
-    // A public-key-only import needs no store identity at all.
-    let sealing = if any_private {
-        Some(store.ensure_initialised(kdf, || {
-            ctx.passphrases.new_store().map_err(anyhow::Error::from)
-        })?)
-    } else {
-        None
-    };
+    // A public-key-only import needs neither the store identity nor the token.
+    let protection_for = Protection::gather(
+        ctx,
+        &store,
+        items
+            .iter()
+            .filter(|(_, m)| matches!(m, Material::Private(_)))
+            .map(|(meta, _)| &meta.encryption),
+        kdf,
+    )?;
     store
-        .insert_all(items, sealing.as_ref())
+        .insert_all(items, protection_for.sealers())
         .map_err(|failures| batch_error(items, failures))
 }
 

@@ -7,8 +7,10 @@ mod export_ppk;
 mod get_win_password;
 mod import;
 mod init;
+mod kms;
 mod list;
 mod passwd;
+mod set_encryption;
 mod show;
 
 use crate::cli::{Cli, Command, EncryptionType, KdfArgs, ProtectionArgs};
@@ -16,7 +18,8 @@ use crate::passphrase::Sources;
 use crate::report::CliError;
 use kps::keypair::Encryption;
 use kps::keypair::Keypair;
-use kps::store::{KdfParams, Store};
+use kps::kms::{Kms, KmsConfig};
+use kps::store::{KdfParams, Openers, Sealers, Store, WrappedIdentity};
 use ssh_key::PrivateKey;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -26,12 +29,100 @@ pub struct Context {
     pub store_dir: PathBuf,
     pub json: bool,
     pub passphrases: Sources,
+    pub pin_file: Option<PathBuf>,
 }
 
 impl Context {
     pub fn open_store(&self) -> anyhow::Result<Store> {
         Ok(Store::open(&self.store_dir)?)
     }
+
+    /// The KMS for this store: `KPS_PKCS11_MODULE` and `KPS_PKCS11_TOKEN`
+    /// over what `kps kms configure` stored.
+    pub fn kms_config(&self, store: Option<&Store>) -> anyhow::Result<Option<KmsConfig>> {
+        let stored = match store {
+            Some(s) => s.kms_config()?,
+            None => None,
+        };
+        let module = std::env::var_os("KPS_PKCS11_MODULE")
+            .map(PathBuf::from)
+            .or_else(|| stored.as_ref().map(|c| c.module.clone()));
+        let token = std::env::var("KPS_PKCS11_TOKEN")
+            .ok()
+            .or_else(|| stored.as_ref().map(|c| c.token.clone()));
+        Ok(match (module, token) {
+            (Some(module), Some(token)) => Some(KmsConfig { module, token }),
+            _ => None,
+        })
+    }
+
+    /// Log in to the configured token (the PIN from its sources).
+    pub fn open_kms(&self, store: Option<&Store>) -> anyhow::Result<Kms> {
+        let config = self
+            .kms_config(store)?
+            .ok_or(kps::Error::KmsNotConfigured)?;
+        let pin = crate::passphrase::pin(self.pin_file.as_deref(), &config.token)?;
+        Ok(Kms::open(&config, &pin)?)
+    }
+}
+
+/// What writing keypairs with some encryptions needs, gathered once: the
+/// store identity (set up first on a new store) for `default`, a logged-in
+/// token for `kms`, where every named master key must exist. Nothing is asked
+/// for that is not used.
+pub struct Protection {
+    identity: Option<WrappedIdentity>,
+    kms: Option<Kms>,
+}
+
+impl Protection {
+    pub fn gather<'e>(
+        ctx: &Context,
+        store: &Store,
+        encryptions: impl IntoIterator<Item = &'e Encryption>,
+        kdf: KdfParams,
+    ) -> anyhow::Result<Protection> {
+        let encryptions: Vec<&Encryption> = encryptions.into_iter().collect();
+        let mut protection = Protection {
+            identity: None,
+            kms: None,
+        };
+        if encryptions.iter().any(|e| **e != Encryption::Default) {
+            let kms = ctx.open_kms(Some(store))?;
+            for e in &encryptions {
+                if let Encryption::Kms { key_name, key_id } = e {
+                    kms.key(key_name.as_deref(), key_id.as_deref())?;
+                }
+            }
+            protection.kms = Some(kms);
+        }
+        if encryptions.iter().any(|e| **e == Encryption::Default) {
+            protection.identity = Some(store.ensure_initialised(kdf, || {
+                ctx.passphrases.new_store().map_err(anyhow::Error::from)
+            })?);
+        }
+        Ok(protection)
+    }
+
+    pub fn sealers(&self) -> Sealers<'_> {
+        Sealers {
+            identity: self.identity.as_ref(),
+            kms: self.kms.as_ref(),
+        }
+    }
+}
+
+/// Fail early, before a key is generated or a passphrase asked for, when
+/// `kms` is asked for and no KMS is configured.
+pub fn require_kms_config(
+    ctx: &Context,
+    store: Option<&Store>,
+    encryption: &Encryption,
+) -> anyhow::Result<()> {
+    if *encryption != Encryption::Default && ctx.kms_config(store)?.is_none() {
+        return Err(kps::Error::KmsNotConfigured.into());
+    }
+    Ok(())
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -50,6 +141,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         passphrases: Sources {
             file: cli.passphrase_file,
         },
+        pin_file: cli.pin_file,
     };
     match cli.command {
         Command::Init(args) => init::run(&ctx, args),
@@ -60,6 +152,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => export::run(&ctx, args),
         Command::ExportPpk(args) => export_ppk::run(&ctx, args),
         Command::GetWinPassword(args) => get_win_password::run(&ctx, args),
+        Command::SetEncryption(args) => set_encryption::run(&ctx, args),
+        Command::Kms(command) => kms::run(&ctx, command),
         Command::Delete(args) => delete::run(&ctx, args),
         Command::Passwd(args) => passwd::run(&ctx, args),
     }
@@ -104,8 +198,8 @@ pub fn protection(args: &ProtectionArgs) -> Result<Encryption, CliError> {
     }
 }
 
-/// Keypair `name` and its private key. A public-key-only keypair is refused
-/// before the passphrase is asked for; the store is unlocked once.
+/// The private key of `keypair`. A public-key-only keypair is refused before
+/// anything is asked for; the store (or the token) is unlocked once.
 pub fn private_key_of(
     ctx: &Context,
     store: &Store,
@@ -114,8 +208,35 @@ pub fn private_key_of(
     if !keypair.has_private_key {
         return Err(kps::Error::NoPrivateKey(keypair.name.clone()).into());
     }
-    let identity = store.unlock(&ctx.passphrases.current()?)?;
-    Ok(store.private_key(&keypair.name, &identity)?)
+    with_openers(ctx, store, &keypair.encryption, |openers| {
+        Ok(store.private_key(&keypair.name, openers)?)
+    })
+}
+
+/// Run `f` with what opens a private key protected by `encryption`: the
+/// store unlocked with its passphrase, or the token logged in with its PIN.
+pub fn with_openers<T>(
+    ctx: &Context,
+    store: &Store,
+    encryption: &Encryption,
+    f: impl FnOnce(Openers<'_>) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    match encryption {
+        Encryption::Default => {
+            let identity = store.unlock(&ctx.passphrases.current()?)?;
+            f(Openers {
+                identity: Some(&identity),
+                kms: None,
+            })
+        }
+        Encryption::Kms { .. } => {
+            let kms = ctx.open_kms(Some(store))?;
+            f(Openers {
+                identity: None,
+                kms: Some(&kms),
+            })
+        }
+    }
 }
 
 /// Where exported key text goes: stdout for `-o -`, else a file written

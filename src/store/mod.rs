@@ -6,12 +6,14 @@
 //! identity once per command. See `docs/store-format.md`.
 
 mod identity;
+mod kms_seal;
 mod schema;
 mod seal;
 
 pub use identity::{Identity, KdfParams, WrappedIdentity};
 
 use crate::keypair::{Encryption, Keypair, NewKeypair};
+use crate::kms::{Kms, KmsConfig};
 use crate::secret::Passphrase;
 use crate::{Error, Result, algorithm, fingerprint, keycheck};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
@@ -340,23 +342,14 @@ impl Store {
         }
     }
 
-    /// Refuse protections this store cannot provide, before any work is done.
-    pub fn check_encryption(&self, encryption: &Encryption) -> Result<()> {
-        match encryption {
-            Encryption::Default => Ok(()),
-            Encryption::Kms { .. } => Err(Error::KmsNotConfigured),
-        }
-    }
-
-    /// Store a new keypair, its private key sealed to `sealing` (the store's
-    /// wrapped identity, of which only the public key is used).
+    /// Store a new keypair, its private key sealed as its encryption type says.
     pub fn insert(
         &self,
         meta: &NewKeypair,
         material: Material<'_>,
-        sealing: Option<&WrappedIdentity>,
+        sealers: Sealers<'_>,
     ) -> Result<Keypair> {
-        self.insert_all(&[(meta.clone(), material)], sealing)
+        self.insert_all(&[(meta.clone(), material)], sealers)
             .map(|mut v| v.remove(0))
             .map_err(|mut failures| failures.remove(0).1)
     }
@@ -366,34 +359,24 @@ impl Store {
     pub fn insert_all(
         &self,
         items: &[(NewKeypair, Material<'_>)],
-        sealing: Option<&WrappedIdentity>,
+        sealers: Sealers<'_>,
     ) -> std::result::Result<Vec<Keypair>, Vec<(usize, Error)>> {
         let one = |e: Error| vec![(0, e)];
         // Sealing is done before the write lock is taken, so that other
         // writers wait only for the inserts.
-        let sealing_key = match sealing {
-            Some(w) => Some(w.sealing_key().map_err(one)?),
-            None => None,
-        };
         let mut prepared = Vec::with_capacity(items.len());
         let mut failures = Vec::new();
         for (i, (meta, material)) in items.iter().enumerate() {
             let row = (|| {
-                self.check_encryption(&meta.encryption)?;
-                let record = preview(meta, *material)?;
-                let envelope = match (material, &sealing_key) {
-                    (Material::Public(_), _) => None,
-                    (Material::Private(key), Some(pk)) => {
-                        let plaintext = key
-                            .to_bytes()
-                            .map_err(|e| Error::EncryptFailed(e.to_string()))?;
-                        let blob = public_blob(key.public_key())?;
-                        Some(
-                            seal::seal(pk, &meta.name, &blob, &plaintext)
-                                .map_err(|_| Error::EncryptFailed("HPKE seal failed".into()))?,
-                        )
+                let mut record = preview(meta, *material)?;
+                let envelope = match material {
+                    Material::Public(_) => None,
+                    Material::Private(key) => {
+                        let (envelope, encryption) =
+                            sealers.seal(&meta.name, &meta.encryption, key)?;
+                        record.encryption = encryption;
+                        Some(envelope)
                     }
-                    (Material::Private(_), None) => return Err(Error::NotInitialised),
                 };
                 Ok((record, envelope))
             })();
@@ -418,6 +401,89 @@ impl Store {
         }
         tx.commit().map_err(|e| one(self.err(e)))?;
         Ok(prepared.into_iter().map(|(r, _)| r).collect())
+    }
+
+    /// A store-wide setting.
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// The KMS configured for this store (`kps kms configure`), if any.
+    pub fn kms_config(&self) -> Result<Option<KmsConfig>> {
+        match (self.setting("kms.module")?, self.setting("kms.token")?) {
+            (Some(module), Some(token)) => Ok(Some(KmsConfig {
+                module: module.into(),
+                token,
+            })),
+            _ => Ok(None),
+        }
+    }
+
+    pub fn set_kms_config(&self, config: &KmsConfig) -> Result<()> {
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        self.set_setting("kms.module", &config.module.to_string_lossy())?;
+        self.set_setting("kms.token", &config.token)?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// Move keypair `name` to another protection in one step: its private key
+    /// is opened with what protects it now and sealed the new way. Refused if
+    /// another process changed the keypair meanwhile.
+    pub fn set_encryption(
+        &self,
+        name: &str,
+        encryption: &Encryption,
+        openers: Openers<'_>,
+        sealers: Sealers<'_>,
+    ) -> Result<Keypair> {
+        let (mut keypair, old) = self.row_with_envelope(name)?;
+        let old = old.ok_or_else(|| Error::NoPrivateKey(name.to_string()))?;
+        let key = self.open_envelope(&keypair, &old, openers)?;
+        let (envelope, new_encryption) = sealers.seal(name, encryption, &key)?;
+        let now = now_rfc3339();
+        let n = self
+            .conn
+            .execute(
+                "UPDATE keypairs SET encryption_type = ?1, kms_key_name = ?2, kms_key_id = ?3,
+                    private_key = ?4, update_time = ?5
+                 WHERE name = ?6 AND private_key = ?7",
+                params![
+                    new_encryption.type_name(),
+                    new_encryption.kms_key_name(),
+                    new_encryption.kms_key_id(),
+                    envelope,
+                    now,
+                    name,
+                    old
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        if n != 1 {
+            return Err(Error::SaveFailed {
+                name: name.to_string(),
+                detail: "another process changed it meanwhile; try again".into(),
+            });
+        }
+        keypair.encryption = new_encryption;
+        keypair.update_time = now;
+        Ok(keypair)
     }
 
     fn insert_row(
@@ -529,9 +595,7 @@ impl Store {
         Ok(out)
     }
 
-    /// The private key of keypair `name`, opened with the unlocked identity and
-    /// checked against the stored public key before it is returned.
-    pub fn private_key(&self, name: &str, identity: &Identity) -> Result<PrivateKey> {
+    fn row_with_envelope(&self, name: &str) -> Result<(Keypair, Option<Vec<u8>>)> {
         let sql = format!(
             "SELECT {}, private_key FROM keypairs WHERE name = ?1",
             Self::COLUMNS
@@ -544,23 +608,72 @@ impl Store {
             .optional()
             .map_err(|e| self.err(e))?
             .ok_or_else(|| Error::NotFound(name.to_string()))?;
-        let keypair = keypair?;
+        Ok((keypair?, envelope))
+    }
+
+    /// The private key of keypair `name`, opened with what protects it (the
+    /// unlocked identity, or the token) and checked against the stored
+    /// public key before it is returned.
+    pub fn private_key(&self, name: &str, openers: Openers<'_>) -> Result<PrivateKey> {
+        let (keypair, envelope) = self.row_with_envelope(name)?;
         let envelope = envelope.ok_or_else(|| Error::NoPrivateKey(name.to_string()))?;
-        if keypair.encryption != Encryption::Default {
-            return Err(Error::KmsNotConfigured);
-        }
+        self.open_envelope(&keypair, &envelope, openers)
+    }
+
+    fn open_envelope(
+        &self,
+        keypair: &Keypair,
+        envelope: &[u8],
+        openers: Openers<'_>,
+    ) -> Result<PrivateKey> {
+        let name = keypair.name.as_str();
         let integrity = |detail: &str| Error::IntegrityFailure {
             name: name.to_string(),
             detail: detail.to_string(),
         };
         let blob = public_blob(&keypair.public_key)?;
-        let plaintext =
-            seal::open(&identity.secret, name, &blob, &envelope).map_err(|e| match e {
-                seal::SealError::UnknownSuite => {
-                    integrity("sealed with an unknown suite (made by a newer kps?)")
+        let plaintext = match (&keypair.encryption, envelope.first()) {
+            (Encryption::Default, Some(1)) => {
+                let identity = openers
+                    .identity
+                    .ok_or_else(|| Error::Kms("internal: the store was not unlocked".into()))?;
+                seal::open(&identity.secret, name, &blob, envelope).map_err(|e| match e {
+                    seal::SealError::UnknownSuite => {
+                        integrity("sealed with an unknown suite (made by a newer kps?)")
+                    }
+                    _ => integrity("the sealed private key does not open (damaged or moved)"),
+                })?
+            }
+            (Encryption::Kms { key_name, key_id }, Some(&kms_seal::ENVELOPE_VERSION)) => {
+                let kms = openers.kms.ok_or(Error::KmsNotConfigured)?;
+                // The id is what the row was sealed under; the name is a fallback
+                // for rows written by hand or by an older kps.
+                let (_, master) = match key_id {
+                    Some(id) => kms.key(None, Some(id)),
+                    None => kms.key(key_name.as_deref(), None),
                 }
-                _ => integrity("the sealed private key does not open (damaged or moved)"),
-            })?;
+                .map_err(|e| match e {
+                    Error::KmsKeyNotFound { key, token } => Error::KmsKeyNotFound {
+                        key: format!("{key} (which protects keypair '{name}')"),
+                        token,
+                    },
+                    other => other,
+                })?;
+                kms_seal::open(kms, master, name, &blob, envelope).map_err(|e| match e {
+                    kms_seal::OpenError::Token(e) => integrity(&format!(
+                        "the token did not release its data key ({e}); damaged, moved, or a different key"
+                    )),
+                    kms_seal::OpenError::Damaged => {
+                        integrity("the sealed private key does not open (damaged or moved)")
+                    }
+                })?
+            }
+            _ => {
+                return Err(integrity(
+                    "the envelope does not match the keypair's encryption type",
+                ));
+            }
+        };
         let key = PrivateKey::from_bytes(&plaintext)
             .map_err(|_| integrity("the sealed private key is not a valid key"))?;
         match keycheck::matches(key.key_data(), keypair.public_key.key_data()) {
@@ -584,6 +697,57 @@ impl Store {
             Ok(())
         }
     }
+}
+
+/// What seals new private keys: the store identity's public key for
+/// `default` (no passphrase needed), the token for `kms`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sealers<'a> {
+    pub identity: Option<&'a WrappedIdentity>,
+    pub kms: Option<&'a Kms>,
+}
+
+impl Sealers<'_> {
+    /// The envelope for `key` under `encryption`, and the encryption record
+    /// to store (for kms, with both the master key's name and id filled in).
+    fn seal(
+        &self,
+        name: &str,
+        encryption: &Encryption,
+        key: &PrivateKey,
+    ) -> Result<(Vec<u8>, Encryption)> {
+        let plaintext = key
+            .to_bytes()
+            .map_err(|e| Error::EncryptFailed(e.to_string()))?;
+        let blob = public_blob(key.public_key())?;
+        match encryption {
+            Encryption::Default => {
+                let identity = self.identity.ok_or(Error::NotInitialised)?;
+                let envelope = seal::seal(&identity.sealing_key()?, name, &blob, &plaintext)
+                    .map_err(|_| Error::EncryptFailed("HPKE seal failed".into()))?;
+                Ok((envelope, Encryption::Default))
+            }
+            Encryption::Kms { key_name, key_id } => {
+                let kms = self.kms.ok_or(Error::KmsNotConfigured)?;
+                let (master_key, handle) = kms.key(key_name.as_deref(), key_id.as_deref())?;
+                let envelope = kms_seal::seal(kms, handle, name, &blob, &plaintext)?;
+                Ok((
+                    envelope,
+                    Encryption::Kms {
+                        key_name: Some(master_key.label),
+                        key_id: Some(master_key.id),
+                    },
+                ))
+            }
+        }
+    }
+}
+
+/// What opens stored private keys: the unlocked identity, the token.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Openers<'a> {
+    pub identity: Option<&'a Identity>,
+    pub kms: Option<&'a Kms>,
 }
 
 /// The key material of a new keypair: a private key, or for a

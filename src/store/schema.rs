@@ -2,7 +2,7 @@
 //! schema version; each migration moves it up by one inside a transaction.
 
 /// Migrations in order: `MIGRATIONS[i]` takes version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 pub(crate) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -40,4 +40,12 @@ CREATE TABLE keypairs (
     private_key BLOB
 );
 CREATE INDEX keypairs_fingerprint_sha256 ON keypairs (fingerprint_sha256);
+";
+
+/// Store-wide settings, such as the KMS (PKCS#11 module and token).
+const V2: &str = "
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 ";

@@ -39,7 +39,7 @@ pub(crate) enum SealError {
     Encrypt,
 }
 
-fn associated_data(name: &str, public_blob: &[u8]) -> Vec<u8> {
+pub(crate) fn associated_data(name: &str, public_blob: &[u8]) -> Vec<u8> {
     let mut aad = Vec::with_capacity(32 + name.len() + public_blob.len());
     aad.extend_from_slice(b"kps keypair\0");
     aad.extend_from_slice(&(name.len() as u32).to_be_bytes());

@@ -1,0 +1,70 @@
+use super::Context;
+use crate::cli::KmsCommand;
+use crate::output;
+use kps::kms::{Kms, KmsConfig, absolute_module};
+use serde_json::json;
+
+pub fn run(ctx: &Context, command: KmsCommand) -> anyhow::Result<()> {
+    match command {
+        KmsCommand::Configure { module, token } => {
+            let config = KmsConfig {
+                module: absolute_module(&module),
+                token,
+            };
+            // Prove the module loads and has the token before recording it;
+            // logging in is left to the commands that use a key.
+            Kms::probe(&config)?;
+            ctx.open_store()?.set_kms_config(&config)?;
+            if ctx.json {
+                output::print_json(&json!({
+                    "kms": { "module": config.module, "token": config.token },
+                }))?;
+            } else {
+                output::print_text(&format!(
+                    "KMS configured: token '{}' in {}",
+                    config.token,
+                    config.module.display()
+                ))?;
+            }
+        }
+        KmsCommand::CreateKey { name } => {
+            let store = ctx.open_store()?;
+            let kms = ctx.open_kms(Some(&store))?;
+            let key = kms.create_key(&name)?;
+            if ctx.json {
+                output::print_json(&json!({
+                    "key": { "kms_key_name": key.label, "kms_key_id": key.id },
+                    "token": kms.token(),
+                }))?;
+            } else {
+                output::print_text(&format!(
+                    "Created KMS key '{}' (id {}) on token '{}'",
+                    key.label,
+                    key.id,
+                    kms.token()
+                ))?;
+            }
+        }
+        KmsCommand::ListKeys => {
+            let store = ctx.open_store()?;
+            let kms = ctx.open_kms(Some(&store))?;
+            let keys = kms.list_keys()?;
+            if ctx.json {
+                output::print_json(&json!({
+                    "keys": keys
+                        .iter()
+                        .map(|k| json!({ "kms_key_name": k.label, "kms_key_id": k.id }))
+                        .collect::<Vec<_>>(),
+                    "token": kms.token(),
+                }))?;
+            } else {
+                let mut text = format!("{:<32}  ID\n", "NAME");
+                for k in &keys {
+                    text.push_str(&format!("{:<32}  {}\n", k.label, k.id));
+                }
+                output::print_text(&text)?;
+            }
+        }
+    }
+    Ok(())
+}
