@@ -25,6 +25,10 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// Print nothing on stdout but the requested data (no status lines)
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
+
     /// Read the store passphrase from FILE (one trailing newline is ignored)
     #[arg(
         long,
@@ -80,7 +84,7 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  kps list\n  kps list --json | jq -r '.keypairs[].keypair.name'"
     )]
-    List,
+    List(ListArgs),
 
     /// Show a keypair: fingerprints, public key and metadata (never the private key)
     #[command(after_help = "Examples:\n  kps show web01\n  kps show web01 --json")]
@@ -197,6 +201,11 @@ pub struct CreateArgs {
     #[arg(long, value_name = "ID")]
     pub user_id: Option<String>,
 
+    /// Succeed without change if NAME exists with the same algorithm and size
+    /// (exit 4 if it exists and differs); for pipelines that are re-run
+    #[arg(long)]
+    pub if_not_exists: bool,
+
     #[command(flatten)]
     pub protection: ProtectionArgs,
 
@@ -279,8 +288,19 @@ pub struct ImportArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct ListArgs {
+    /// One keypair name a line, nothing else
+    #[arg(long)]
+    pub names: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct ShowArgs {
     pub name: String,
+
+    /// Print only the authorized_keys line
+    #[arg(long)]
+    pub public: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -16,6 +16,14 @@ pub fn run(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
     require_kms_config(ctx, Some(&store), &encryption)?;
     match store.get(&args.name) {
+        // Re-run pipelines: the same kind of keypair is already there.
+        Ok(existing)
+            if args.if_not_exists
+                && existing.algorithm == spec.ssh_algorithm()
+                && existing.bits == spec.bits() =>
+        {
+            return report(ctx, &existing, false);
+        }
         Ok(_) => return Err(kps::Error::AlreadyExists(args.name).into()),
         Err(kps::Error::NotFound(_)) => {}
         Err(e) => return Err(e.into()),
@@ -34,14 +42,38 @@ pub fn run(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
         user_id: args.user_id,
         encryption,
     };
-    let keypair = store.insert(&meta, Material::Private(&key), protection_for.sealers())?;
+    match store.insert(&meta, Material::Private(&key), protection_for.sealers()) {
+        Ok(keypair) => report(ctx, &keypair, true),
+        // Another process created it meanwhile: for --if-not-exists that is
+        // fine when it is of the same kind.
+        Err(kps::Error::AlreadyExists(name)) if args.if_not_exists => {
+            let existing = store.get(&name)?;
+            if existing.algorithm == spec.ssh_algorithm() && existing.bits == spec.bits() {
+                report(ctx, &existing, false)
+            } else {
+                Err(kps::Error::AlreadyExists(name).into())
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn report(ctx: &Context, keypair: &kps::keypair::Keypair, created: bool) -> anyhow::Result<()> {
     if ctx.json {
-        output::print_json(&json!({ "keypair": output::keypair_json(&keypair) }))?;
+        let mut doc = json!({ "keypair": output::keypair_json(keypair) });
+        if !created {
+            // Only --if-not-exists gets here: say that nothing was made.
+            doc["created"] = json!(false);
+        }
+        output::print_json(&doc)?;
     } else {
-        output::print_text(&format!(
-            "Created keypair {} ({} {})
-{}
-{}",
+        ctx.status(&format!(
+            "{} keypair {} ({} {})\n{}\n{}",
+            if created {
+                "Created"
+            } else {
+                "Keypair exists:"
+            },
             keypair.name,
             keypair.algorithm,
             keypair.bits,

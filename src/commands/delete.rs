@@ -35,7 +35,7 @@ pub fn run(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
     if ctx.json {
         output::print_json(&json!({ "name": keypair.name, "deleted": true }))?;
     } else {
-        output::print_text(&format!("Deleted keypair {}", keypair.name))?;
+        ctx.status(&format!("Deleted keypair {}", keypair.name))?;
     }
     Ok(())
 }

@@ -75,13 +75,15 @@ pub fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
             "file": path,
         }))?;
     } else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "Wrote {} key of {} to {}",
-            format_name(args.format),
-            keypair.name,
-            path.display()
-        );
+        if !ctx.quiet {
+            let _ = writeln!(
+                std::io::stderr(),
+                "Wrote {} key of {} to {}",
+                format_name(args.format),
+                keypair.name,
+                path.display()
+            );
+        }
     }
     Ok(())
 }

@@ -104,7 +104,7 @@ pub fn run(ctx: &Context, args: ExportPpkArgs) -> anyhow::Result<()> {
             "file": path,
         }))?;
     } else {
-        output::print_text(&format!(
+        ctx.status(&format!(
             "Wrote {} (PuTTY key file v{version_number}{})",
             path.display(),
             if encryption.is_some() {

@@ -295,6 +295,6 @@ fn report(
     if from_dir && records.is_empty() {
         text.push_str("No private keys found\n");
     }
-    output::print_text(&text)?;
+    ctx.status(&text)?;
     Ok(())
 }

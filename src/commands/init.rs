@@ -13,7 +13,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> anyhow::Result<()> {
     if ctx.json {
         output::print_json(&output::store_json(&ctx.store_dir, &kdf))?;
     } else {
-        output::print_text(&format!("Initialised store {}", ctx.store_dir.display()))?;
+        ctx.status(&format!("Initialised store {}", ctx.store_dir.display()))?;
     }
     Ok(())
 }

@@ -20,7 +20,7 @@ pub fn run(ctx: &Context, command: KmsCommand) -> anyhow::Result<()> {
                     "kms": { "module": config.module, "token": config.token },
                 }))?;
             } else {
-                output::print_text(&format!(
+                ctx.status(&format!(
                     "KMS configured: token '{}' in {}",
                     config.token,
                     config.module.display()
@@ -37,7 +37,7 @@ pub fn run(ctx: &Context, command: KmsCommand) -> anyhow::Result<()> {
                     "token": kms.token(),
                 }))?;
             } else {
-                output::print_text(&format!(
+                ctx.status(&format!(
                     "Created KMS key '{}' (id {}) on token '{}'",
                     key.label,
                     key.id,
@@ -62,7 +62,7 @@ pub fn run(ctx: &Context, command: KmsCommand) -> anyhow::Result<()> {
                 for k in &keys {
                     text.push_str(&format!("{:<32}  {}\n", k.label, k.id));
                 }
-                output::print_text(&text)?;
+                ctx.status(&text)?;
             }
         }
     }

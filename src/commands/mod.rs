@@ -28,11 +28,21 @@ use std::path::{Path, PathBuf};
 pub struct Context {
     pub store_dir: PathBuf,
     pub json: bool,
+    pub quiet: bool,
     pub passphrases: Sources,
     pub pin_file: Option<PathBuf>,
 }
 
 impl Context {
+    /// A status line for people ("Created keypair ..."): not with -q.
+    pub fn status(&self, text: &str) -> std::io::Result<()> {
+        if self.quiet {
+            Ok(())
+        } else {
+            crate::output::print_text(text)
+        }
+    }
+
     pub fn open_store(&self) -> anyhow::Result<Store> {
         Ok(Store::open(&self.store_dir)?)
     }
@@ -138,6 +148,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let ctx = Context {
         store_dir,
         json: cli.json,
+        quiet: cli.quiet,
         passphrases: Sources {
             file: cli.passphrase_file,
         },
@@ -147,7 +158,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init(args) => init::run(&ctx, args),
         Command::Create(args) => create::run(&ctx, args),
         Command::Import(args) => import::run(&ctx, args),
-        Command::List => list::run(&ctx),
+        Command::List(args) => list::run(&ctx, args),
         Command::Show(args) => show::run(&ctx, args),
         Command::Export(args) => export::run(&ctx, args),
         Command::ExportPpk(args) => export_ppk::run(&ctx, args),

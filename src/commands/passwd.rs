@@ -15,7 +15,7 @@ pub fn run(ctx: &Context, args: PasswdArgs) -> anyhow::Result<()> {
     if ctx.json {
         output::print_json(&output::store_json(&ctx.store_dir, &kdf))?;
     } else {
-        output::print_text(&format!(
+        ctx.status(&format!(
             "Changed the passphrase of store {}",
             ctx.store_dir.display()
         ))?;

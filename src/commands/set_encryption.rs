@@ -54,7 +54,7 @@ pub fn run(ctx: &Context, args: SetEncryptionArgs) -> anyhow::Result<()> {
         ) {
             text.push_str(&format!(" (KMS key '{n}', id {id})"));
         }
-        output::print_text(&text)?;
+        ctx.status(&text)?;
     }
     Ok(())
 }
