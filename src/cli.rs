@@ -90,6 +90,16 @@ pub enum Command {
     #[command(after_help = "Examples:\n  kps show web01\n  kps show web01 --json")]
     Show(ShowArgs),
 
+    /// Find keypairs by fingerprint, in any form a console shows
+    #[command(
+        after_help = "Accepts SHA256:... (as ssh-keygen -l), MD5:aa:bb:... (ssh-keygen -E md5), \
+                            and AWS's forms: SHA-1 of the private key (keys AWS created) and MD5 of \
+                            the public key (imported keys), with or without prefix and colons, any case.\n\n\
+                            Examples:\n  kps find SHA256:ZqrlGE0mFtWm8YFjj+d0mVELvIeYN7YJIbexU//+thU\n  \
+                            kps find 1f:51:ae:28:bf:89:e9:d8:1f:25:5d:37:2d:57:5c:1b:08:31:b7:c6"
+    )]
+    Find(FindArgs),
+
     /// Export a keypair's private key (OpenSSH, PEM, PKCS#8) or its public key
     #[command(
         after_help = "Examples:\n  kps export web01 --format public >> authorized_keys\n  \
@@ -292,6 +302,12 @@ pub struct ListArgs {
     /// One keypair name a line, nothing else
     #[arg(long)]
     pub names: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct FindArgs {
+    /// The fingerprint
+    pub fingerprint: String,
 }
 
 #[derive(Args, Debug)]

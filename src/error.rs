@@ -17,6 +17,9 @@ pub enum Error {
     #[error("keypair '{0}' does not exist")]
     NotFound(String),
 
+    #[error("no keypair has fingerprint {0}")]
+    NoMatch(String),
+
     #[error("keypair '{0}' already exists")]
     AlreadyExists(String),
 

@@ -40,41 +40,85 @@ pub fn private_pem(key: &PrivateKey, format: Format) -> Result<Zeroizing<String>
             _ => Err(Error::bad_key("unsupported key algorithm")),
         },
         Format::Pkcs8 => {
-            use pkcs8::EncodePrivateKey;
-            match key.key_data() {
-                KeypairData::Rsa(kp) => {
-                    let rsa = rsa::PrivateKey::try_from(kp).map_err(|e| failed(&e))?;
-                    rsa.to_pkcs8_pem(lf).map_err(|e| failed(&e))
-                }
-                KeypairData::Ecdsa(kp) => match kp {
-                    EcdsaKeypair::NistP256 { private, .. } => {
-                        p256::SecretKey::from_slice(private.as_slice())
-                            .map_err(|e| failed(&e))?
-                            .to_pkcs8_pem(lf)
-                            .map_err(|e| failed(&e))
-                    }
-                    EcdsaKeypair::NistP384 { private, .. } => {
-                        p384::SecretKey::from_slice(private.as_slice())
-                            .map_err(|e| failed(&e))?
-                            .to_pkcs8_pem(lf)
-                            .map_err(|e| failed(&e))
-                    }
-                    EcdsaKeypair::NistP521 { private, .. } => {
-                        p521::SecretKey::from_slice(private.as_slice())
-                            .map_err(|e| failed(&e))?
-                            .to_pkcs8_pem(lf)
-                            .map_err(|e| failed(&e))
-                    }
-                },
-                KeypairData::Ed25519(kp) => ed25519_pkcs8_v1_pem(&kp.private.to_bytes()),
-                KeypairData::Dsa(kp) => dsa::SigningKey::try_from(kp)
-                    .map_err(|e| failed(&e))?
-                    .to_pkcs8_pem(lf)
-                    .map_err(|e| failed(&e)),
-                _ => Err(Error::bad_key("unsupported key algorithm")),
-            }
+            let der_bytes = private_pkcs8_der(key)?;
+            pem_rfc7468::encode_string("PRIVATE KEY", lf, &der_bytes)
+                .map(Zeroizing::new)
+                .map_err(|e| failed(&e))
         }
     }
+}
+
+/// The private key as DER PKCS#8 (`PrivateKeyInfo`), as `--format pkcs8`
+/// writes it (PEM-wrapped) and as AWS fingerprints keys it created.
+pub fn private_pkcs8_der(key: &PrivateKey) -> Result<Zeroizing<Vec<u8>>> {
+    use pkcs8::EncodePrivateKey;
+    let failed = |e: &dyn std::fmt::Display| Error::bad_key(format!("cannot encode key: {e}"));
+    let doc = match key.key_data() {
+        KeypairData::Rsa(kp) => rsa::PrivateKey::try_from(kp)
+            .map_err(|e| failed(&e))?
+            .to_pkcs8_der(),
+        KeypairData::Ecdsa(EcdsaKeypair::NistP256 { private, .. }) => {
+            p256::SecretKey::from_slice(private.as_slice())
+                .map_err(|e| failed(&e))?
+                .to_pkcs8_der()
+        }
+        KeypairData::Ecdsa(EcdsaKeypair::NistP384 { private, .. }) => {
+            p384::SecretKey::from_slice(private.as_slice())
+                .map_err(|e| failed(&e))?
+                .to_pkcs8_der()
+        }
+        KeypairData::Ecdsa(EcdsaKeypair::NistP521 { private, .. }) => {
+            p521::SecretKey::from_slice(private.as_slice())
+                .map_err(|e| failed(&e))?
+                .to_pkcs8_der()
+        }
+        KeypairData::Ed25519(kp) => return Ok(ed25519_pkcs8_v1_der(&kp.private.to_bytes())),
+        KeypairData::Dsa(kp) => dsa::SigningKey::try_from(kp)
+            .map_err(|e| failed(&e))?
+            .to_pkcs8_der(),
+        _ => return Err(Error::bad_key("unsupported key algorithm")),
+    }
+    .map_err(|e| failed(&e))?;
+    Ok(Zeroizing::new(doc.as_bytes().to_vec()))
+}
+
+/// The public key as DER `SubjectPublicKeyInfo`, as `openssl pkey -pubout
+/// -outform DER` writes it (AWS fingerprints imported keys by its MD5).
+pub fn public_spki_der(key: &ssh_key::public::KeyData) -> Result<Vec<u8>> {
+    use pkcs8::EncodePublicKey;
+    use ssh_key::public::KeyData;
+    let failed = |e: &dyn std::fmt::Display| Error::bad_key(format!("cannot encode key: {e}"));
+    let doc = match key {
+        KeyData::Rsa(k) => rsa::PublicKey::try_from(k)
+            .map_err(|e| failed(&e))?
+            .to_public_key_der(),
+        KeyData::Ecdsa(k) => match k {
+            ssh_key::public::EcdsaPublicKey::NistP256(p) => {
+                p256::PublicKey::from_sec1_bytes(p.as_bytes())
+                    .map_err(|e| failed(&e))?
+                    .to_public_key_der()
+            }
+            ssh_key::public::EcdsaPublicKey::NistP384(p) => {
+                p384::PublicKey::from_sec1_bytes(p.as_bytes())
+                    .map_err(|e| failed(&e))?
+                    .to_public_key_der()
+            }
+            ssh_key::public::EcdsaPublicKey::NistP521(p) => {
+                p521::PublicKey::from_sec1_bytes(p.as_bytes())
+                    .map_err(|e| failed(&e))?
+                    .to_public_key_der()
+            }
+        },
+        KeyData::Ed25519(k) => ed25519_dalek::VerifyingKey::try_from(k)
+            .map_err(|e| failed(&e))?
+            .to_public_key_der(),
+        KeyData::Dsa(k) => dsa::VerifyingKey::try_from(k)
+            .map_err(|e| failed(&e))?
+            .to_public_key_der(),
+        _ => return Err(Error::bad_key("unsupported key algorithm")),
+    }
+    .map_err(|e| failed(&e))?;
+    Ok(doc.as_bytes().to_vec())
 }
 
 fn ecdsa_sec1_pem(kp: &EcdsaKeypair) -> std::result::Result<Zeroizing<String>, String> {
@@ -101,7 +145,7 @@ fn ecdsa_sec1_pem(kp: &EcdsaKeypair) -> std::result::Result<Zeroizing<String>, S
 /// OCTET STRING (32 bytes) } }`) and the seed. ed25519-dalek writes v2 (with the
 /// public key), which OpenSSL 3.0 and OpenSSH 9.2 refuse to load; v1 is what
 /// `openssl genpkey -algorithm ed25519` writes and every reader accepts.
-fn ed25519_pkcs8_v1_pem(seed: &[u8; 32]) -> Result<Zeroizing<String>> {
+fn ed25519_pkcs8_v1_der(seed: &[u8; 32]) -> Zeroizing<Vec<u8>> {
     const PREFIX: [u8; 16] = [
         0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
         0x20,
@@ -109,9 +153,7 @@ fn ed25519_pkcs8_v1_pem(seed: &[u8; 32]) -> Result<Zeroizing<String>> {
     let mut der_bytes = Zeroizing::new(Vec::with_capacity(48));
     der_bytes.extend_from_slice(&PREFIX);
     der_bytes.extend_from_slice(seed);
-    pem_rfc7468::encode_string("PRIVATE KEY", LineEnding::LF, &der_bytes)
-        .map(Zeroizing::new)
-        .map_err(|_| Error::bad_key("cannot encode Ed25519 key"))
+    der_bytes
 }
 
 /// The error for a traditional PEM of an algorithm that has none (Ed25519).

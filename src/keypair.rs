@@ -59,6 +59,12 @@ pub struct Keypair {
     pub fingerprint: String,
     /// `MD5:aa:bb:...`
     pub fingerprint_md5: String,
+    /// AWS's form for keys it created: SHA-1 of the DER PKCS#8 private key
+    /// (hex, colons). Unknown for public-key-only keypairs, and for keypairs
+    /// stored by an older kps until their private key is next read.
+    pub fingerprint_aws_created: Option<String>,
+    /// AWS's form for imported keys: MD5 of the DER public key (hex, colons).
+    pub fingerprint_aws_imported: Option<String>,
     pub description: Option<String>,
     pub user_id: Option<String>,
     /// RFC 3339, UTC.

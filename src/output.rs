@@ -22,6 +22,8 @@ pub fn keypair_json(k: &Keypair) -> Value {
         "public_key": k.public_line(),
         "fingerprint": k.fingerprint,
         "fingerprint_md5": k.fingerprint_md5,
+        "fingerprint_aws_created": k.fingerprint_aws_created,
+        "fingerprint_aws_imported": k.fingerprint_aws_imported,
         "comment": k.comment(),
         "description": k.description,
         "user_id": k.user_id,
@@ -95,6 +97,23 @@ pub fn print_keypair(k: &Keypair) -> std::io::Result<()> {
         ("bits", k.bits.to_string()),
         ("fingerprint", k.fingerprint.clone()),
         ("fingerprint md5", k.fingerprint_md5.clone()),
+        (
+            "aws (created)",
+            match &k.fingerprint_aws_created {
+                Some(f) => format!("{f}  (SHA-1 of the PKCS#8 private key)"),
+                None if k.has_private_key => {
+                    "not yet known: shown after the next private-key read".into()
+                }
+                None => "none (no private key)".into(),
+            },
+        ),
+        (
+            "aws (imported)",
+            k.fingerprint_aws_imported
+                .as_ref()
+                .map(|f| format!("{f}  (MD5 of the DER public key)"))
+                .unwrap_or_default(),
+        ),
         ("comment", k.comment().to_string()),
         ("description", opt(&k.description)),
         ("user id", opt(&k.user_id)),

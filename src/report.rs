@@ -77,6 +77,7 @@ fn core_verdict(e: &kps::Error) -> Verdict {
             hint: hint.clone(),
         },
         E::NotFound(_) => v("KPS.4016", exit::NOT_FOUND, Some("see 'kps list'")),
+        E::NoMatch(_) => v("KPS.6004", exit::NOT_FOUND, None),
         E::AlreadyExists(_) => v(
             "KPS.7001",
             exit::EXISTS,

@@ -4,6 +4,7 @@ mod create;
 mod delete;
 mod export;
 mod export_ppk;
+mod find;
 mod get_win_password;
 mod import;
 mod init;
@@ -160,6 +161,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => import::run(&ctx, args),
         Command::List(args) => list::run(&ctx, args),
         Command::Show(args) => show::run(&ctx, args),
+        Command::Find(args) => find::run(&ctx, args),
         Command::Export(args) => export::run(&ctx, args),
         Command::ExportPpk(args) => export_ppk::run(&ctx, args),
         Command::GetWinPassword(args) => get_win_password::run(&ctx, args),

@@ -495,8 +495,9 @@ impl Store {
         let result = conn.execute(
             "INSERT INTO keypairs (name, algorithm, bits, public_key, fingerprint_sha256,
                 fingerprint_md5, comment, description, user_id, create_time, update_time,
-                encryption_type, kms_key_name, kms_key_id, private_key)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                encryption_type, kms_key_name, kms_key_id, private_key, fingerprint_aws_created,
+                fingerprint_aws_imported)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             params![
                 record.name,
                 record.algorithm,
@@ -513,6 +514,8 @@ impl Store {
                 record.encryption.kms_key_name(),
                 record.encryption.kms_key_id(),
                 envelope,
+                record.fingerprint_aws_created,
+                record.fingerprint_aws_imported,
             ],
         );
         match result {
@@ -535,7 +538,8 @@ impl Store {
 
     const COLUMNS: &'static str = "name, algorithm, bits, public_key, fingerprint_sha256,
         fingerprint_md5, description, user_id, create_time, update_time, encryption_type,
-        kms_key_name, kms_key_id, private_key IS NOT NULL";
+        kms_key_name, kms_key_id, private_key IS NOT NULL, fingerprint_aws_created,
+        fingerprint_aws_imported";
 
     fn row_to_keypair(&self, r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Keypair>> {
         let name: String = r.get(0)?;
@@ -548,6 +552,10 @@ impl Store {
                     "stored public key of keypair '{name}' is malformed"
                 ))));
             }
+        };
+        let fingerprint_aws_imported = match r.get::<_, Option<String>>(15)? {
+            Some(f) => Some(f),
+            None => fingerprint::aws_imported(public_key.key_data()),
         };
         let encryption = match encryption_type.as_str() {
             "default" => Encryption::Default,
@@ -569,6 +577,8 @@ impl Store {
             update_time: r.get(9)?,
             encryption,
             has_private_key: r.get(13)?,
+            fingerprint_aws_created: r.get(14)?,
+            fingerprint_aws_imported,
         }))
     }
 
@@ -603,7 +613,7 @@ impl Store {
         let (keypair, envelope) = self
             .conn
             .query_row(&sql, [name], |r| {
-                Ok((self.row_to_keypair(r)?, r.get::<_, Option<Vec<u8>>>(14)?))
+                Ok((self.row_to_keypair(r)?, r.get::<_, Option<Vec<u8>>>(16)?))
             })
             .optional()
             .map_err(|e| self.err(e))?
@@ -617,7 +627,19 @@ impl Store {
     pub fn private_key(&self, name: &str, openers: Openers<'_>) -> Result<PrivateKey> {
         let (keypair, envelope) = self.row_with_envelope(name)?;
         let envelope = envelope.ok_or_else(|| Error::NoPrivateKey(name.to_string()))?;
-        self.open_envelope(&keypair, &envelope, openers)
+        let key = self.open_envelope(&keypair, &envelope, openers)?;
+        if keypair.fingerprint_aws_created.is_none() {
+            // Stored by an older kps: fill in what needs the private key now
+            // that it is at hand. Best effort; a busy store just tries next time.
+            if let Ok(fp) = fingerprint::aws_created(&key) {
+                let _ = self.conn.execute(
+                    "UPDATE keypairs SET fingerprint_aws_created = ?1 WHERE name = ?2
+                       AND fingerprint_aws_created IS NULL",
+                    params![fp, name],
+                );
+            }
+        }
+        Ok(key)
     }
 
     fn open_envelope(
@@ -781,6 +803,11 @@ pub fn preview(meta: &NewKeypair, material: Material<'_>) -> Result<Keypair> {
         public_key: public.clone(),
         fingerprint: fingerprint::sha256(public.key_data()),
         fingerprint_md5: fingerprint::md5(public.key_data()),
+        fingerprint_aws_created: match material {
+            Material::Private(key) => Some(fingerprint::aws_created(key)?),
+            Material::Public(_) => None,
+        },
+        fingerprint_aws_imported: fingerprint::aws_imported(public.key_data()),
         description: meta.description.clone(),
         user_id: meta.user_id.clone(),
         create_time: now.clone(),

@@ -2,7 +2,7 @@
 //! schema version; each migration moves it up by one inside a transaction.
 
 /// Migrations in order: `MIGRATIONS[i]` takes version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 pub(crate) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -48,4 +48,12 @@ CREATE TABLE settings (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+";
+
+/// The fingerprints AWS shows: for key pairs it created, SHA-1 of the PKCS#8
+/// private key (rows from before fill it in at their next unlock); for
+/// imported ones, MD5 of the DER public key (computed on read while NULL).
+const V3: &str = "
+ALTER TABLE keypairs ADD COLUMN fingerprint_aws_created TEXT;
+ALTER TABLE keypairs ADD COLUMN fingerprint_aws_imported TEXT;
 ";

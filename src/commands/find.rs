@@ -1,0 +1,40 @@
+use super::Context;
+use crate::cli::FindArgs;
+use crate::output;
+use kps::fingerprint::Query;
+use serde_json::json;
+
+pub fn run(ctx: &Context, args: FindArgs) -> anyhow::Result<()> {
+    let query = Query::parse(&args.fingerprint).ok_or_else(|| {
+        kps::Error::invalid_with_hint(
+            format!("{:?} is not a fingerprint kps knows", args.fingerprint),
+            "give SHA256:<base64>, MD5:<hex>, or hex of 16 bytes (MD5) or 20 bytes (AWS SHA-1)",
+        )
+    })?;
+    let found: Vec<_> = ctx
+        .open_store()?
+        .list()?
+        .into_iter()
+        .filter(|k| {
+            query.matches(
+                &k.fingerprint,
+                &k.fingerprint_md5,
+                k.fingerprint_aws_created.as_deref(),
+                k.fingerprint_aws_imported.as_deref(),
+            )
+        })
+        .collect();
+    if found.is_empty() {
+        return Err(kps::Error::NoMatch(args.fingerprint.trim().to_string()).into());
+    }
+    if ctx.json {
+        let items: Vec<_> = found
+            .iter()
+            .map(|k| json!({ "keypair": output::keypair_json(k) }))
+            .collect();
+        output::print_json(&json!({ "keypairs": items }))?;
+    } else {
+        output::print_table(&found)?;
+    }
+    Ok(())
+}
