@@ -53,6 +53,85 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// How `kps --help` groups the subcommands, in the order a user meets them.
+pub const GROUPS: &[(&str, &[&str])] = &[
+    ("Start", &["init"]),
+    ("Make or bring in keypairs", &["create", "import"]),
+    ("Look them up", &["list", "show", "find"]),
+    (
+        "Hand them out",
+        &["export", "export-ppk", "get-win-password"],
+    ),
+    (
+        "Protect and manage",
+        &["set-encryption", "kms", "delete", "passwd"],
+    ),
+];
+
+/// Man page sections clap cannot express, kept next to the definition.
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    ("KPS_STORE", "Store directory, when --store is not given."),
+    (
+        "KPS_PASSPHRASE_FILE",
+        "File holding the store passphrase, when --passphrase-file is not given.",
+    ),
+    (
+        "KPS_PASSPHRASE",
+        "The store passphrase itself (for CI secrets; prefer a file).",
+    ),
+    (
+        "KPS_PKCS11_MODULE",
+        "PKCS#11 module for encryption type kms, over kps kms configure.",
+    ),
+    (
+        "KPS_PKCS11_TOKEN",
+        "PKCS#11 token label, over kps kms configure.",
+    ),
+    (
+        "KPS_PKCS11_PIN_FILE",
+        "File holding the token PIN, when --pin-file is not given.",
+    ),
+    ("KPS_PKCS11_PIN", "The token PIN itself."),
+    (
+        "NO_COLOR",
+        "No colour in messages (colour is used only on a terminal anyway).",
+    ),
+];
+
+pub const FILES: &[(&str, &str)] = &[
+    (
+        "~/.local/share/kps/kps.db",
+        "The default store (the platform data directory; $XDG_DATA_HOME/kps on Linux): an SQLite database, 0600, in a 0700 directory.",
+    ),
+    (
+        "NAME.ppk",
+        "What kps export-ppk writes by default, in the current directory, 0600.",
+    ),
+];
+
+pub const EXIT_STATUS: &[(&str, &str)] = &[
+    (
+        "0",
+        "Success (also when stdout is closed early, as in kps list | head -1).",
+    ),
+    ("1", "Other failure."),
+    ("2", "Usage or parameter error."),
+    ("3", "Keypair not found."),
+    ("4", "Keypair already exists."),
+    (
+        "5",
+        "Invalid or unsupported key material, or no private key managed.",
+    ),
+    (
+        "6",
+        "Wrong passphrase or PIN, or the store cannot be unlocked.",
+    ),
+    (
+        "7",
+        "Store unreadable, busy too long, corrupt or tampered with.",
+    ),
+];
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Set up a new store and its passphrase
@@ -134,6 +213,14 @@ pub enum Command {
     /// Delete a keypair
     #[command(after_help = "Examples:\n  kps delete web01\n  kps delete web01 --yes")]
     Delete(DeleteArgs),
+
+    /// Write shell completions and man pages (for packagers and the repository)
+    #[command(hide = true)]
+    GenerateDocs {
+        /// Directory to write completions/ and man/ into
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        dir: PathBuf,
+    },
 
     /// Change the store passphrase (re-wraps the store key only)
     #[command(

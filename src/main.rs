@@ -3,16 +3,20 @@
 
 mod cli;
 mod commands;
+mod docs;
 mod output;
 mod passphrase;
 mod progress;
 mod report;
 
-use clap::Parser;
+use clap::FromArgMatches;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+    let parsed = docs::grouped_command()
+        .try_get_matches()
+        .and_then(|m| cli::Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             // clap stops before it knows the flags, so look for --json by hand.

@@ -169,6 +169,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Kms(command) => kms::run(&ctx, command),
         Command::Delete(args) => delete::run(&ctx, args),
         Command::Passwd(args) => passwd::run(&ctx, args),
+        Command::GenerateDocs { dir } => crate::docs::write_all(&dir),
     }
 }
 
