@@ -1,5 +1,6 @@
-//! A spinner with elapsed time on stderr for long work (RSA generation), only
-//! when stderr is a terminal and output is not JSON.
+//! Progress on stderr for long work, only when stderr is a terminal and the
+//! output is not JSON: a spinner with elapsed time (RSA generation) and a bar
+//! for work over many keys (`import --from-dir`).
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -46,6 +47,46 @@ impl Drop for Spinner {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+    }
+}
+
+/// `[#####     ] 12/40 label`, redrawn in place; cleared when dropped.
+pub struct Bar {
+    enabled: bool,
+    label: String,
+}
+
+impl Bar {
+    pub fn new(label: &str, json: bool) -> Bar {
+        Bar {
+            enabled: !json && std::io::stderr().is_terminal(),
+            label: label.to_string(),
+        }
+    }
+
+    pub fn set(&self, done: usize, total: usize) {
+        if !self.enabled || total == 0 {
+            return;
+        }
+        const WIDTH: usize = 30;
+        let filled = done * WIDTH / total;
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r[{}{}] {done}/{total} {}",
+            "#".repeat(filled),
+            " ".repeat(WIDTH - filled),
+            self.label
+        );
+        let _ = err.flush();
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        if self.enabled {
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
         }
     }
 }

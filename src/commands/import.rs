@@ -99,7 +99,10 @@ pub fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
         batch.push((m, Incoming::Private(Box::new(parsed))));
     } else if let Some(dir) = &args.from_dir {
         from_dir = true;
-        let scan = parse::scan_dir(dir, key_pass.as_ref())?;
+        let scan = {
+            let bar = crate::progress::Bar::new("key files checked", ctx.json);
+            parse::scan_dir(dir, key_pass.as_ref(), |done, total| bar.set(done, total))?
+        };
         if !scan.failures.is_empty() {
             return Err(kps::Error::BatchFailed {
                 failures: scan

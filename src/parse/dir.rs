@@ -39,8 +39,13 @@ pub fn read_limited(mut reader: impl Read) -> std::io::Result<zeroize::Zeroizing
     Ok(buf)
 }
 
-/// Look at every regular file directly in `dir` (sorted by name; no recursion).
-pub fn scan(dir: &Path, passphrase: Option<&Passphrase>) -> Result<DirScan> {
+/// Look at every regular file directly in `dir` (sorted by name; no
+/// recursion). `on_file(done, total)` is called after each file, for progress.
+pub fn scan(
+    dir: &Path,
+    passphrase: Option<&Passphrase>,
+    mut on_file: impl FnMut(usize, usize),
+) -> Result<DirScan> {
     let io_err = |source| Error::InputIo {
         path: dir.to_path_buf(),
         source,
@@ -52,7 +57,9 @@ pub fn scan(dir: &Path, passphrase: Option<&Passphrase>) -> Result<DirScan> {
     paths.sort();
     let mut scan = DirScan::default();
     let mut names: HashMap<String, PathBuf> = HashMap::new();
-    for path in paths {
+    let total = paths.len();
+    for (done, path) in paths.into_iter().enumerate() {
+        on_file(done, total);
         // Directories, sockets and broken links are not key files.
         let Ok(meta) = std::fs::metadata(&path) else {
             scan.skipped
