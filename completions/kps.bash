@@ -16,6 +16,9 @@ _kps() {
             ",$1")
                 cmd="kps"
                 ;;
+            kps,backup)
+                cmd="kps__subcmd__backup"
+                ;;
             kps,create)
                 cmd="kps__subcmd__create"
                 ;;
@@ -60,6 +63,9 @@ _kps() {
                 ;;
             kps,show)
                 cmd="kps__subcmd__show"
+                ;;
+            kps__subcmd__help,backup)
+                cmd="kps__subcmd__help__subcmd__backup"
                 ;;
             kps__subcmd__help,create)
                 cmd="kps__subcmd__help__subcmd__create"
@@ -146,8 +152,34 @@ _kps() {
 
     case "${cmd}" in
         kps)
-            opts="-q -h -V --store --json --quiet --passphrase-file --pin-file --help --version init create import list show find export export-ppk get-win-password set-encryption kms delete generate-docs passwd help"
+            opts="-q -h -V --store --json --quiet --passphrase-file --pin-file --help --version init create import list show find export export-ppk get-win-password set-encryption kms delete generate-docs backup passwd help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pin-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kps__subcmd__backup)
+            opts="-q -h --force --store --json --quiet --passphrase-file --pin-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -466,8 +498,22 @@ _kps() {
             return 0
             ;;
         kps__subcmd__help)
-            opts="init create import list show find export export-ppk get-win-password set-encryption kms delete generate-docs passwd help"
+            opts="init create import list show find export export-ppk get-win-password set-encryption kms delete generate-docs backup passwd help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kps__subcmd__help__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -41,6 +41,7 @@ set edit:completion:arg-completer[kps] = {|@words|
             cand kms 'The KMS (a PKCS#11 token) behind encryption type kms'
             cand delete 'Delete a keypair'
             cand generate-docs 'Write shell completions and man pages (for packagers and the repository)'
+            cand backup 'Write a consistent copy of the store to FILE (safe while kps runs)'
             cand passwd 'Change the store passphrase (re-wraps the store key only)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -286,6 +287,17 @@ set edit:completion:arg-completer[kps] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'kps;backup'= {
+            cand --store 'Store directory [default: the platform data dir, ~/.local/share/kps on Linux]'
+            cand --passphrase-file 'Read the store passphrase from FILE (one trailing newline is ignored)'
+            cand --pin-file 'Read the PKCS#11 token PIN (encryption type kms) from FILE'
+            cand --force 'Replace FILE if it exists'
+            cand --json 'Print one JSON document on stdout; errors as {"error_code","error_msg"} on stderr'
+            cand -q 'Print nothing on stdout but the requested data (no status lines)'
+            cand --quiet 'Print nothing on stdout but the requested data (no status lines)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'kps;passwd'= {
             cand --new-passphrase-file 'Read the new passphrase from FILE (one trailing newline is ignored)'
             cand --kdf-memory 'Argon2id memory in KiB [default: 65536]'
@@ -314,6 +326,7 @@ set edit:completion:arg-completer[kps] = {|@words|
             cand kms 'The KMS (a PKCS#11 token) behind encryption type kms'
             cand delete 'Delete a keypair'
             cand generate-docs 'Write shell completions and man pages (for packagers and the repository)'
+            cand backup 'Write a consistent copy of the store to FILE (safe while kps runs)'
             cand passwd 'Change the store passphrase (re-wraps the store key only)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -351,6 +364,8 @@ set edit:completion:arg-completer[kps] = {|@words|
         &'kps;help;delete'= {
         }
         &'kps;help;generate-docs'= {
+        }
+        &'kps;help;backup'= {
         }
         &'kps;help;passwd'= {
         }

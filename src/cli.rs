@@ -222,6 +222,12 @@ pub enum Command {
         dir: PathBuf,
     },
 
+    /// Write a consistent copy of the store to FILE (safe while kps runs)
+    #[command(after_help = "The copy is one SQLite file, 0600; use it with --store FILE.\n\n\
+                            Examples:\n  kps backup ~/backups/kps-$(date +%F).db\n  \
+                            kps --store ~/backups/kps-2026-11-29.db list")]
+    Backup(BackupArgs),
+
     /// Change the store passphrase (re-wraps the store key only)
     #[command(
         after_help = "Examples:\n  kps passwd\n  kps passwd --passphrase-file old.txt \
@@ -545,6 +551,16 @@ pub enum KmsCommand {
     /// List the token's AES keys (label and id)
     #[command(after_help = "Examples:\n  kps kms list-keys --json")]
     ListKeys,
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    /// Where to write the copy
+    pub file: PathBuf,
+
+    /// Replace FILE if it exists
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]

@@ -55,6 +55,9 @@ pub enum Error {
         supported: i64,
     },
 
+    #[error("refusing to use the store at {path}: {why}")]
+    StoreInsecure { path: PathBuf, why: String },
+
     #[error("cannot open the store at {path}: {source}")]
     StoreIo {
         path: PathBuf,

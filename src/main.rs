@@ -13,6 +13,7 @@ use clap::FromArgMatches;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    harden();
     let parsed = docs::grouped_command()
         .try_get_matches()
         .and_then(|m| cli::Cli::from_arg_matches(&m));
@@ -29,4 +30,19 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => report::failure(&e, json),
     }
+}
+
+/// No core dump may carry a passphrase or a private key out of this process,
+/// and other processes of the same user may not ptrace it (as ssh-agent does).
+/// Failing to set either is not fatal: kps still works, with the OS default.
+fn harden() {
+    use rustix::process::{DumpableBehavior, Resource, Rlimit, set_dumpable_behavior, setrlimit};
+    let _ = setrlimit(
+        Resource::Core,
+        Rlimit {
+            current: Some(0),
+            maximum: Some(0),
+        },
+    );
+    let _ = set_dumpable_behavior(DumpableBehavior::NotDumpable);
 }

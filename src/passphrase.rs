@@ -14,13 +14,25 @@ pub fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
+/// A passphrase or PIN file: at most 64 KiB (a bigger one is a wrong path,
+/// not a passphrase), one trailing newline dropped.
 pub fn read_file(path: &Path) -> Result<Passphrase, CliError> {
-    std::fs::read(path)
-        .map(Passphrase::from_file_contents)
-        .map_err(|source| CliError::PassphraseFile {
-            path: path.to_path_buf(),
-            source,
-        })
+    use std::io::Read;
+    const MAX: u64 = 64 * 1024;
+    let err = |source| CliError::PassphraseFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut bytes = zeroize::Zeroizing::new(Vec::new());
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX + 1).read_to_end(&mut bytes))
+        .map_err(err)?;
+    if bytes.len() as u64 > MAX {
+        return Err(err(std::io::Error::other(
+            "larger than 64 KiB: not a passphrase file",
+        )));
+    }
+    Ok(Passphrase::from_file_contents(std::mem::take(&mut *bytes)))
 }
 
 fn from_env() -> Option<Passphrase> {

@@ -116,6 +116,11 @@ fn core_verdict(e: &kps::Error) -> Verdict {
             exit::STORE,
             Some("check the --store path; restore the store from a backup if it is damaged"),
         ),
+        E::StoreInsecure { .. } => v(
+            "KPS.7027",
+            exit::STORE,
+            Some("kps keeps its directory 0700 and database 0600, owned by you: chmod go-w the path, or use --store for your own"),
+        ),
         E::StoreTooNew { .. } => v("KPS.7004", exit::STORE, Some("upgrade kps")),
         E::SaveFailed { .. } => v("KPS.6010", exit::STORE, None),
         E::IntegrityFailure { .. } => v(

@@ -169,6 +169,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Kms(command) => kms::run(&ctx, command),
         Command::Delete(args) => delete::run(&ctx, args),
         Command::Passwd(args) => passwd::run(&ctx, args),
+        Command::Backup(args) => {
+            ctx.open_store()?.backup(&args.file, args.force)?;
+            ctx.status(&format!("Backed up the store to {}", args.file.display()))?;
+            Ok(())
+        }
         Command::GenerateDocs { dir } => crate::docs::write_all(&dir),
     }
 }

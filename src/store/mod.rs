@@ -59,50 +59,48 @@ impl Store {
     /// (0600) and the schema as needed.
     /// Open the store in `dir` only if it exists: nothing is created.
     pub fn open_existing(dir: &Path) -> Result<Option<Store>> {
-        if dir.join(DB_FILE).exists() {
+        if dir.is_file() || dir.join(DB_FILE).exists() {
             Store::open(dir).map(Some)
         } else {
             Ok(None)
         }
     }
 
-    pub fn open(dir: &Path) -> Result<Store> {
-        let io_err = |source| Error::StoreIo {
-            path: dir.to_path_buf(),
-            source,
+    /// Open the store at `path`, creating the directory (0700), the database
+    /// (0600) and the schema as needed. A `path` that is a regular file is a
+    /// store database itself (what `kps backup` writes).
+    pub fn open(path: &Path) -> Result<Store> {
+        let db_path = if path.is_file() {
+            path.to_path_buf()
+        } else {
+            let dir = path;
+            let io_err = |source| Error::StoreIo {
+                path: dir.to_path_buf(),
+                source,
+            };
+            if !dir.exists() {
+                fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .map_err(io_err)?;
+                // The mode given to mkdir is narrowed by the umask; make it exact.
+                fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_err)?;
+            }
+            check_private(dir)?;
+            let db_path = dir.join(DB_FILE);
+            create_private_file(&db_path)?;
+            db_path
         };
-        if !dir.exists() {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(io_err)?;
-            // The mode given to mkdir is narrowed by the umask; make it exact.
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_err)?;
-        }
-        let db_path = dir.join(DB_FILE);
-        if !db_path.exists() {
-            // Created here rather than by SQLite so that it is 0600 from the
-            // first byte; SQLite gives its -wal and -shm files the same mode.
-            match fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&db_path)
-            {
-                Ok(f) => f
-                    .set_permissions(fs::Permissions::from_mode(0o600))
-                    .map_err(|source| Error::StoreIo {
-                        path: db_path.clone(),
-                        source,
-                    })?,
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(source) => {
-                    return Err(Error::StoreIo {
-                        path: db_path.clone(),
-                        source,
-                    });
-                }
+        // As OpenSSH's StrictModes does for keys: a store others can write
+        // to could have its public key swapped or its rows replaced.
+        check_private(&db_path)?;
+        for suffix in ["-wal", "-shm"] {
+            let mut side = db_path.clone().into_os_string();
+            side.push(suffix);
+            let side = PathBuf::from(side);
+            if side.exists() {
+                check_private(&side)?;
             }
         }
         let conn = Connection::open_with_flags(
@@ -114,6 +112,56 @@ impl Store {
         store.configure()?;
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Write a consistent copy of the store to `target` with SQLite's online
+    /// backup (other processes may keep writing meanwhile). The copy is made
+    /// in a temporary file beside `target` (0600) and renamed into place.
+    pub fn backup(&self, target: &Path, force: bool) -> Result<()> {
+        if !force && fs::symlink_metadata(target).is_ok() {
+            return Err(Error::OutputExists {
+                path: target.to_path_buf(),
+            });
+        }
+        let out_err = |source| Error::OutputIo {
+            path: target.to_path_buf(),
+            source,
+        };
+        let mut tmp = target.as_os_str().to_owned();
+        tmp.push(format!(".{}.tmp", std::process::id()));
+        let tmp = PathBuf::from(tmp);
+        let _ = fs::remove_file(&tmp);
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .and_then(|f| f.set_permissions(fs::Permissions::from_mode(0o600)))
+            .map_err(out_err)?;
+        let result = (|| {
+            let mut dest = Connection::open(&tmp).map_err(|e| sql_error(&tmp, e))?;
+            {
+                let backup = rusqlite::backup::Backup::new(&self.conn, &mut dest)
+                    .map_err(|e| self.err(e))?;
+                backup
+                    .run_to_completion(256, Duration::from_millis(10), None)
+                    .map_err(|e| self.err(e))?;
+            }
+            // A backup is one self-contained file: no WAL beside it.
+            dest.execute_batch("PRAGMA journal_mode = DELETE;")
+                .map_err(|e| sql_error(&tmp, e))?;
+            drop(dest);
+            if !force && fs::symlink_metadata(target).is_ok() {
+                return Err(Error::OutputExists {
+                    path: target.to_path_buf(),
+                });
+            }
+            fs::rename(&tmp, target).map_err(out_err)
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result
     }
 
     pub fn db_path(&self) -> &Path {
@@ -815,6 +863,55 @@ pub fn preview(meta: &NewKeypair, material: Material<'_>) -> Result<Keypair> {
         encryption: meta.encryption.clone(),
         has_private_key: matches!(material, Material::Private(_)),
     })
+}
+
+/// Create the database file 0600 from the first byte (SQLite gives its -wal
+/// and -shm files the same mode), unless it exists.
+fn create_private_file(path: &Path) -> Result<()> {
+    match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(f) => f
+            .set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(|source| Error::StoreIo {
+                path: path.to_path_buf(),
+                source,
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(Error::StoreIo {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Refuse a store path that another user owns or that group or others can write.
+fn check_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(path).map_err(|source| Error::StoreIo {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(Error::StoreInsecure {
+            path: path.to_path_buf(),
+            why: format!("it belongs to user id {}, not to you ({me})", meta.uid()),
+        });
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(Error::StoreInsecure {
+            path: path.to_path_buf(),
+            why: format!(
+                "group or others can write to it (mode {:03o})",
+                meta.mode() & 0o777
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn public_blob(public: &PublicKey) -> Result<Vec<u8>> {
