@@ -7,6 +7,17 @@ use std::process::{Command, Output, Stdio};
 
 pub const PASSPHRASE: &str = "correct horse battery staple";
 
+/// Every secret the suite hands kps (store passphrase, key-file and .ppk
+/// passphrases, the token PIN). No failing command may print any of them.
+pub const SECRETS: &[&str] = &[
+    PASSPHRASE,
+    "ppk pass phrase",
+    "ppk secret",
+    "key pass",
+    "246810",
+    "not it",
+];
+
 /// Cheap KDF settings so that tests spend their time on what they test.
 pub const CHEAP_KDF: [&str; 4] = ["--kdf-memory", "1024", "--kdf-passes", "1"];
 
@@ -69,6 +80,22 @@ impl Run {
     }
 }
 
+/// A failing command's output holds no secret and no private key.
+pub fn assert_no_secrets(run: &Run) {
+    let all = format!("{}{}", run.stdout(), run.stderr());
+    for secret in SECRETS {
+        assert!(
+            !all.contains(secret),
+            "a failing command printed a secret: {all}"
+        );
+    }
+    assert!(
+        !all.contains("PRIVATE KEY-----"),
+        "a failing command printed a key: {all}"
+    );
+    assert_ne!(run.code(), 101, "kps panicked: {all}");
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_kps")
 }
@@ -126,9 +153,13 @@ impl Kps {
         let mut cmd = self.command();
         cmd.args(args);
         f(&mut cmd);
-        Run {
+        let run = Run {
             output: cmd.output().expect("run kps"),
+        };
+        if !run.output.status.success() {
+            assert_no_secrets(&run);
         }
+        run
     }
 
     pub fn create(&self, name: &str, extra: &[&str]) -> serde_json::Value {
