@@ -223,9 +223,11 @@ pub enum Command {
     },
 
     /// Write a consistent copy of the store to FILE (safe while kps runs)
-    #[command(after_help = "The copy is one SQLite file, 0600; use it with --store FILE.\n\n\
+    #[command(
+        after_help = "The copy is one SQLite file, 0600; use it with --store FILE.\n\n\
                             Examples:\n  kps backup ~/backups/kps-$(date +%F).db\n  \
-                            kps --store ~/backups/kps-2026-11-29.db list")]
+                            kps --store ~/backups/kps-2026-11-29.db list"
+    )]
     Backup(BackupArgs),
 
     /// Change the store passphrase (re-wraps the store key only)

@@ -119,7 +119,9 @@ fn core_verdict(e: &kps::Error) -> Verdict {
         E::StoreInsecure { .. } => v(
             "KPS.7027",
             exit::STORE,
-            Some("kps keeps its directory 0700 and database 0600, owned by you: chmod go-w the path, or use --store for your own"),
+            Some(
+                "kps keeps its directory 0700 and database 0600, owned by you: chmod go-w the path, or use --store for your own",
+            ),
         ),
         E::StoreTooNew { .. } => v("KPS.7004", exit::STORE, Some("upgrade kps")),
         E::SaveFailed { .. } => v("KPS.6010", exit::STORE, None),
