@@ -222,6 +222,28 @@ fn tampered_rows_give_errors_never_wrong_keys() {
 }
 
 #[test]
+fn a_flipped_character_in_a_stored_public_key_is_caught() {
+    let kps = Kps::new();
+    kps.create("a", &[]);
+    let conn = db(&kps);
+    let line: String = conn
+        .query_row("SELECT public_key FROM keypairs WHERE name='a'", [], |r| r.get(0))
+        .unwrap();
+    // Change one base64 character inside the key itself (past the algorithm name).
+    let mut bytes = line.into_bytes();
+    let at = 60;
+    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    let flipped = String::from_utf8(bytes).unwrap();
+    conn.execute("UPDATE keypairs SET public_key=?1 WHERE name='a'", [&flipped])
+        .unwrap();
+    drop(conn);
+    let run = export_stdout(&kps, "a").expect(7);
+    let code = run.error_json()["error_code"].as_str().unwrap().to_string();
+    assert!(code == "KPS.6011" || code == "KPS.7004", "{code}");
+    assert!(run.stdout().is_empty());
+}
+
+#[test]
 fn a_malformed_public_key_row_is_a_store_error() {
     let kps = Kps::new();
     kps.create("a", &[]);
