@@ -7,20 +7,6 @@ mod common;
 use common::*;
 use std::path::{Path, PathBuf};
 
-fn sh(script: &str, dir: &Path) {
-    let out = std::process::Command::new("sh")
-        .arg("-ec")
-        .arg(script)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{script}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn key_fields(line: &str) -> String {
     line.split_whitespace()
         .take(2)

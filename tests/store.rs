@@ -227,15 +227,20 @@ fn a_flipped_character_in_a_stored_public_key_is_caught() {
     kps.create("a", &[]);
     let conn = db(&kps);
     let line: String = conn
-        .query_row("SELECT public_key FROM keypairs WHERE name='a'", [], |r| r.get(0))
+        .query_row("SELECT public_key FROM keypairs WHERE name='a'", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     // Change one base64 character inside the key itself (past the algorithm name).
     let mut bytes = line.into_bytes();
     let at = 60;
     bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
     let flipped = String::from_utf8(bytes).unwrap();
-    conn.execute("UPDATE keypairs SET public_key=?1 WHERE name='a'", [&flipped])
-        .unwrap();
+    conn.execute(
+        "UPDATE keypairs SET public_key=?1 WHERE name='a'",
+        [&flipped],
+    )
+    .unwrap();
     drop(conn);
     let run = export_stdout(&kps, "a").expect(7);
     let code = run.error_json()["error_code"].as_str().unwrap().to_string();
