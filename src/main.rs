@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod docs;
+mod interrupt;
 mod output;
 mod passphrase;
 mod progress;

@@ -16,6 +16,12 @@ pub fn interactive() -> bool {
 
 /// A passphrase or PIN file: at most 64 KiB (a bigger one is a wrong path,
 /// not a passphrase), one trailing newline dropped.
+/// A hidden-input prompt, with the terminal put back if interrupted.
+fn password_input() -> dialoguer::Password<'static> {
+    crate::interrupt::guard_terminal();
+    dialoguer::Password::new()
+}
+
 pub fn read_file(path: &Path) -> Result<Passphrase, CliError> {
     use std::io::Read;
     const MAX: u64 = 64 * 1024;
@@ -93,7 +99,7 @@ pub fn pin(file: Option<&Path>, token: &str) -> Result<Passphrase, CliError> {
         });
     }
     let text = zeroize::Zeroizing::new(
-        dialoguer::Password::new()
+        password_input()
             .with_prompt(format!("PIN for token '{token}'"))
             .interact()
             .map_err(|_| CliError::Cancelled)?,
@@ -111,7 +117,7 @@ pub fn prompt_new(label: &str) -> Result<Passphrase, CliError> {
         ));
     }
     let text = zeroize::Zeroizing::new(
-        dialoguer::Password::new()
+        password_input()
             .with_prompt(label)
             .with_confirmation("Repeat passphrase", "Passphrases do not match, try again")
             .allow_empty_password(true)
@@ -130,7 +136,7 @@ pub fn prompt_key() -> Result<Passphrase, CliError> {
         ));
     }
     let text = zeroize::Zeroizing::new(
-        dialoguer::Password::new()
+        password_input()
             .with_prompt("Key file passphrase")
             .allow_empty_password(true)
             .interact()
@@ -156,7 +162,7 @@ fn prompt(label: &str, confirm: bool) -> Result<Passphrase, CliError> {
                 .into(),
         });
     }
-    let mut input = dialoguer::Password::new().with_prompt(label);
+    let mut input = password_input().with_prompt(label);
     if confirm {
         input = input.with_confirmation("Repeat passphrase", "Passphrases do not match, try again");
     }

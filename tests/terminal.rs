@@ -511,3 +511,39 @@ fn errors_are_coloured_at_a_terminal_unless_no_color() {
         "an escape sequence with NO_COLOR=1: {screen:?}"
     );
 }
+
+/// Does the pane's terminal echo input? (`stty -a` lists `echo` or `-echo`.)
+fn echo_on(term: &Terminal) -> bool {
+    let out = Command::new("stty")
+        .arg("-F")
+        .arg(&term.tty)
+        .arg("-a")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run stty");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .any(|flag| flag == "echo")
+}
+
+#[test]
+fn ctrl_c_at_a_prompt_gives_the_terminal_back() {
+    if !have_tool("tmux") {
+        return;
+    }
+    let kps = Kps::empty();
+    let mut args = vec!["create", "demo"];
+    args.extend(CHEAP_KDF);
+    let term = Terminal::start(&kps, &[], &args);
+    term.wait_for("New store passphrase:");
+    term.wait_for_hidden_input();
+    term.tmux(&["send-keys", "-t", "kps", "C-c"]);
+    let (code, screen) = term.finish();
+    assert_eq!(code, 130, "{screen}");
+    assert!(screen.contains("error: cancelled"), "{screen}");
+    assert!(echo_on(&term), "echo is still off after Ctrl-C");
+    assert!(term.cursor_visible(), "the cursor is still hidden after Ctrl-C");
+    drop(term);
+    // Nothing was stored.
+    assert!(!kps.db().exists() || kps.run(&["list", "--names"]).ok().stdout().is_empty());
+}

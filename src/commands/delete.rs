@@ -19,6 +19,7 @@ pub fn run(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
             )
             .into());
         }
+        crate::interrupt::guard_terminal();
         let confirmed = dialoguer::Confirm::new()
             .with_prompt(format!(
                 "Delete keypair '{}' ({} {})? Its private key cannot be recovered",
