@@ -331,3 +331,33 @@ fn kps_store_environment_variable_selects_the_store() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"k\""));
 }
+
+#[test]
+fn every_subcommand_speaks_json() {
+    let kps = Kps::new();
+    let runs: &[&[&str]] = &[
+        &["create", "j"],
+        &["list"],
+        &["show", "j"],
+        &["find", "MD5:00000000000000000000000000000000"],
+        &["export", "j", "--format", "public"],
+        &["export", "j", "-o", "-"],
+        &["export-ppk", "j", "-o", "-"],
+        &["export-ppk", "j", "-o", "j.ppk"],
+        &["backup", "copy.db"],
+        &["delete", "j", "--yes"],
+    ];
+    for args in runs {
+        let mut full = vec!["--json"];
+        full.extend(*args);
+        let run = kps.run(&full);
+        if run.code() == 0 {
+            let doc = run.json();
+            assert!(doc.is_object(), "{args:?}: {doc}");
+        } else {
+            // Failures are JSON too, on stderr.
+            assert!(run.error_json()["error_code"].is_string(), "{args:?}");
+            assert!(run.stdout().is_empty());
+        }
+    }
+}

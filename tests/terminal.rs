@@ -542,7 +542,10 @@ fn ctrl_c_at_a_prompt_gives_the_terminal_back() {
     assert_eq!(code, 130, "{screen}");
     assert!(screen.contains("error: cancelled"), "{screen}");
     assert!(echo_on(&term), "echo is still off after Ctrl-C");
-    assert!(term.cursor_visible(), "the cursor is still hidden after Ctrl-C");
+    assert!(
+        term.cursor_visible(),
+        "the cursor is still hidden after Ctrl-C"
+    );
     drop(term);
     // Nothing was stored.
     assert!(!kps.db().exists() || kps.run(&["list", "--names"]).ok().stdout().is_empty());

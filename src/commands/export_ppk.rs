@@ -87,11 +87,22 @@ pub fn run(ctx: &Context, args: ExportPpkArgs) -> anyhow::Result<()> {
         .filter(|p| !p.is_empty())
         .map(|p| (p.as_bytes(), &kdf));
     let text = kps::ppk::encode(&key, &comment, version, encryption).map_err(ppk_error)?;
-    deliver(&path, text.as_bytes(), 0o600, args.force)?;
     let version_number = match version {
         PpkVersion::V3 => 3,
         PpkVersion::V2 => 2,
     };
+    if path.as_os_str() == "-" && ctx.json {
+        // One JSON document on stdout, as export does: the file inside it.
+        output::print_json(&json!({
+            "name": keypair.name,
+            "format": "ppk",
+            "ppk_version": version_number,
+            "encrypted": encryption.is_some(),
+            "key": text.as_str(),
+        }))?;
+        return Ok(());
+    }
+    deliver(&path, text.as_bytes(), 0o600, args.force)?;
     if path.as_os_str() == "-" {
         return Ok(());
     }

@@ -171,7 +171,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Passwd(args) => passwd::run(&ctx, args),
         Command::Backup(args) => {
             ctx.open_store()?.backup(&args.file, args.force)?;
-            ctx.status(&format!("Backed up the store to {}", args.file.display()))?;
+            if ctx.json {
+                crate::output::print_json(&serde_json::json!({ "backup": args.file }))?;
+            } else {
+                ctx.status(&format!("Backed up the store to {}", args.file.display()))?;
+            }
             Ok(())
         }
         Command::GenerateDocs { dir } => crate::docs::write_all(&dir),
