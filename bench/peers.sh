@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# kps against the tools people would otherwise use, on the same work, with
+# hyperfine; prints a markdown table on stdout (progress goes to stderr).
+#
+#   bash bench/peers.sh > table.md          # about 5 to 10 minutes on 2 cores
+#   QUICK=1 bash bench/peers.sh             # one short round of everything: checks the script
+#   KPS=/path/to/kps bash bench/peers.sh    # an already built binary (else: cargo build --release)
+#
+# Needs hyperfine, ssh-keygen, puttygen, openssl, sqlite3, jq and GNU time.
+#
+# Alternating: every comparison runs in ROUNDS rounds (3), each a hyperfine
+# call over all its commands with a warm-up run each, the order rotated from
+# round to round; the medians are over the runs of all rounds pooled. So
+# kps and its peer see the same machine, even when the load on it changes
+# while the script runs. Anything random (key generation) gets 3 x 10 runs.
+#
+# Commands that write a file or a keypair get a --prepare that removes it,
+# so every run does the same work (not timed). Commands that unlock the
+# store are timed on a store with the default KDF (Argon2id 64 MiB, 3
+# passes) and on one with a token KDF (8 KiB, 1 pass) holding the same key:
+# the second is everything but the unlock; the difference is the unlock.
+#
+# Stores for `list`: three real keypairs (Ed25519, ECDSA P-256, RSA 3072)
+# made by kps, then SQL copies of their rows (round robin, new names, same
+# keys and sealed private keys) inserted with sqlite3 up to 100, 1,000,
+# 10,000 and 100,000 keypairs. `list` and `show` never open a private key,
+# so the copies are exactly what they would read in a real store of that
+# size; making 100,000 real keypairs would take far longer than the bench.
+#
+# Everything is made under one temporary directory, removed on exit.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+QUICK=${QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+    ROUNDS=1 RANDOM_RUNS=3 RUNS=3 FAST_RUNS=5 WARMUP=1
+    LIST_SIZES=(100 1000)
+else
+    ROUNDS=3 RANDOM_RUNS=10 RUNS=10 FAST_RUNS=20 WARMUP=1
+    LIST_SIZES=(100 1000 10000 100000)
+fi
+
+for tool in hyperfine ssh-keygen puttygen openssl sqlite3 jq /usr/bin/time; do
+    command -v "$tool" >/dev/null || {
+        echo "bench: $tool is missing (apt-get install hyperfine openssh-client putty-tools openssl sqlite3 jq time)" >&2
+        exit 1
+    }
+done
+
+if [ -z "${KPS:-}" ]; then
+    echo "bench: cargo build --release" >&2
+    (cd "$ROOT" && cargo build --release --locked --quiet)
+    KPS=${CARGO_TARGET_DIR:-$ROOT/target}/release/kps
+fi
+KPS=$(realpath "$KPS")
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/kps-bench.XXXXXX")
+cleanup() { rm -rf "$W"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$W/json"
+cd "$W"
+printf 'bench passphrase\n' >"$W/pass"
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+
+log() { echo "bench: $*" >&2; }
+kps_pw() { "$KPS" --passphrase-file "$W/pass" "$@"; }
+
+# --- the rows of the table ------------------------------------------------
+
+ROWS=()  # markdown rows, in order
+
+# add ID LABEL PREPARE COMMAND: one command of the next run_set (PREPARE may
+# be empty); it is also remembered for the table.
+ENTRIES=()
+SEP=$'\x1f'
+declare -A COMMANDS
+add() {
+    COMMANDS[$1/$2]=$4
+    ENTRIES+=("$2$SEP$3$SEP$4")
+}
+
+# run_set ID RUNS: ROUNDS rounds of hyperfine over the commands added since
+# the last run_set, the order rotated by one each round.
+run_set() {
+    local id=$1 runs=$2
+    local n=${#ENTRIES[@]} r i
+    for ((r = 0; r < ROUNDS; r++)); do
+        local args=()
+        for ((i = 0; i < n; i++)); do
+            local e=${ENTRIES[$(((i + r) % n))]}
+            local label=${e%%"$SEP"*} rest=${e#*"$SEP"}
+            local prepare=${rest%%"$SEP"*} cmd=${rest#*"$SEP"}
+            args+=(-n "$label" --prepare "${prepare:-true}" "$cmd")
+        done
+        log "$id: round $((r + 1))/$ROUNDS"
+        if ! hyperfine -N --style none --warmup "$WARMUP" --runs "$runs" \
+            --export-json "$W/json/$id.$r.json" "${args[@]}" >"$W/hyperfine.log" 2>&1; then
+            cat "$W/hyperfine.log" >&2
+            exit 1
+        fi
+    done
+    ENTRIES=()
+}
+
+# Median (ms) and number of runs of LABEL in set ID, over all rounds.
+median_ms() {
+    jq -rs --arg l "$2" '[.[].results[] | select(.command == $l) | .times[]] | sort
+        | (if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end)
+        | . * 1000' "$W/json/$1".*.json
+}
+runs_of() {
+    jq -rs --arg l "$2" '[.[].results[] | select(.command == $l) | .times[]] | length' "$W/json/$1".*.json
+}
+# Shown commands: the temporary directory as $W, the binary as kps.
+shown() {
+    local c=${1//$KPS/kps}
+    c=${c//$W/\$W}
+    # shellcheck disable=SC2016 # backquotes for markdown code, not expansion
+    printf '`%s`' "${c//|/\\|}"
+}
+
+fmt_ms() { LC_ALL=C printf '%.1f' "$1"; }
+ratio() { LC_ALL=C awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# unlock_row WORK ID: the default-KDF run less the token-KDF run of set ID.
+unlock_row() {
+    local d
+    d=$(LC_ALL=C awk -v a="$(median_ms "$2" "kps, default KDF")" -v b="$(median_ms "$2" "kps, token KDF")" \
+        'BEGIN { printf "%.1f", a - b }')
+    ROWS+=("| $1 | $d | | | | | the difference of the two rows above | |")
+}
+
+# row WORK ID KPS_LABEL [PEER_LABEL]: one markdown row.
+row() {
+    local work=$1 id=$2 k=$3 p=${4:-}
+    local km kr
+    km=$(median_ms "$id" "$k")
+    kr=$(runs_of "$id" "$k")
+    if [ -n "$p" ]; then
+        local pm
+        pm=$(median_ms "$id" "$p")
+        ROWS+=("| $work | $(fmt_ms "$km") | $p | $(fmt_ms "$pm") | $(ratio "$km" "$pm") | $kr | $(shown "${COMMANDS[$id/$k]}") | $(shown "${COMMANDS[$id/$p]}") |")
+    else
+        ROWS+=("| $work | $(fmt_ms "$km") | | | | $kr | $(shown "${COMMANDS[$id/$k]}") | |")
+    fi
+}
+
+# --- key generation ------------------------------------------------------
+
+log "stores"
+"$KPS" --store "$W/create" --passphrase-file "$W/pass" init >/dev/null
+
+create_set() {
+    local id=$1 kps_args=$2 ssh_args=$3 putty_args=${4:-}
+    # The keypair does not exist before the first run: delete through sh.
+    add "$id" kps "sh -c '$KPS --store $W/create delete bench --yes >/dev/null 2>&1 || true'" \
+        "$KPS --store $W/create create bench $kps_args"
+    add "$id" ssh-keygen "rm -f $W/ssh.key $W/ssh.key.pub" "ssh-keygen -q $ssh_args -N '' -f $W/ssh.key"
+    if [ -n "$putty_args" ]; then
+        # --new-passphrase /dev/null: no passphrase, and no prompt for one.
+        add "$id" puttygen "rm -f $W/putty.ppk" "puttygen $putty_args -o $W/putty.ppk --new-passphrase /dev/null"
+    fi
+    run_set "$id" "$RANDOM_RUNS"
+}
+
+for bits in 2048 3072 4096; do
+    create_set "rsa$bits" "-t rsa -b $bits" "-t rsa -b $bits" "-t rsa -b $bits"
+    row "create RSA $bits" "rsa$bits" kps ssh-keygen
+    row "create RSA $bits" "rsa$bits" kps puttygen
+done
+create_set ed25519 "-t ed25519" "-t ed25519"
+row "create Ed25519" ed25519 kps ssh-keygen
+for bits in 256 384 521; do
+    create_set "ecdsa$bits" "-t ecdsa -b $bits" "-t ecdsa -b $bits"
+    row "create ECDSA P-$bits" "ecdsa$bits" kps ssh-keygen
+done
+
+# --- reading a private key: export-ppk, get-win-password ------------------
+
+kps_pw --store "$W/default" init >/dev/null
+kps_pw --store "$W/default" create win -t rsa -b 4096 >/dev/null
+kps_pw --store "$W/default" export win --format pem -o "$W/key.pem" >/dev/null 2>&1
+kps_pw --store "$W/cheap" init --kdf-memory 8 --kdf-passes 1 >/dev/null
+kps_pw --store "$W/cheap" import win --private-key "$W/key.pem" >/dev/null
+kps_pw --store "$W/default" export win --format public >"$W/key.pub"
+ssh-keygen -e -m PKCS8 -f "$W/key.pub" >"$W/pub.pem"
+printf %s 'Bench-Passw0rd-1234' |
+    openssl pkeyutl -encrypt -pubin -inkey "$W/pub.pem" -pkeyopt rsa_padding_mode:pkcs1 >"$W/password.bin"
+base64 -w0 "$W/password.bin" >"$W/password.b64"
+[ "$(kps_pw --store "$W/cheap" get-win-password win --password-data @"$W/password.b64")" = Bench-Passw0rd-1234 ]
+
+add ppk "kps, default KDF" "rm -f $W/kps.ppk" "$KPS --store $W/default --passphrase-file $W/pass export-ppk win -o $W/kps.ppk"
+add ppk "kps, token KDF" "rm -f $W/kps.ppk" "$KPS --store $W/cheap --passphrase-file $W/pass export-ppk win -o $W/kps.ppk"
+add ppk puttygen "rm -f $W/putty.ppk" "puttygen $W/key.pem -O private -o $W/putty.ppk"
+run_set ppk "$RUNS"
+row "export-ppk RSA 4096 (store KDF 64 MiB, 3 passes)" ppk "kps, default KDF" puttygen
+row "export-ppk RSA 4096 (store KDF 8 KiB, 1 pass: all but the unlock)" ppk "kps, token KDF" puttygen
+unlock_row "export-ppk: the store unlock alone" ppk
+
+add winpass "kps, default KDF" "" "$KPS --store $W/default --passphrase-file $W/pass get-win-password win --password-data @$W/password.b64"
+add winpass "kps, token KDF" "" "$KPS --store $W/cheap --passphrase-file $W/pass get-win-password win --password-data @$W/password.b64"
+add winpass openssl "" "openssl pkeyutl -decrypt -inkey $W/key.pem -in $W/password.bin -pkeyopt rsa_padding_mode:pkcs1"
+run_set winpass "$RUNS"
+row "get-win-password RSA 4096 (store KDF 64 MiB, 3 passes)" winpass "kps, default KDF" openssl
+row "get-win-password RSA 4096 (store KDF 8 KiB, 1 pass: all but the unlock)" winpass "kps, token KDF" openssl
+unlock_row "get-win-password: the store unlock alone" winpass
+
+add export "kps public" "" "$KPS --store $W/default export win --format public"
+add export "kps private, default KDF" "" "$KPS --store $W/default --passphrase-file $W/pass export win --format openssh -o -"
+add export "kps private, token KDF" "" "$KPS --store $W/cheap --passphrase-file $W/pass export win --format openssh -o -"
+run_set export "$FAST_RUNS"
+row "export --format public RSA 4096 (no unlock)" export "kps public"
+row "export openssh RSA 4096 (store KDF 64 MiB, 3 passes)" export "kps private, default KDF"
+row "export openssh RSA 4096 (store KDF 8 KiB, 1 pass)" export "kps private, token KDF"
+
+# --- list, show, export public by store size -------------------------------
+
+kps_pw --store "$W/template" init >/dev/null
+kps_pw --store "$W/template" create t1-ed25519 -t ed25519 >/dev/null
+kps_pw --store "$W/template" create t2-ecdsa -t ecdsa -b 256 >/dev/null
+kps_pw --store "$W/template" create t3-rsa -t rsa -b 3072 >/dev/null
+sqlite3 "$W/template/kps.db" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
+
+# make_store N: $W/list-N with N keypairs (the 3 templates and N - 3 copies).
+make_store() {
+    local n=$1 dir=$W/list-$1
+    mkdir -m 700 "$dir"
+    cp "$W/template/kps.db" "$dir/kps.db"
+    sqlite3 "$dir/kps.db" >/dev/null <<SQL
+PRAGMA journal_mode = WAL;
+WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < $n - 3),
+template AS (SELECT *, row_number() OVER (ORDER BY id) - 1 AS k FROM keypairs)
+INSERT INTO keypairs (name, algorithm, bits, public_key, fingerprint_sha256, fingerprint_md5,
+    comment, description, user_id, create_time, update_time, encryption_type, kms_key_name,
+    kms_key_id, private_key)
+SELECT printf('kp%06d', i), algorithm, bits, public_key, fingerprint_sha256, fingerprint_md5,
+    comment, description, user_id, create_time, update_time, encryption_type, kms_key_name,
+    kms_key_id, private_key
+FROM seq JOIN template ON template.k = i % 3;
+PRAGMA wal_checkpoint(TRUNCATE);
+SQL
+    local count
+    count=$("$KPS" --store "$dir" --json list | jq '.keypairs | length')
+    [ "$count" = "$n" ] || {
+        echo "bench: store of $n has $count keypairs" >&2
+        exit 1
+    }
+}
+
+for n in "${LIST_SIZES[@]}"; do
+    log "store of $n keypairs"
+    make_store "$n"
+    add "list$n" list "" "$KPS --store $W/list-$n list"
+    add "list$n" "list --json" "" "$KPS --store $W/list-$n --json list"
+    add "list$n" show "" "$KPS --store $W/list-$n show t3-rsa"
+    add "list$n" "export public" "" "$KPS --store $W/list-$n export t3-rsa --format public"
+    run_set "list$n" "$FAST_RUNS"
+    rss=0
+    for _ in 1 2 3; do
+        r=$(/usr/bin/time -f %M "$KPS" --store "$W/list-$n" list 2>&1 >/dev/null | tail -1)
+        [ "$r" -gt "$rss" ] && rss=$r
+    done
+    size=$(echo "$n" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta')
+    row "list, $size keypairs (max RSS $((rss / 1024)) MiB)" "list$n" "list"
+    row "list --json, $size keypairs" "list$n" "list --json"
+    row "show, $size keypairs" "list$n" "show"
+    row "export --format public, $size keypairs" "list$n" "export public"
+done
+
+# --- start-up -------------------------------------------------------------
+
+add start "kps --version" "" "$KPS --version"
+add start true "" true
+run_set start "$((FAST_RUNS * 3))"
+row "start-up" start "kps --version" "true"
+
+# --- the table --------------------------------------------------------------
+
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+echo "Made by \`bash bench/peers.sh\` on $(date -u +%Y-%m-%d) at kps $commit: $(nproc) cores ($cpu), load average $LOAD_START at the start and $LOAD_END at the end; hyperfine $(hyperfine --version | cut -d' ' -f2), $(ssh -V 2>&1 | cut -d, -f1), puttygen $(puttygen --version | sed -n 's/^puttygen: Release //p'), $(openssl version | cut -d' ' -f1-2). Medians over $ROUNDS alternating rounds; \`\$W\` is the temporary directory."
+echo
+echo "| Work | kps (ms) | Peer | Peer (ms) | kps/peer | Runs | kps command | Peer command |"
+echo "|---|--:|---|--:|--:|--:|---|---|"
+printf '%s\n' "${ROWS[@]}"
