@@ -1,0 +1,142 @@
+//! The store (kps::store): inserting a keypair (what `create` does after
+//! generating), listing 1,000 keypairs, reading one record (`show`), and
+//! opening a private key (what `export`, `export-ppk` and
+//! `get-win-password` do after the unlock).
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use kps::algorithm::KeySpec;
+use kps::keygen;
+use kps::keypair::{Encryption, NewKeypair};
+use kps::secret::Passphrase;
+use kps::store::{KdfParams, Material, Openers, Sealers, Store};
+use ssh_key::{EcdsaCurve, PrivateKey};
+use std::hint::black_box;
+use std::path::Path;
+
+/// A token KDF cost: these benches are about the store, not Argon2.
+const TOKEN_KDF: KdfParams = KdfParams {
+    memory_kib: 8,
+    passes: 1,
+    parallelism: 1,
+};
+
+fn passphrase() -> Passphrase {
+    Passphrase::new(b"bench passphrase".to_vec())
+}
+
+fn new_keypair(name: String) -> NewKeypair {
+    NewKeypair {
+        name,
+        description: None,
+        user_id: None,
+        encryption: Encryption::Default,
+    }
+}
+
+fn new_store(dir: &Path) -> Store {
+    let store = Store::open(dir).unwrap();
+    store.initialise(&passphrase(), TOKEN_KDF).unwrap();
+    store
+}
+
+/// One key of each kind `list` shows most: the same mix as bench/peers.sh.
+fn template_keys() -> Vec<PrivateKey> {
+    [
+        KeySpec::Ed25519,
+        KeySpec::Ecdsa(EcdsaCurve::NistP256),
+        KeySpec::Rsa(3072),
+    ]
+    .into_iter()
+    .map(|spec| keygen::generate(spec, "bench").unwrap())
+    .collect()
+}
+
+fn insert(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = new_store(dir.path());
+    let wrapped = store.wrapped_identity().unwrap().unwrap();
+    let sealers = Sealers {
+        identity: Some(&wrapped),
+        kms: None,
+    };
+    let key = keygen::generate(KeySpec::Ed25519, "bench").unwrap();
+    let mut n = 0u64;
+    // Each insert is a committed transaction with synchronous = FULL: its
+    // time is mostly the file system's fsync.
+    c.bench_function("store/insert-ed25519", |b| {
+        b.iter_batched(
+            || {
+                n += 1;
+                new_keypair(format!("k{n}"))
+            },
+            |meta| {
+                store
+                    .insert(&meta, Material::Private(&key), sealers)
+                    .unwrap()
+            },
+            BatchSize::SmallInput,
+        )
+    });
+}
+
+fn read(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = new_store(dir.path());
+    let wrapped = store.wrapped_identity().unwrap().unwrap();
+    let sealers = Sealers {
+        identity: Some(&wrapped),
+        kms: None,
+    };
+    let keys = template_keys();
+    let items: Vec<_> = (0..1000)
+        .map(|i| {
+            (
+                new_keypair(format!("k{i:04}")),
+                Material::Private(&keys[i % keys.len()]),
+            )
+        })
+        .collect();
+    store.insert_all(&items, sealers).unwrap();
+    let rsa = keygen::generate(KeySpec::Rsa(4096), "bench").unwrap();
+    store
+        .insert(
+            &new_keypair("rsa4096".into()),
+            Material::Private(&rsa),
+            sealers,
+        )
+        .unwrap();
+    drop(store);
+
+    let mut group = c.benchmark_group("store");
+    group.bench_function("open", |b| {
+        b.iter(|| Store::open(black_box(dir.path())).unwrap())
+    });
+    let store = Store::open(dir.path()).unwrap();
+    group.bench_function("list-1000", |b| {
+        b.iter(|| {
+            let all = store.list().unwrap();
+            assert_eq!(all.len(), 1001);
+            all
+        })
+    });
+    group.bench_function("get-of-1000", |b| {
+        b.iter(|| store.get(black_box("k0500")).unwrap())
+    });
+    let identity = store.unlock(&passphrase()).unwrap();
+    let openers = Openers {
+        identity: Some(&identity),
+        kms: None,
+    };
+    // Opening checks the key against its stored public key (RSA: n = p * q,
+    // d, the CRT values): the work between unlock and output.
+    group.bench_function("private-key-rsa4096", |b| {
+        b.iter(|| store.private_key(black_box("rsa4096"), openers).unwrap())
+    });
+    group.bench_function("private-key-ed25519", |b| {
+        b.iter(|| store.private_key(black_box("k0000"), openers).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, insert, read);
+criterion_main!(benches);
