@@ -69,7 +69,9 @@ pub fn warn(message: &str) {
 }
 
 pub fn print_json(doc: &Value) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
+    // Buffered: stdout is line-buffered, and a large list would otherwise
+    // cost one write call per line.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, doc)?;
     writeln!(out)?;
     out.flush()
@@ -128,7 +130,7 @@ pub fn print_keypair(k: &Keypair) -> std::io::Result<()> {
 }
 
 pub fn print_table(keypairs: &[Keypair]) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let width = keypairs
         .iter()
         .map(|k| k.name.len())
