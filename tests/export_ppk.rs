@@ -298,6 +298,19 @@ impl Sshd {
         sshd
     }
 
+    /// `plink -batch ... USER@127.0.0.1 echo ok` with `key`, this server's
+    /// host key pinned: success, stdout, stderr.
+    fn plink(&self, key: &Path, user: &str) -> (bool, String, String) {
+        let mut plink = Command::new("plink");
+        plink
+            .args(["-batch", "-ssh", "-P", &self.port.to_string()])
+            .args(["-hostkey", &self.host_fingerprint, "-i"])
+            .arg(key)
+            .arg(format!("{user}@127.0.0.1"))
+            .args(["echo", "ok"]);
+        run_with_timeout(plink)
+    }
+
     fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -377,21 +390,7 @@ fn plink_and_ssh_log_in_with_kps_keys() {
                 ppk.to_str().unwrap(),
             ])
             .ok();
-            let mut plink = Command::new("plink");
-            plink
-                .args([
-                    "-batch",
-                    "-ssh",
-                    "-P",
-                    &port,
-                    "-hostkey",
-                    &sshd.host_fingerprint,
-                    "-i",
-                ])
-                .arg(&ppk)
-                .arg(format!("{user}@127.0.0.1"))
-                .args(["echo", "ok"]);
-            let (ok, stdout, stderr) = run_with_timeout(plink);
+            let (ok, stdout, stderr) = sshd.plink(&ppk, &user);
             assert!(
                 ok && stdout.trim() == "ok",
                 "plink {name} v{version}: {stdout} {stderr}\nsshd: {}",
@@ -433,20 +432,6 @@ fn plink_and_ssh_log_in_with_kps_keys() {
     let ppk = kps.path("stranger.ppk");
     kps.run(&["export-ppk", "stranger", "-o", ppk.to_str().unwrap()])
         .ok();
-    let mut plink = Command::new("plink");
-    plink
-        .args([
-            "-batch",
-            "-ssh",
-            "-P",
-            &port,
-            "-hostkey",
-            &sshd.host_fingerprint,
-            "-i",
-        ])
-        .arg(&ppk)
-        .arg(format!("{user}@127.0.0.1"))
-        .args(["echo", "ok"]);
-    let (ok, stdout, _) = run_with_timeout(plink);
+    let (ok, stdout, _) = sshd.plink(&ppk, &user);
     assert!(!ok && stdout.trim() != "ok");
 }

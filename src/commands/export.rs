@@ -1,4 +1,4 @@
-use super::{Context, deliver, private_key_of};
+use super::{Context, deliver, private_key_of, refuse_existing};
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::output;
 use crate::report::CliError;
@@ -32,15 +32,8 @@ pub fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     };
     let store = ctx.open_store()?;
     let keypair = store.get(&args.name)?;
-    // Refused before the passphrase is asked for; the write checks again atomically.
-    if let Some(path) = args.output.as_deref().filter(|p| *p != Path::new("-"))
-        && !args.force
-        && path.exists()
-    {
-        return Err(kps::Error::OutputExists {
-            path: path.to_path_buf(),
-        }
-        .into());
+    if let Some(path) = args.output.as_deref() {
+        refuse_existing(path, args.force)?;
     }
     let text: Zeroizing<String> = if format.is_private() {
         if format == Format::Pem && keypair.algorithm == "ssh-ed25519" {

@@ -1,4 +1,4 @@
-use super::{Context, deliver, private_key_of};
+use super::{Context, deliver, private_key_of, refuse_existing};
 use crate::cli::{ExportPpkArgs, PpkVersionArg};
 use crate::output;
 use crate::passphrase;
@@ -72,9 +72,7 @@ pub fn run(ctx: &Context, args: ExportPpkArgs) -> anyhow::Result<()> {
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{}.ppk", keypair.name)));
-    if path.as_os_str() != "-" && !args.force && path.exists() {
-        return Err(kps::Error::OutputExists { path }.into());
-    }
+    refuse_existing(&path, args.force)?;
     let key = private_key_of(ctx, &store, &keypair)?;
     let comment = match &args.comment {
         Some(c) => c.clone(),

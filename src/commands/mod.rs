@@ -262,6 +262,18 @@ pub fn with_openers<T>(
     }
 }
 
+/// Refuse an existing output file before any passphrase or PIN is asked
+/// for; [`deliver`] checks again, atomically, when it writes.
+pub fn refuse_existing(path: &Path, force: bool) -> anyhow::Result<()> {
+    if path != Path::new("-") && !force && path.exists() {
+        return Err(kps::Error::OutputExists {
+            path: path.to_path_buf(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
 /// Where exported key text goes: stdout for `-o -`, else a file written
 /// atomically with `mode` (refused if it exists, unless `force`).
 pub fn deliver(path: &Path, text: &[u8], mode: u32, force: bool) -> anyhow::Result<()> {
