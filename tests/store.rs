@@ -359,3 +359,52 @@ fn racing_creators_of_one_name_get_one_success() {
         [Some(0), Some(4), Some(4), Some(4), Some(4), Some(4)]
     );
 }
+
+/// The WAL stays between commands (no checkpoint at every exit), but what
+/// `delete`, `passwd` and `set-encryption` remove does not linger in it: they
+/// checkpoint into the database (where secure_delete overwrote the old
+/// cells) and truncate the WAL. The identity goes into kps.db at once.
+#[test]
+fn removed_secrets_do_not_linger_in_the_wal() {
+    let kps = Kps::new();
+    let wal = kps.path("store/kps.db-wal");
+    let both_files = || {
+        let mut bytes = std::fs::read(kps.db()).unwrap();
+        bytes.extend(std::fs::read(&wal).unwrap_or_default());
+        bytes
+    };
+    let holds = |bytes: &[u8], needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    // `Kps::new` made the store with its passphrase: the identity row is in
+    // the database file itself and the WAL is empty.
+    assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0);
+
+    for name in ["a", "b"] {
+        kps.create(name, &[]);
+    }
+    // Read as kps does, without the checkpoint SQLite makes when its last
+    // connection closes.
+    let conn = db(&kps);
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )
+    .unwrap();
+    let envelope: Vec<u8> = conn
+        .query_row("SELECT private_key FROM keypairs WHERE name='a'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    drop(conn);
+    let tail = &envelope[envelope.len() - 32..];
+    assert!(holds(&both_files(), tail));
+    // Creating left it in the WAL (that is the point: no checkpoint per command).
+    assert!(std::fs::metadata(&wal).unwrap().len() > 0);
+
+    kps.run(&["delete", "a", "--yes"]).ok();
+    assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
+    assert!(
+        !holds(&both_files(), tail),
+        "a deleted sealed key is still on file"
+    );
+    assert_eq!(kps.run(&["list", "--names"]).ok().stdout(), "b\n");
+}
