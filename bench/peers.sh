@@ -233,10 +233,10 @@ WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < $n 
 template AS (SELECT *, row_number() OVER (ORDER BY id) - 1 AS k FROM keypairs)
 INSERT INTO keypairs (name, algorithm, bits, public_key, fingerprint_sha256, fingerprint_md5,
     comment, description, user_id, create_time, update_time, encryption_type, kms_key_name,
-    kms_key_id, private_key)
+    kms_key_id, private_key, fingerprint_aws_created, fingerprint_aws_imported)
 SELECT printf('kp%06d', i), algorithm, bits, public_key, fingerprint_sha256, fingerprint_md5,
     comment, description, user_id, create_time, update_time, encryption_type, kms_key_name,
-    kms_key_id, private_key
+    kms_key_id, private_key, fingerprint_aws_created, fingerprint_aws_imported
 FROM seq JOIN template ON template.k = i % 3;
 PRAGMA wal_checkpoint(TRUNCATE);
 SQL
