@@ -2,36 +2,140 @@
 //! field names) and the human text.
 
 use kps::keypair::Keypair;
+use serde::Serialize;
 use serde_json::{Value, json};
 use std::io::Write;
 
-/// One keypair in the service's shape (the inside of `{"keypair": ...}`).
+/// One keypair in the service's shape (the inside of `{"keypair": ...}`),
+/// serialised straight from the keypair's fields: `list --json` writes
+/// thousands of these without building a JSON tree for any of them.
+#[derive(Serialize)]
+pub struct KeypairView<'a> {
+    name: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    algorithm: &'a str,
+    bits: u32,
+    public_key: &'a str,
+    fingerprint: &'a str,
+    fingerprint_md5: &'a str,
+    fingerprint_aws_created: Option<&'a str>,
+    fingerprint_aws_imported: Option<&'a str>,
+    comment: &'a str,
+    description: Option<&'a str>,
+    user_id: Option<&'a str>,
+    create_time: &'a str,
+    update_time: &'a str,
+    is_key_protection: bool,
+    key_protection: ProtectionView<'a>,
+}
+
+#[derive(Serialize)]
+struct ProtectionView<'a> {
+    encryption: EncryptionView<'a>,
+}
+
+#[derive(Serialize)]
+struct EncryptionView<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kms_key_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kms_key_id: Option<&'a str>,
+}
+
+impl<'a> KeypairView<'a> {
+    pub fn of(k: &'a Keypair) -> Self {
+        KeypairView {
+            name: &k.name,
+            kind: "ssh",
+            algorithm: &k.algorithm,
+            bits: k.bits,
+            public_key: &k.public_line,
+            fingerprint: &k.fingerprint,
+            fingerprint_md5: &k.fingerprint_md5,
+            fingerprint_aws_created: k.fingerprint_aws_created.as_deref(),
+            fingerprint_aws_imported: k.fingerprint_aws_imported.as_deref(),
+            comment: k.comment(),
+            description: k.description.as_deref(),
+            user_id: k.user_id.as_deref(),
+            create_time: &k.create_time,
+            update_time: &k.update_time,
+            is_key_protection: k.has_private_key,
+            key_protection: ProtectionView {
+                encryption: EncryptionView {
+                    kind: k.encryption.type_name(),
+                    kms_key_name: k.encryption.kms_key_name(),
+                    kms_key_id: k.encryption.kms_key_id(),
+                },
+            },
+        }
+    }
+}
+
+/// One keypair as a JSON value, for documents that hold one or a few.
 pub fn keypair_json(k: &Keypair) -> Value {
-    let mut encryption = json!({ "type": k.encryption.type_name() });
-    if let Some(n) = k.encryption.kms_key_name() {
-        encryption["kms_key_name"] = json!(n);
+    // Plain structs of strings, numbers and booleans always serialise.
+    serde_json::to_value(KeypairView::of(k)).unwrap_or_default()
+}
+
+/// `{"keypairs": [{"keypair": ...}, ...]}` written as the keypairs come,
+/// laid out exactly as [`print_json`] lays out the whole document. If the
+/// store fails halfway, stdout holds an unfinished document and the command
+/// exits non-zero with the error.
+pub struct JsonList<W: Write> {
+    out: W,
+    count: usize,
+    item: Vec<u8>,
+}
+
+impl<W: Write> JsonList<W> {
+    pub fn start(mut out: W) -> std::io::Result<Self> {
+        out.write_all(b"{\n  \"keypairs\": [")?;
+        Ok(JsonList {
+            out,
+            count: 0,
+            item: Vec::with_capacity(2048),
+        })
     }
-    if let Some(id) = k.encryption.kms_key_id() {
-        encryption["kms_key_id"] = json!(id);
+
+    pub fn push(&mut self, k: &Keypair) -> std::io::Result<()> {
+        #[derive(Serialize)]
+        struct Item<'a> {
+            keypair: KeypairView<'a>,
+        }
+        self.item.clear();
+        serde_json::to_writer_pretty(
+            &mut self.item,
+            &Item {
+                keypair: KeypairView::of(k),
+            },
+        )?;
+        self.out.write_all(if self.count == 0 {
+            b"\n    "
+        } else {
+            b",\n    "
+        })?;
+        // Each line of the item one level deeper: two for "keypairs" and the array.
+        for (i, line) in self.item.split(|&b| b == b'\n').enumerate() {
+            if i > 0 {
+                self.out.write_all(b"\n    ")?;
+            }
+            self.out.write_all(line)?;
+        }
+        self.count += 1;
+        Ok(())
     }
-    json!({
-        "name": k.name,
-        "type": "ssh",
-        "algorithm": k.algorithm,
-        "bits": k.bits,
-        "public_key": k.public_line(),
-        "fingerprint": k.fingerprint,
-        "fingerprint_md5": k.fingerprint_md5,
-        "fingerprint_aws_created": k.fingerprint_aws_created,
-        "fingerprint_aws_imported": k.fingerprint_aws_imported,
-        "comment": k.comment(),
-        "description": k.description,
-        "user_id": k.user_id,
-        "create_time": k.create_time,
-        "update_time": k.update_time,
-        "is_key_protection": k.has_private_key,
-        "key_protection": { "encryption": encryption },
-    })
+
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.out.write_all(if self.count == 0 {
+            b"]\n}\n"
+        } else {
+            b"\n  ]\n}\n"
+        })?;
+        self.out.flush()
+    }
 }
 
 /// What `init` and `passwd` report: the store and the KDF cost it now has.
@@ -122,7 +226,7 @@ pub fn print_keypair(k: &Keypair) -> std::io::Result<()> {
         ("created", k.create_time.clone()),
         ("updated", k.update_time.clone()),
         ("private key", protection),
-        ("public key", k.public_line()),
+        ("public key", k.public_line.clone()),
     ] {
         writeln!(out, "{:<16} {value}", format!("{label}:"))?;
     }
@@ -130,21 +234,36 @@ pub fn print_keypair(k: &Keypair) -> std::io::Result<()> {
 }
 
 pub fn print_table(keypairs: &[Keypair]) -> std::io::Result<()> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let width = keypairs
-        .iter()
-        .map(|k| k.name.len())
-        .max()
-        .unwrap_or(0)
-        .max(4);
-    writeln!(
-        out,
-        "{:<width$}  {:<19}  {:>4}  {:<50}  {:<10}  CREATED",
-        "NAME", "ALGORITHM", "BITS", "FINGERPRINT", "ENCRYPTION"
-    )?;
+    let width = keypairs.iter().map(|k| k.name.len()).max().unwrap_or(0);
+    let mut table = Table::start(std::io::BufWriter::new(std::io::stdout().lock()), width)?;
     for k in keypairs {
+        table.row(k)?;
+    }
+    table.finish()
+}
+
+/// The human table, printed row by row; `longest_name` is known beforehand
+/// (Store::longest_name) so that the columns line up.
+pub struct Table<W: Write> {
+    out: W,
+    width: usize,
+}
+
+impl<W: Write> Table<W> {
+    pub fn start(mut out: W, longest_name: usize) -> std::io::Result<Self> {
+        let width = longest_name.max(4);
         writeln!(
             out,
+            "{:<width$}  {:<19}  {:>4}  {:<50}  {:<10}  CREATED",
+            "NAME", "ALGORITHM", "BITS", "FINGERPRINT", "ENCRYPTION"
+        )?;
+        Ok(Table { out, width })
+    }
+
+    pub fn row(&mut self, k: &Keypair) -> std::io::Result<()> {
+        let width = self.width;
+        writeln!(
+            self.out,
             "{:<width$}  {:<19}  {:>4}  {:<50}  {:<10}  {}",
             k.name,
             k.algorithm,
@@ -152,7 +271,10 @@ pub fn print_table(keypairs: &[Keypair]) -> std::io::Result<()> {
             k.fingerprint,
             k.encryption.type_name(),
             k.create_time
-        )?;
+        )
     }
-    out.flush()
+
+    pub fn finish(mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
 }

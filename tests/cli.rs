@@ -52,6 +52,33 @@ fn json_fields_follow_the_service() {
     assert_eq!(list["keypairs"][0]["keypair"], *k);
 }
 
+/// `list --json` is written row by row; it must still be one document laid
+/// out as every other JSON output (serde_json's pretty form), empty or not.
+#[test]
+fn streamed_list_json_is_one_pretty_document() {
+    let kps = Kps::new();
+    let pretty = |run: Run| {
+        let text = run.stdout();
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(text, serde_json::to_string_pretty(&doc).unwrap() + "\n");
+        doc
+    };
+    let empty = pretty(kps.run(&["--json", "list"]).ok());
+    assert_eq!(empty, serde_json::json!({ "keypairs": [] }));
+    kps.create("b", &["--description", "two\nlines \"quoted\""]);
+    kps.create("a", &["-t", "ecdsa"]);
+    let doc = pretty(kps.run(&["--json", "list"]).ok());
+    assert_eq!(doc["keypairs"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        doc["keypairs"][1]["keypair"]["description"],
+        "two\nlines \"quoted\""
+    );
+    let fp = doc["keypairs"][0]["keypair"]["fingerprint"]
+        .as_str()
+        .unwrap();
+    pretty(kps.run(&["--json", "find", fp]).ok());
+}
+
 #[test]
 fn list_text_is_a_table() {
     let kps = Kps::new();

@@ -78,7 +78,7 @@ fn report(ctx: &Context, keypair: &kps::keypair::Keypair, created: bool) -> anyh
             keypair.algorithm,
             keypair.bits,
             keypair.fingerprint,
-            keypair.public_line()
+            keypair.public_line
         ))?;
     }
     Ok(())

@@ -43,7 +43,7 @@ pub fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
         let key = private_key_of(ctx, &store, &keypair)?;
         export::private_pem(&key, format)?
     } else {
-        Zeroizing::new(format!("{}\n", keypair.public_line()))
+        Zeroizing::new(format!("{}\n", keypair.public_line))
     };
 
     if to_stdout {

@@ -2,7 +2,6 @@ use super::Context;
 use crate::cli::FindArgs;
 use crate::output;
 use kps::fingerprint::Query;
-use serde_json::json;
 
 pub fn run(ctx: &Context, args: FindArgs) -> anyhow::Result<()> {
     let query = Query::parse(&args.fingerprint).ok_or_else(|| {
@@ -28,11 +27,11 @@ pub fn run(ctx: &Context, args: FindArgs) -> anyhow::Result<()> {
         return Err(kps::Error::NoMatch(args.fingerprint.trim().to_string()).into());
     }
     if ctx.json {
-        let items: Vec<_> = found
-            .iter()
-            .map(|k| json!({ "keypair": output::keypair_json(k) }))
-            .collect();
-        output::print_json(&json!({ "keypairs": items }))?;
+        let mut list = output::JsonList::start(std::io::BufWriter::new(std::io::stdout().lock()))?;
+        for k in &found {
+            list.push(k)?;
+        }
+        list.finish()?;
     } else {
         output::print_table(&found)?;
     }

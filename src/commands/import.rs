@@ -289,7 +289,7 @@ fn report(
             k.name, k.algorithm, k.bits, k.fingerprint
         ));
         if !from_dir {
-            text.push_str(&format!("{}\n", k.public_line()));
+            text.push_str(&format!("{}\n", k.public_line));
         }
     }
     for (p, why) in skipped {

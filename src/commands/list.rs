@@ -1,27 +1,29 @@
 use super::Context;
 use crate::cli::ListArgs;
-use crate::output;
-use serde_json::json;
+use crate::output::{JsonList, Table};
+use std::io::{BufWriter, Write};
 
+/// Rows go to stdout as SQLite reads them: memory stays flat however many
+/// keypairs the store holds.
 pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
-    let keypairs = ctx.open_store()?.list()?;
+    let store = ctx.open_store()?;
+    let out = BufWriter::new(std::io::stdout().lock());
     if args.names {
-        let mut text = String::new();
-        for k in &keypairs {
-            text.push_str(&k.name);
-            text.push('\n');
-        }
-        if !text.is_empty() {
-            output::print_text(&text)?;
-        }
+        let mut out = out;
+        store.each(|k| -> anyhow::Result<()> {
+            out.write_all(k.name.as_bytes())?;
+            out.write_all(b"\n")?;
+            Ok(())
+        })?;
+        out.flush()?;
     } else if ctx.json {
-        let items: Vec<_> = keypairs
-            .iter()
-            .map(|k| json!({ "keypair": output::keypair_json(k) }))
-            .collect();
-        output::print_json(&json!({ "keypairs": items }))?;
+        let mut list = JsonList::start(out)?;
+        store.each(|k| list.push(&k).map_err(anyhow::Error::from))?;
+        list.finish()?;
     } else {
-        output::print_table(&keypairs)?;
+        let mut table = Table::start(out, store.longest_name()?)?;
+        store.each(|k| table.row(&k).map_err(anyhow::Error::from))?;
+        table.finish()?;
     }
     Ok(())
 }

@@ -572,7 +572,7 @@ impl Store {
                 record.name,
                 record.algorithm,
                 record.bits,
-                record.public_line(),
+                record.public_line,
                 record.fingerprint,
                 record.fingerprint_md5,
                 record.comment(),
@@ -615,17 +615,13 @@ impl Store {
         let name: String = r.get(0)?;
         let line: String = r.get(3)?;
         let encryption_type: String = r.get(10)?;
-        let public_key = match PublicKey::from_openssh(&line) {
-            Ok(k) => k,
-            Err(_) => {
-                return Ok(Err(self.corrupt(format!(
-                    "stored public key of keypair '{name}' is malformed"
-                ))));
-            }
-        };
         let fingerprint_aws_imported = match r.get::<_, Option<String>>(15)? {
             Some(f) => Some(f),
-            None => fingerprint::aws_imported(public_key.key_data()),
+            // Stored by an older kps.
+            None => match PublicKey::from_openssh(&line) {
+                Ok(k) => fingerprint::aws_imported(k.key_data()),
+                Err(_) => return Ok(Err(self.malformed_public(&name))),
+            },
         };
         let encryption = match encryption_type.as_str() {
             "default" => Encryption::Default,
@@ -638,7 +634,7 @@ impl Store {
             name,
             algorithm: r.get(1)?,
             bits: r.get(2)?,
-            public_key,
+            public_line: line,
             fingerprint: r.get(4)?,
             fingerprint_md5: r.get(5)?,
             description: r.get(6)?,
@@ -652,27 +648,70 @@ impl Store {
         }))
     }
 
+    /// One keypair, its public key line checked (what it is read for next
+    /// usually needs the key: export, show, the private key).
     pub fn get(&self, name: &str) -> Result<Keypair> {
         let sql = format!("SELECT {} FROM keypairs WHERE name = ?1", Self::COLUMNS);
-        self.conn
+        let keypair = self
+            .conn
             .query_row(&sql, [name], |r| self.row_to_keypair(r))
             .optional()
             .map_err(|e| self.err(e))?
-            .ok_or_else(|| Error::NotFound(name.to_string()))?
+            .ok_or_else(|| Error::NotFound(name.to_string()))??;
+        self.public_key_of(&keypair)?;
+        Ok(keypair)
+    }
+
+    /// The keypair's public key; a line that does not parse is store damage.
+    pub fn public_key_of(&self, keypair: &Keypair) -> Result<PublicKey> {
+        keypair
+            .public_key()
+            .map_err(|_| self.malformed_public(&keypair.name))
+    }
+
+    fn malformed_public(&self, name: &str) -> Error {
+        self.corrupt(format!(
+            "stored public key of keypair '{name}' is malformed"
+        ))
     }
 
     /// All keypairs, by name.
     pub fn list(&self) -> Result<Vec<Keypair>> {
+        let mut out = Vec::new();
+        self.each(|k| {
+            out.push(k);
+            Ok::<_, Error>(())
+        })?;
+        Ok(out)
+    }
+
+    /// Every keypair, by name, handed to `f` one at a time as SQLite reads
+    /// it: what `list` holds in memory does not grow with the store. Stops
+    /// at the first error, from the store or from `f`.
+    pub fn each<E: From<Error>>(
+        &self,
+        mut f: impl FnMut(Keypair) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
         let sql = format!("SELECT {} FROM keypairs ORDER BY name", Self::COLUMNS);
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| self.row_to_keypair(r))
-            .map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(row.map_err(|e| self.err(e))??);
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            f(self.row_to_keypair(row).map_err(|e| self.err(e))??)?;
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// The length of the longest keypair name (0 for an empty store), for
+    /// lining up a table that is printed as the rows are read.
+    pub fn longest_name(&self) -> Result<usize> {
+        self.conn
+            .query_row(
+                "SELECT coalesce(max(length(CAST(name AS BLOB))), 0) FROM keypairs",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as usize)
+            .map_err(|e| self.err(e))
     }
 
     fn row_with_envelope(&self, name: &str) -> Result<(Keypair, Option<Vec<u8>>)> {
@@ -723,7 +762,8 @@ impl Store {
             name: name.to_string(),
             detail: detail.to_string(),
         };
-        let blob = public_blob(&keypair.public_key)?;
+        let public = self.public_key_of(keypair)?;
+        let blob = public_blob(&public)?;
         let plaintext = match (&keypair.encryption, envelope.first()) {
             (Encryption::Default, Some(1)) => {
                 let identity = openers
@@ -768,7 +808,7 @@ impl Store {
         };
         let key = PrivateKey::from_bytes(&plaintext)
             .map_err(|_| integrity("the sealed private key is not a valid key"))?;
-        match keycheck::matches(key.key_data(), keypair.public_key.key_data()) {
+        match keycheck::matches(key.key_data(), public.key_data()) {
             Ok(true) => Ok(key),
             Ok(false) => Err(integrity(
                 "the private key does not match the stored public key",
@@ -889,7 +929,7 @@ pub fn preview(meta: &NewKeypair, material: Material<'_>) -> Result<Keypair> {
         name: meta.name.clone(),
         algorithm: alg.to_string(),
         bits,
-        public_key: public.clone(),
+        public_line: crate::export::public_line(public)?,
         fingerprint: fingerprint::sha256(public.key_data()),
         fingerprint_md5: fingerprint::md5(public.key_data()),
         fingerprint_aws_created: match material {
