@@ -407,4 +407,14 @@ fn removed_secrets_do_not_linger_in_the_wal() {
         "a deleted sealed key is still on file"
     );
     assert_eq!(kps.run(&["list", "--names"]).ok().stdout(), "b\n");
+
+    // Every command reads the WAL when it opens the store: kps keeps it
+    // small (truncated past 256 KiB) instead of SQLite's 4 MiB.
+    let mut largest = 0;
+    for i in 0..40 {
+        kps.create(&format!("k{i}"), &[]);
+        largest = largest.max(std::fs::metadata(&wal).unwrap().len());
+    }
+    assert!(largest <= 256 * 1024 + 64 * 1024, "WAL grew to {largest} bytes");
+    assert_eq!(kps.run(&["list", "--names"]).ok().stdout().lines().count(), 41);
 }
