@@ -87,17 +87,12 @@ pub fn keypair_json(k: &Keypair) -> Value {
 pub struct JsonList<W: Write> {
     out: W,
     count: usize,
-    item: Vec<u8>,
 }
 
 impl<W: Write> JsonList<W> {
     pub fn start(mut out: W) -> std::io::Result<Self> {
         out.write_all(b"{\n  \"keypairs\": [")?;
-        Ok(JsonList {
-            out,
-            count: 0,
-            item: Vec::with_capacity(2048),
-        })
+        Ok(JsonList { out, count: 0 })
     }
 
     pub fn push(&mut self, k: &Keypair) -> std::io::Result<()> {
@@ -105,25 +100,17 @@ impl<W: Write> JsonList<W> {
         struct Item<'a> {
             keypair: KeypairView<'a>,
         }
-        self.item.clear();
-        serde_json::to_writer_pretty(
-            &mut self.item,
-            &Item {
-                keypair: KeypairView::of(k),
-            },
-        )?;
         self.out.write_all(if self.count == 0 {
             b"\n    "
         } else {
             b",\n    "
         })?;
-        // Each line of the item one level deeper: two for "keypairs" and the array.
-        for (i, line) in self.item.split(|&b| b == b'\n').enumerate() {
-            if i > 0 {
-                self.out.write_all(b"\n    ")?;
-            }
-            self.out.write_all(line)?;
+        // Two levels deep: inside the document and its "keypairs" array.
+        let mut ser = serde_json::Serializer::with_formatter(&mut self.out, Pretty::at(2));
+        Item {
+            keypair: KeypairView::of(k),
         }
+        .serialize(&mut ser)?;
         self.count += 1;
         Ok(())
     }
@@ -231,6 +218,92 @@ pub fn print_keypair(k: &Keypair) -> std::io::Result<()> {
         writeln!(out, "{:<16} {value}", format!("{label}:"))?;
     }
     out.flush()
+}
+
+/// serde_json's `PrettyFormatter` (two spaces a level) starting `depth`
+/// levels in, for a value written inside a document that is being streamed.
+/// The same eight methods as PrettyFormatter; the rest are the defaults it
+/// uses too.
+struct Pretty {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Pretty {
+    fn at(depth: usize) -> Self {
+        Pretty {
+            depth,
+            has_value: false,
+        }
+    }
+
+    fn newline<W: ?Sized + Write>(&self, w: &mut W, comma: bool) -> std::io::Result<()> {
+        w.write_all(if comma { b",\n" } else { b"\n" })?;
+        for _ in 0..self.depth {
+            w.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+}
+
+impl serde_json::ser::Formatter for Pretty {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline(w, false)?;
+        }
+        w.write_all(b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.newline(w, !first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline(w, false)?;
+        }
+        w.write_all(b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.newline(w, !first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 pub fn print_table(keypairs: &[Keypair]) -> std::io::Result<()> {
