@@ -10,19 +10,18 @@ pub fn run(ctx: &Context, args: FindArgs) -> anyhow::Result<()> {
             "give SHA256:<base64>, MD5:<hex>, or hex of 16 bytes (MD5) or 20 bytes (AWS SHA-1)",
         )
     })?;
-    let found: Vec<_> = ctx
-        .open_store()?
-        .list()?
-        .into_iter()
-        .filter(|k| {
-            query.matches(
-                &k.fingerprint,
-                &k.fingerprint_md5,
-                k.fingerprint_aws_created.as_deref(),
-                k.fingerprint_aws_imported.as_deref(),
-            )
-        })
-        .collect();
+    let mut found = Vec::new();
+    ctx.open_store()?.each(|k| {
+        if query.matches(
+            &k.fingerprint,
+            &k.fingerprint_md5,
+            k.fingerprint_aws_created.as_deref(),
+            k.fingerprint_aws_imported.as_deref(),
+        ) {
+            found.push(k);
+        }
+        Ok::<_, kps::Error>(())
+    })?;
     if found.is_empty() {
         return Err(kps::Error::NoMatch(args.fingerprint.trim().to_string()).into());
     }
