@@ -415,6 +415,12 @@ fn removed_secrets_do_not_linger_in_the_wal() {
         kps.create(&format!("k{i}"), &[]);
         largest = largest.max(std::fs::metadata(&wal).unwrap().len());
     }
-    assert!(largest <= 256 * 1024 + 64 * 1024, "WAL grew to {largest} bytes");
-    assert_eq!(kps.run(&["list", "--names"]).ok().stdout().lines().count(), 41);
+    assert!(
+        largest <= 256 * 1024 + 64 * 1024,
+        "WAL grew to {largest} bytes"
+    );
+    assert_eq!(
+        kps.run(&["list", "--names"]).ok().stdout().lines().count(),
+        41
+    );
 }
