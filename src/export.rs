@@ -131,38 +131,13 @@ enum EcdsaForm {
 /// against the scalar whenever it opens a private key, and keygen made it.
 fn ecdsa_der(kp: &EcdsaKeypair, form: EcdsaForm) -> Result<Zeroizing<Vec<u8>>> {
     use der::Encode as _;
-    use pkcs8::AssociatedOid as _;
     let failed = |e: &dyn std::fmt::Display| Error::bad_key(format!("cannot encode key: {e}"));
-    // from_slice checks the scalar (0 < d < n) and pads it to the field size.
     let (private, curve) = match kp {
-        EcdsaKeypair::NistP256 { private, .. } => (
-            Zeroizing::new(
-                p256::SecretKey::from_slice(private.as_slice())
-                    .map_err(|e| failed(&e))?
-                    .to_bytes()
-                    .to_vec(),
-            ),
-            p256::NistP256::OID,
-        ),
-        EcdsaKeypair::NistP384 { private, .. } => (
-            Zeroizing::new(
-                p384::SecretKey::from_slice(private.as_slice())
-                    .map_err(|e| failed(&e))?
-                    .to_bytes()
-                    .to_vec(),
-            ),
-            p384::NistP384::OID,
-        ),
-        EcdsaKeypair::NistP521 { private, .. } => (
-            Zeroizing::new(
-                p521::SecretKey::from_slice(private.as_slice())
-                    .map_err(|e| failed(&e))?
-                    .to_bytes()
-                    .to_vec(),
-            ),
-            p521::NistP521::OID,
-        ),
-    };
+        EcdsaKeypair::NistP256 { private, .. } => scalar::<p256::NistP256>(private.as_slice()),
+        EcdsaKeypair::NistP384 { private, .. } => scalar::<p384::NistP384>(private.as_slice()),
+        EcdsaKeypair::NistP521 { private, .. } => scalar::<p521::NistP521>(private.as_slice()),
+    }
+    .map_err(|e| failed(&e))?;
     let public = kp.public_key_bytes();
     let ec_private_key = |parameters| {
         sec1::EcPrivateKey {
@@ -189,6 +164,18 @@ fn ecdsa_der(kp: &EcdsaKeypair, form: EcdsaForm) -> Result<Zeroizing<Vec<u8>>> {
         }
     }
     .map_err(|e| failed(&e))
+}
+
+/// The private scalar at the curve's field size, and the curve's OID.
+/// `from_slice` checks the scalar (0 < d < n).
+fn scalar<C>(
+    d: &[u8],
+) -> p256::elliptic_curve::Result<(Zeroizing<Vec<u8>>, pkcs8::ObjectIdentifier)>
+where
+    C: p256::elliptic_curve::Curve + pkcs8::AssociatedOid,
+{
+    let key = p256::elliptic_curve::SecretKey::<C>::from_slice(d)?;
+    Ok((Zeroizing::new(key.to_bytes().to_vec()), C::OID))
 }
 
 /// id-ecPublicKey (RFC 5480), the algorithm of every EC key in PKCS#8.
