@@ -214,7 +214,6 @@ impl Store {
         self.conn
             .busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| self.err(e))?;
-
         // WAL lets readers go on while one process writes.
         let mode: String = self
             .conn
@@ -848,15 +847,14 @@ impl Store {
         }
     }
 
-    /// Copy the WAL into the database and truncate it. After a write that
+    /// Copy the WAL into the database and truncate it: after a write that
     /// removed sealed data (a deleted keypair, a replaced envelope or
     /// identity wrapping), so that the old bytes, which secure_delete
-    /// overwrites in the database, do not linger in `kps.db-wal` until the
-    /// next automatic checkpoint; and after the identity is made. Best effort
-    /// and without waiting: the change is committed
-    /// already, and with another process reading or writing meanwhile SQLite
-    /// copies what it can (as a passive checkpoint) and a later command
-    /// finishes the job.
+    /// overwrites in the database, do not linger in `kps.db-wal`; and after
+    /// the identity is made. Best effort and without waiting: the change is
+    /// committed already, and with another process reading or writing
+    /// meanwhile SQLite copies what it can (as a passive checkpoint) and a
+    /// later command finishes the job.
     fn checkpoint(&self) {
         if self.conn.busy_timeout(Duration::ZERO).is_ok() {
             let _ = self
