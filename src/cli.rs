@@ -325,6 +325,13 @@ pub struct ProtectionArgs {
     #[arg(long, value_enum, default_value = "default")]
     pub encryption: EncryptionType,
 
+    #[command(flatten)]
+    pub kms_key: KmsKeyArgs,
+}
+
+/// The master key of `--encryption kms`, by name or id.
+#[derive(Args, Debug)]
+pub struct KmsKeyArgs {
     /// KMS master key name (with --encryption kms)
     #[arg(long, value_name = "NAME")]
     pub kms_key_name: Option<String>,
@@ -516,13 +523,8 @@ pub struct SetEncryptionArgs {
     #[arg(long, value_enum)]
     pub encryption: EncryptionType,
 
-    /// KMS master key name (with --encryption kms)
-    #[arg(long, value_name = "NAME")]
-    pub kms_key_name: Option<String>,
-
-    /// KMS master key id (with --encryption kms)
-    #[arg(long, value_name = "ID")]
-    pub kms_key_id: Option<String>,
+    #[command(flatten)]
+    pub kms_key: KmsKeyArgs,
 
     /// KDF cost, used only if this command sets up the store passphrase
     #[command(flatten)]

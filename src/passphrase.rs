@@ -14,14 +14,27 @@ pub fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
-/// A passphrase or PIN file: at most 64 KiB (a bigger one is a wrong path,
-/// not a passphrase), one trailing newline dropped.
-/// A hidden-input prompt, with the terminal put back if interrupted.
-fn password_input() -> dialoguer::Password<'static> {
+/// Ask at the terminal with hidden input (`configure` sets the prompt and
+/// its options), with the terminal put back if interrupted; `refuse` is the
+/// error when there is no terminal to ask at.
+fn ask(
+    configure: impl FnOnce(dialoguer::Password<'static>) -> dialoguer::Password<'static>,
+    refuse: impl FnOnce() -> CliError,
+) -> Result<Passphrase, CliError> {
+    if !interactive() {
+        return Err(refuse());
+    }
     crate::interrupt::guard_terminal();
-    dialoguer::Password::new()
+    let text = zeroize::Zeroizing::new(
+        configure(dialoguer::Password::new())
+            .interact()
+            .map_err(|_| CliError::Cancelled)?,
+    );
+    Ok(Passphrase::new(text.as_bytes().to_vec()))
 }
 
+/// A passphrase or PIN file: at most 64 KiB (a bigger one is a wrong path,
+/// not a passphrase), one trailing newline dropped.
 pub fn read_file(path: &Path) -> Result<Passphrase, CliError> {
     use std::io::Read;
     const MAX: u64 = 64 * 1024;
@@ -93,56 +106,48 @@ pub fn pin(file: Option<&Path>, token: &str) -> Result<Passphrase, CliError> {
     if let Some(v) = std::env::var_os("KPS_PKCS11_PIN") {
         return Ok(Passphrase::new(v.into_vec()));
     }
-    if !interactive() {
-        return Err(CliError::NoPin {
+    ask(
+        |input| input.with_prompt(format!("PIN for token '{token}'")),
+        || CliError::NoPin {
             token: token.to_string(),
-        });
-    }
-    let text = zeroize::Zeroizing::new(
-        password_input()
-            .with_prompt(format!("PIN for token '{token}'"))
-            .interact()
-            .map_err(|_| CliError::Cancelled)?,
-    );
-    Ok(Passphrase::new(text.as_bytes().to_vec()))
+        },
+    )
 }
 
 /// A new passphrase for a file kps writes (asked twice; empty allowed,
 /// meaning no encryption).
 pub fn prompt_new(label: &str) -> Result<Passphrase, CliError> {
-    if !interactive() {
-        return Err(CliError::usage(
-            "asking for a passphrase needs a terminal",
-            "give the passphrase in a file instead",
-        ));
-    }
-    let text = zeroize::Zeroizing::new(
-        password_input()
-            .with_prompt(label)
-            .with_confirmation("Repeat passphrase", "Passphrases do not match, try again")
-            .allow_empty_password(true)
-            .interact()
-            .map_err(|_| CliError::Cancelled)?,
-    );
-    Ok(Passphrase::new(text.as_bytes().to_vec()))
+    ask(
+        |input| {
+            input
+                .with_prompt(label)
+                .with_confirmation("Repeat passphrase", "Passphrases do not match, try again")
+                .allow_empty_password(true)
+        },
+        || {
+            CliError::usage(
+                "asking for a passphrase needs a terminal",
+                "give the passphrase in a file instead",
+            )
+        },
+    )
 }
 
 /// The passphrase of a key file being imported, asked for at the terminal.
 pub fn prompt_key() -> Result<Passphrase, CliError> {
-    if !interactive() {
-        return Err(CliError::usage(
-            "--ask-key-passphrase needs a terminal",
-            "use --key-passphrase-file FILE instead",
-        ));
-    }
-    let text = zeroize::Zeroizing::new(
-        password_input()
-            .with_prompt("Key file passphrase")
-            .allow_empty_password(true)
-            .interact()
-            .map_err(|_| CliError::Cancelled)?,
-    );
-    Ok(Passphrase::new(text.as_bytes().to_vec()))
+    ask(
+        |input| {
+            input
+                .with_prompt("Key file passphrase")
+                .allow_empty_password(true)
+        },
+        || {
+            CliError::usage(
+                "--ask-key-passphrase needs a terminal",
+                "use --key-passphrase-file FILE instead",
+            )
+        },
+    )
 }
 
 fn non_empty(p: Passphrase) -> Result<Passphrase, CliError> {
@@ -156,16 +161,20 @@ fn non_empty(p: Passphrase) -> Result<Passphrase, CliError> {
 }
 
 fn prompt(label: &str, confirm: bool) -> Result<Passphrase, CliError> {
-    if !interactive() {
-        return Err(CliError::NoPassphrase {
+    ask(
+        |input| {
+            let input = input.with_prompt(label);
+            if confirm {
+                input.with_confirmation("Repeat passphrase", "Passphrases do not match, try again")
+            } else {
+                input
+            }
+        },
+        || {
+            CliError::NoPassphrase {
             why: "no --passphrase-file, KPS_PASSPHRASE_FILE or KPS_PASSPHRASE, and no terminal to ask at"
                 .into(),
-        });
-    }
-    let mut input = password_input().with_prompt(label);
-    if confirm {
-        input = input.with_confirmation("Repeat passphrase", "Passphrases do not match, try again");
-    }
-    let text = zeroize::Zeroizing::new(input.interact().map_err(|_| CliError::Cancelled)?);
-    Ok(Passphrase::new(text.as_bytes().to_vec()))
+        }
+        },
+    )
 }

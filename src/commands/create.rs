@@ -11,7 +11,7 @@ pub fn run(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     // Everything that can be refused is refused before any work is done.
     kps::name::validate(&args.name)?;
     let spec = KeySpec::parse(Some(&args.key_type), args.bits)?;
-    let encryption = protection(&args.protection)?;
+    let encryption = protection(args.protection.encryption, &args.protection.kms_key)?;
     let kdf = kdf_params(&args.kdf, Default::default())?;
     let store = ctx.open_store()?;
     require_kms_config(ctx, Some(&store), &encryption)?;

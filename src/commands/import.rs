@@ -68,7 +68,7 @@ pub fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
     if let Some(name) = &args.name {
         kps::name::validate(name)?;
     }
-    let encryption = protection(&args.protection)?;
+    let encryption = protection(args.protection.encryption, &args.protection.kms_key)?;
     let key_pass = key_passphrase(&args)?;
     let mut warnings = Vec::new();
 

@@ -14,7 +14,7 @@ mod passwd;
 mod set_encryption;
 mod show;
 
-use crate::cli::{Cli, Command, EncryptionType, KdfArgs, ProtectionArgs};
+use crate::cli::{Cli, Command, EncryptionType, KdfArgs, KmsKeyArgs};
 use crate::passphrase::Sources;
 use crate::report::CliError;
 use kps::keypair::Encryption;
@@ -195,10 +195,10 @@ pub fn kdf_params(args: &KdfArgs, base: KdfParams) -> anyhow::Result<KdfParams> 
 
 /// The `--encryption` options as the service validates them: `kms` needs a
 /// key name or id; the kms options mean nothing without `kms`.
-pub fn protection(args: &ProtectionArgs) -> Result<Encryption, CliError> {
-    match args.encryption {
+pub fn protection(encryption: EncryptionType, kms: &KmsKeyArgs) -> Result<Encryption, CliError> {
+    match encryption {
         EncryptionType::Default => {
-            if args.kms_key_name.is_some() || args.kms_key_id.is_some() {
+            if kms.kms_key_name.is_some() || kms.kms_key_id.is_some() {
                 return Err(CliError::usage(
                     "--kms-key-name and --kms-key-id apply only with --encryption kms",
                     "add --encryption kms, or drop the kms options",
@@ -207,15 +207,15 @@ pub fn protection(args: &ProtectionArgs) -> Result<Encryption, CliError> {
             Ok(Encryption::Default)
         }
         EncryptionType::Kms => {
-            if args.kms_key_name.is_none() && args.kms_key_id.is_none() {
+            if kms.kms_key_name.is_none() && kms.kms_key_id.is_none() {
                 return Err(CliError::usage(
                     "--encryption kms needs --kms-key-name or --kms-key-id",
                     "for example --kms-key-name kps/default",
                 ));
             }
             Ok(Encryption::Kms {
-                key_name: args.kms_key_name.clone(),
-                key_id: args.kms_key_id.clone(),
+                key_name: kms.kms_key_name.clone(),
+                key_id: kms.kms_key_id.clone(),
             })
         }
     }

@@ -1,14 +1,10 @@
 use super::{Context, Protection, kdf_params, protection, require_kms_config, with_openers};
-use crate::cli::{ProtectionArgs, SetEncryptionArgs};
+use crate::cli::SetEncryptionArgs;
 use crate::output;
 use serde_json::json;
 
 pub fn run(ctx: &Context, args: SetEncryptionArgs) -> anyhow::Result<()> {
-    let encryption = protection(&ProtectionArgs {
-        encryption: args.encryption,
-        kms_key_name: args.kms_key_name.clone(),
-        kms_key_id: args.kms_key_id.clone(),
-    })?;
+    let encryption = protection(args.encryption, &args.kms_key)?;
     let kdf = kdf_params(&args.kdf, Default::default())?;
     let store = ctx.open_store()?;
     let keypair = store.get(&args.name)?;
