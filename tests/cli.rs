@@ -325,19 +325,13 @@ fn clap_usage_errors_are_json_with_json() {
 #[test]
 fn store_directory_and_database_are_private_whatever_the_umask() {
     let kps = Kps::empty();
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!(
+    sh(
+        &format!(
             "umask 000; KPS_PASSPHRASE=x '{}' --store '{}' create k --kdf-memory 1024 --kdf-passes 1",
             bin(),
             kps.store.display()
-        ))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ),
+        kps.dir.path(),
     );
     assert_eq!(mode_of(&kps.store), 0o700);
     for entry in std::fs::read_dir(&kps.store).unwrap() {

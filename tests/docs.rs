@@ -26,16 +26,7 @@ fn files_under(root: &Path, dirs: &[&str]) -> BTreeMap<String, Vec<u8>> {
 #[test]
 fn committed_completions_and_man_pages_are_current() {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(bin())
-        .args(["generate-docs", "--dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    tool_ok(bin(), &[&"generate-docs", &"--dir", &dir.path()]);
     let fresh = files_under(dir.path(), &["completions", "man"]);
     let committed = files_under(
         Path::new(env!("CARGO_MANIFEST_DIR")),

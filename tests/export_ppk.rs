@@ -8,13 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn key_fields(line: &str) -> String {
-    line.split_whitespace()
-        .take(2)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// The keypairs under test: every algorithm kps holds (DSA only by import).
 fn make_keys(kps: &Kps) -> Vec<&'static str> {
     kps.create("ed", &["-C", "ed comment"]);

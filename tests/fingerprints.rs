@@ -3,23 +3,10 @@
 
 mod common;
 use common::*;
-use std::process::{Command, Stdio};
 
 /// `openssl <digest> -c` of the DER that `pipeline` writes, as aa:bb:...
 fn openssl_digest(kps: &Kps, pipeline: &str) -> String {
-    let out = Command::new("sh")
-        .arg("-ec")
-        .arg(pipeline)
-        .current_dir(kps.dir.path())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{pipeline}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = sh(pipeline, kps.dir.path());
     text.rsplit("= ").next().unwrap().trim().to_lowercase()
 }
 

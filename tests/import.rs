@@ -7,13 +7,6 @@ mod common;
 use common::*;
 use std::path::{Path, PathBuf};
 
-fn key_fields(line: &str) -> String {
-    line.split_whitespace()
-        .take(2)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// The fingerprint `ssh-keygen -l` gives for a key file (private or public).
 fn ssh_fingerprint(path: &Path) -> Option<String> {
     let out = tool("ssh-keygen", &[&"-l", &"-E", &"sha256", &"-f", &path]);

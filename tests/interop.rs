@@ -24,14 +24,6 @@ const SPECS: &[(&str, &[&str], &str, u32)] = &[
     ("rsa4096", &["-t", "ssh-rsa", "-b", "4096"], "ssh-rsa", 4096),
 ];
 
-/// The first two fields of an authorized_keys line (algorithm and key).
-fn key_fields(line: &str) -> String {
-    line.split_whitespace()
-        .take(2)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 #[test]
 fn every_algorithm_round_trips_through_ssh_keygen() {
     if !have_tool("ssh-keygen") {

@@ -135,13 +135,6 @@ impl Setup {
     }
 }
 
-fn key_fields(line: &str) -> String {
-    line.split_whitespace()
-        .take(2)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 #[test]
 fn kms_keys_are_made_listed_and_named() {
     if !have_softhsm() {

@@ -46,17 +46,7 @@ fn corpus(dir: &Path) -> Vec<Vec<u8>> {
         puttygen -q -t ecdsa -b 256 -o d1 --new-passphrase nopass
         puttygen -q -t ed25519 -o d2 --new-passphrase pass --ppk-param version=2
         puttygen -q -t rsa -b 2048 -o d3 --new-passphrase pass";
-    let out = std::process::Command::new("sh")
-        .arg("-ec")
-        .arg(script)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    sh(script, dir);
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -2,13 +2,13 @@
 //! (and exports to OpenSSH, which ssh-keygen reads back); what puttygen
 //! writes, kps reads. Every algorithm, versions 2 and 3, plain and encrypted.
 
+mod common;
+use common::{PASSPHRASE, have_tool};
 use kps::ppk::{self, Argon2Flavour, PpkKdf, PpkVersion};
 use ssh_key::private::{Ed25519Keypair, KeypairData};
 use ssh_key::{Algorithm, EcdsaCurve, PrivateKey, PublicKey};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-const PASSPHRASE: &str = "correct horse battery staple";
 
 /// Cheap Argon2 so that tests spend their time on what they test.
 const CHEAP: PpkKdf = PpkKdf {
@@ -17,21 +17,6 @@ const CHEAP: PpkKdf = PpkKdf {
     passes: 2,
     parallelism: 1,
 };
-
-/// Is `tool` on PATH? When it is not: under `KPS_TEST_REQUIRE_TOOLS=1` the
-/// test fails; otherwise it says why it skips.
-fn have_tool(tool: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()))
-        .unwrap_or(false);
-    if !found {
-        if std::env::var("KPS_TEST_REQUIRE_TOOLS").as_deref() == Ok("1") {
-            panic!("{tool} is required (KPS_TEST_REQUIRE_TOOLS=1) but not on PATH");
-        }
-        eprintln!("SKIP: {tool} not found on PATH");
-    }
-    found
-}
 
 fn have_tools() -> bool {
     // Both checked, so that a skip names every missing tool.

@@ -207,8 +207,9 @@ pub fn key_fields(line: &str) -> String {
         .join(" ")
 }
 
-/// Run a shell script in `dir` (to make test keys with the real tools).
-pub fn sh(script: &str, dir: &Path) {
+/// Run a shell script in `dir` (to make test keys with the real tools);
+/// its stdout.
+pub fn sh(script: &str, dir: &Path) -> String {
     let out = Command::new("sh")
         .arg("-ec")
         .arg(script)
@@ -221,4 +222,5 @@ pub fn sh(script: &str, dir: &Path) {
         "{script}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
