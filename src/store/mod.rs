@@ -691,16 +691,6 @@ impl Store {
         ))
     }
 
-    /// All keypairs, by name.
-    pub fn list(&self) -> Result<Vec<Keypair>> {
-        let mut out = Vec::new();
-        self.each(|k| {
-            out.push(k);
-            Ok::<_, Error>(())
-        })?;
-        Ok(out)
-    }
-
     /// Every keypair, by name, handed to `f` one at a time as SQLite reads
     /// it: what `list` holds in memory does not grow with the store. Stops
     /// at the first error, from the store or from `f`.
