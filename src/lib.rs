@@ -15,6 +15,7 @@ pub mod kms;
 pub mod name;
 pub mod outfile;
 pub mod parse;
+pub mod perms;
 pub mod ppk;
 pub mod request;
 pub mod secret;
