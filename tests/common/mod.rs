@@ -18,8 +18,9 @@ pub const SECRETS: &[&str] = &[
     "not it",
 ];
 
-/// Cheap KDF settings so that tests spend their time on what they test.
-pub const CHEAP_KDF: [&str; 4] = ["--kdf-memory", "1024", "--kdf-passes", "1"];
+/// The cheapest KDF settings kps accepts (OWASP's Argon2id minimum, 19 MiB
+/// and 2 passes), so that tests spend their time on what they test.
+pub const CHEAP_KDF: [&str; 4] = ["--kdf-memory", "19456", "--kdf-passes", "2"];
 
 /// Is `tool` on PATH? When it is not: under `KPS_TEST_REQUIRE_TOOLS=1` (set by
 /// `.ci/run`) the test fails; otherwise it prints why it skips.
@@ -127,8 +128,15 @@ impl Kps {
         self.dir.path().join(name)
     }
 
+    /// kps's config directory for this test (store pins, KMS settings):
+    /// `XDG_CONFIG_HOME` points inside the test's temporary directory.
+    pub fn config_home(&self) -> PathBuf {
+        self.dir.path().join("config")
+    }
+
     /// A command with no KPS_* from the environment, no terminal on stdin,
-    /// the store given by --store and the passphrase by KPS_PASSPHRASE_FILE.
+    /// the store given by --store, the passphrase by KPS_PASSPHRASE_FILE and
+    /// the config directory inside the test's own temporary directory.
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(bin());
         for (k, _) in std::env::vars_os() {
@@ -140,6 +148,7 @@ impl Kps {
             .arg("--store")
             .arg(&self.store)
             .env("KPS_PASSPHRASE_FILE", &self.pass_file)
+            .env("XDG_CONFIG_HOME", self.config_home())
             .current_dir(self.dir.path())
             .stdin(Stdio::null());
         cmd

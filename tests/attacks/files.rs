@@ -1,0 +1,1 @@
+//! Attacks: files (tests are added with the fixes).

@@ -1,0 +1,1 @@
+//! Attacks: identity (tests are added with the fixes).

@@ -1,0 +1,1 @@
+//! Attacks: kms (tests are added with the fixes).

@@ -1,0 +1,1 @@
+//! Attacks: output (tests are added with the fixes).
