@@ -236,6 +236,17 @@ pub enum Command {
                             --new-passphrase-file new.txt"
     )]
     Passwd(PasswdArgs),
+
+    /// Check the store with its passphrase and pin its identity on this machine
+    #[command(
+        after_help = "Unlocks the store, checks every keypair row's MAC and opens every private key \
+                      sealed to the store identity (kms keypairs are checked when their key is \
+                      read). Use it on a store copied from another machine, restored from a \
+                      backup or re-keyed elsewhere: writes refuse a store whose identity is not \
+                      the one pinned here.\n\n\
+                      Examples:\n  kps verify\n  kps --store ~/backups/kps-2026-11-29.db verify"
+    )]
+    Verify(VerifyArgs),
 }
 
 #[derive(Args, Debug, Default, Clone)]
@@ -268,7 +279,16 @@ pub struct PasswdArgs {
     /// New KDF cost (defaults to the store's current cost)
     #[command(flatten)]
     pub kdf: KdfArgs,
+
+    /// Also replace the store key: every private key protected by the
+    /// passphrase is re-sealed, so an old copy of the store and the old
+    /// passphrase open nothing made or kept after this (use after a leak)
+    #[arg(long)]
+    pub rekey: bool,
 }
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {}
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EncryptionType {

@@ -55,6 +55,21 @@ pub enum Error {
         supported: i64,
     },
 
+    /// The store's identity public key is not the one whose passphrase was
+    /// last proven on this machine: it was replaced, or the store was
+    /// re-keyed elsewhere. Nothing is sealed to it.
+    #[error(
+        "the store at {path} has a different identity from the one pinned on this machine ({pin}): its public key was replaced, or the store was re-keyed elsewhere"
+    )]
+    PinMismatch { path: PathBuf, pin: PathBuf },
+
+    #[error("the store pin {path} is malformed")]
+    BadPin { path: PathBuf },
+
+    /// The identity row is gone but the store still needs it.
+    #[error("the store at {path} has no identity, but {why}")]
+    IdentityMissing { path: PathBuf, why: String },
+
     #[error("refusing to use the store at {path}: {why}")]
     StoreInsecure { path: PathBuf, why: String },
 
@@ -67,7 +82,7 @@ pub enum Error {
 
     /// The stored private key of a keypair cannot be opened, or what it opens
     /// to is not the key the row says: damage or tampering, never a wrong key.
-    #[error("private key of keypair '{name}' failed verification: {detail}")]
+    #[error("keypair '{name}' failed verification: {detail}")]
     IntegrityFailure { name: String, detail: String },
 
     #[error("encryption type kms is not available: no KMS is configured for this store")]

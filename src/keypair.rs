@@ -47,6 +47,30 @@ pub struct NewKeypair {
     pub encryption: Encryption,
 }
 
+/// How far a row read from the store is known to be the owner's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Integrity {
+    /// Its MAC verifies with the store's row key (from this machine's pin
+    /// or the unlocked identity). Rows that fail are never handed out.
+    Verified,
+    /// It has a MAC, but this machine has no key to check it with (no pin
+    /// for this store yet: the next unlock pins it).
+    Unverified,
+    /// Written by a kps that did not authenticate rows, and not yet
+    /// endorsed: the store's next unlock does that.
+    NotEndorsed,
+}
+
+impl Integrity {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Integrity::Verified => "verified",
+            Integrity::Unverified => "unverified",
+            Integrity::NotEndorsed => "not-endorsed",
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Keypair {
     pub name: String,
@@ -73,6 +97,7 @@ pub struct Keypair {
     pub update_time: String,
     pub encryption: Encryption,
     pub has_private_key: bool,
+    pub integrity: Integrity,
 }
 
 impl Keypair {

@@ -1,7 +1,7 @@
 //! How keypairs look on stdout: the JSON contract (the Key Pair Service's
 //! field names) and the human text.
 
-use kps::keypair::Keypair;
+use kps::keypair::{Integrity, Keypair};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::io::Write;
@@ -28,6 +28,8 @@ pub struct KeypairView<'a> {
     update_time: &'a str,
     is_key_protection: bool,
     key_protection: ProtectionView<'a>,
+    /// kps's own: whether the row is authenticated (see docs/store-format.md).
+    integrity: &'static str,
 }
 
 #[derive(Serialize)]
@@ -70,6 +72,7 @@ impl<'a> KeypairView<'a> {
                     kms_key_id: k.encryption.kms_key_id(),
                 },
             },
+            integrity: k.integrity.as_str(),
         }
     }
 }
@@ -213,6 +216,20 @@ pub fn print_keypair(k: &Keypair) -> std::io::Result<()> {
         ("created", k.create_time.clone()),
         ("updated", k.update_time.clone()),
         ("private key", protection),
+        (
+            "integrity",
+            match k.integrity {
+                Integrity::Verified => "verified (authenticated with this store's key)".into(),
+                Integrity::Unverified => {
+                    "not verified: this store is not pinned on this machine yet ('kps verify' pins it)"
+                        .to_string()
+                }
+                Integrity::NotEndorsed => {
+                    "not endorsed yet: written by an older kps; the store's next unlock endorses it"
+                        .to_string()
+                }
+            },
+        ),
         ("public key", k.public_line.clone()),
     ] {
         writeln!(out, "{:<16} {value}", format!("{label}:"))?;

@@ -150,12 +150,25 @@ pub fn prompt_key() -> Result<Passphrase, CliError> {
     )
 }
 
+/// Below this many characters a new store passphrase gets a warning:
+/// Argon2id slows each offline guess, but cannot save a passphrase that is
+/// among the first few million anyone would try.
+const SHORT_PASSPHRASE: usize = 12;
+
 fn non_empty(p: Passphrase) -> Result<Passphrase, CliError> {
     if p.is_empty() {
         return Err(CliError::usage(
             "the store passphrase is empty",
             "an empty passphrase would leave every private key readable by anyone with the store file",
         ));
+    }
+    let chars = String::from_utf8_lossy(p.as_bytes()).chars().count();
+    if chars < SHORT_PASSPHRASE {
+        // A warning, not a refusal: the operator may have reasons (a
+        // throwaway store), and the length is all that is said about it.
+        eprintln!(
+            "warning: the new store passphrase is only {chars} characters; anyone with a copy of the store can try short passphrases offline: use {SHORT_PASSPHRASE} or more"
+        );
     }
     Ok(p)
 }

@@ -123,6 +123,25 @@ fn core_verdict(e: &kps::Error) -> Verdict {
                 "kps keeps its directory 0700 and database 0600, owned by you: chmod go-w the path, or use --store for your own",
             ),
         ),
+        E::PinMismatch { .. } => v(
+            "KPS.7028",
+            exit::STORE,
+            Some(
+                "nothing was written; 'kps verify' checks the store with its passphrase and pins it again (it fails if the public key was swapped: restore the store from a backup)",
+            ),
+        ),
+        E::BadPin { .. } => v(
+            "KPS.7028",
+            exit::STORE,
+            Some("remove the file: the next command that unlocks the store writes it again"),
+        ),
+        E::IdentityMissing { .. } => v(
+            "KPS.7029",
+            exit::STORE,
+            Some(
+                "the identity row was removed: restore the store from a backup; 'kps init' will not replace it while keypairs depend on it",
+            ),
+        ),
         E::StoreTooNew { .. } => v("KPS.7004", exit::STORE, Some("upgrade kps")),
         E::SaveFailed { .. } => v("KPS.6010", exit::STORE, None),
         E::IntegrityFailure { .. } => v(

@@ -327,7 +327,7 @@ fn store_directory_and_database_are_private_whatever_the_umask() {
     let kps = Kps::empty();
     sh(
         &format!(
-            "umask 000; KPS_PASSPHRASE=x '{}' --store '{}' create k --kdf-memory 1024 --kdf-passes 1",
+            "umask 000; KPS_PASSPHRASE=x '{}' --store '{}' create k --kdf-memory 19456 --kdf-passes 2",
             bin(),
             kps.store.display()
         ),

@@ -139,7 +139,7 @@ fn empty_passphrase_is_refused_when_setting_one() {
         c.env("KPS_PASSPHRASE_FILE", &empty);
     });
     run.expect(2);
-    kps.run(&["init", "--kdf-memory", "1024", "--kdf-passes", "1"])
+    kps.run(&["init", "--kdf-memory", "19456", "--kdf-passes", "2"])
         .ok();
     kps.run(&["init"]).expect(1);
 }

@@ -7,7 +7,14 @@ use serde_json::json;
 
 pub fn run(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
-    let keypair = store.get(&args.name)?;
+    // A row that fails verification (planted or edited by someone else) can
+    // still be deleted: that is the way out of it.
+    let what = match store.get(&args.name) {
+        Ok(k) => format!("{} {}", k.algorithm, k.fingerprint),
+        Err(kps::Error::IntegrityFailure { .. }) => "which failed verification".to_string(),
+        Err(e) => return Err(e.into()),
+    };
+    let keypair = DeleteTarget { name: args.name };
     if !args.yes {
         if !interactive() {
             return Err(CliError::usage(
@@ -22,8 +29,8 @@ pub fn run(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
         crate::interrupt::guard_terminal();
         let confirmed = dialoguer::Confirm::new()
             .with_prompt(format!(
-                "Delete keypair '{}' ({} {})? Its private key cannot be recovered",
-                keypair.name, keypair.algorithm, keypair.fingerprint
+                "Delete keypair '{}' ({what})? Its private key cannot be recovered",
+                keypair.name
             ))
             .default(false)
             .interact()
@@ -39,4 +46,8 @@ pub fn run(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
         ctx.status(&format!("Deleted keypair {}", keypair.name))?;
     }
     Ok(())
+}
+
+struct DeleteTarget {
+    name: String,
 }

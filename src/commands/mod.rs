@@ -13,6 +13,7 @@ mod list;
 mod passwd;
 mod set_encryption;
 mod show;
+mod verify;
 
 use crate::cli::{Cli, Command, EncryptionType, KdfArgs, KmsKeyArgs};
 use crate::passphrase::Sources;
@@ -20,7 +21,7 @@ use crate::report::CliError;
 use kps::keypair::Encryption;
 use kps::keypair::Keypair;
 use kps::kms::{Kms, KmsConfig};
-use kps::store::{KdfParams, Openers, Sealers, Store, WrappedIdentity};
+use kps::store::{KdfParams, Openers, Sealers, Store, WriteKeys};
 use ssh_key::PrivateKey;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -79,10 +80,11 @@ impl Context {
 
 /// What writing keypairs with some encryptions needs, gathered once: the
 /// store identity (set up first on a new store) for `default`, a logged-in
-/// token for `kms`, where every named master key must exist. Nothing is asked
-/// for that is not used.
+/// token for `kms`, where every named master key must exist, and the key
+/// that authenticates the rows. Nothing is asked for that is not used: the
+/// passphrase only on a new store, or on one not yet pinned on this machine.
 pub struct Protection {
-    identity: Option<WrappedIdentity>,
+    keys: WriteKeys,
     kms: Option<Kms>,
 }
 
@@ -95,7 +97,7 @@ impl Protection {
     ) -> anyhow::Result<Protection> {
         let encryptions: Vec<&Encryption> = encryptions.into_iter().collect();
         let mut protection = Protection {
-            identity: None,
+            keys: WriteKeys::default(),
             kms: None,
         };
         if encryptions.iter().any(|e| **e != Encryption::Default) {
@@ -107,20 +109,34 @@ impl Protection {
             }
             protection.kms = Some(kms);
         }
-        if encryptions.iter().any(|e| **e == Encryption::Default) {
-            protection.identity = Some(store.ensure_initialised(kdf, || {
-                ctx.passphrases.new_store().map_err(anyhow::Error::from)
-            })?);
-        }
+        let need_identity = encryptions.iter().any(|e| **e == Encryption::Default);
+        protection.keys = write_keys(ctx, store, need_identity, kdf)?;
         Ok(protection)
     }
 
     pub fn sealers(&self) -> Sealers<'_> {
         Sealers {
-            identity: self.identity.as_ref(),
+            identity: self.keys.identity.as_ref(),
             kms: self.kms.as_ref(),
+            row_key: self.keys.row_key.as_ref(),
         }
     }
+}
+
+/// The store's [`WriteKeys`], with the passphrase from its sources when
+/// the store must be unlocked (not pinned here) or set up.
+pub fn write_keys(
+    ctx: &Context,
+    store: &Store,
+    need_identity: bool,
+    kdf: KdfParams,
+) -> anyhow::Result<WriteKeys> {
+    store.write_keys(
+        need_identity,
+        kdf,
+        || ctx.passphrases.current().map_err(anyhow::Error::from),
+        || ctx.passphrases.new_store().map_err(anyhow::Error::from),
+    )
 }
 
 /// Fail early, before a key is generated or a passphrase asked for, when
@@ -169,6 +185,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Kms(command) => kms::run(&ctx, command),
         Command::Delete(args) => delete::run(&ctx, args),
         Command::Passwd(args) => passwd::run(&ctx, args),
+        Command::Verify(args) => verify::run(&ctx, args),
         Command::Backup(args) => {
             ctx.open_store()?.backup(&args.file, args.force)?;
             if ctx.json {
@@ -184,6 +201,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// KDF cost from the command line, over `base` where a flag is absent.
 pub fn kdf_params(args: &KdfArgs, base: KdfParams) -> anyhow::Result<KdfParams> {
+    // A store made by an older kps may have a cost below today's floor:
+    // what is not given then comes from the default, not from it.
+    let base = if base.validate().is_ok() {
+        base
+    } else {
+        KdfParams::default()
+    };
     let params = KdfParams {
         memory_kib: args.kdf_memory.unwrap_or(base.memory_kib),
         passes: args.kdf_passes.unwrap_or(base.passes),

@@ -9,14 +9,25 @@ pub fn run(ctx: &Context, args: PasswdArgs) -> anyhow::Result<()> {
         .wrapped_identity()?
         .ok_or(kps::Error::NotInitialised)?;
     let kdf = kdf_params(&args.kdf, wrapped.kdf)?;
-    let identity = wrapped.unwrap_with(&ctx.passphrases.current()?)?;
+    let identity = store.unlock(&ctx.passphrases.current()?)?;
     let new = passphrase::new_from(args.new_passphrase_file.as_deref())?;
-    store.change_passphrase(&identity, &new, kdf)?;
+    if args.rekey {
+        store.rekey(&identity, &new, kdf)?;
+    } else {
+        store.change_passphrase(&identity, &new, kdf)?;
+    }
     if ctx.json {
-        output::print_json(&output::store_json(&ctx.store_dir, &kdf))?;
+        let mut doc = output::store_json(&ctx.store_dir, &kdf);
+        doc["rekeyed"] = serde_json::json!(args.rekey);
+        output::print_json(&doc)?;
     } else {
         ctx.status(&format!(
-            "Changed the passphrase of store {}",
+            "{} store {}",
+            if args.rekey {
+                "Changed the passphrase and re-keyed every keypair of"
+            } else {
+                "Changed the passphrase of"
+            },
             ctx.store_dir.display()
         ))?;
     }

@@ -1,4 +1,6 @@
-use super::{Context, Protection, kdf_params, protection, require_kms_config, with_openers};
+use super::{
+    Context, Protection, kdf_params, protection, require_kms_config, with_openers, write_keys,
+};
 use crate::cli::SetEncryptionArgs;
 use crate::output;
 use serde_json::json;
@@ -19,14 +21,17 @@ pub fn run(ctx: &Context, args: SetEncryptionArgs) -> anyhow::Result<()> {
             .kms
             .filter(|_| encryption != kps::keypair::Encryption::Default);
         let gathered;
+        let keys;
         let sealers = match reuse_kms {
             Some(kms) => {
                 if let kps::keypair::Encryption::Kms { key_name, key_id } = &encryption {
                     kms.key(key_name.as_deref(), key_id.as_deref())?;
                 }
+                keys = write_keys(ctx, &store, false, kdf)?;
                 kps::store::Sealers {
                     identity: None,
                     kms: Some(kms),
+                    row_key: keys.row_key.as_ref(),
                 }
             }
             None => {

@@ -66,7 +66,11 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| sql_error(&db_path, e))?;
-        let store = Store { conn, db_path };
+        let store = Store {
+            conn,
+            db_path,
+            trust: Default::default(),
+        };
         store.configure()?;
         if !single_file {
             // SQLite's last connection to close copies the WAL into the

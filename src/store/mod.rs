@@ -8,20 +8,25 @@
 mod files;
 mod identity;
 mod kms_seal;
+mod pin;
+mod rowmac;
 mod schema;
 mod seal;
 
-pub use identity::{Identity, KdfParams, WrappedIdentity};
+pub use identity::{Identity, KdfParams, Unwrapped, WrappedIdentity};
+pub use rowmac::RowKey;
 
-use crate::keypair::{Encryption, Keypair, NewKeypair};
+use crate::keypair::{Encryption, Integrity, Keypair, NewKeypair};
 use crate::kms::{Kms, KmsConfig};
 use crate::secret::Passphrase;
 use crate::{Error, Result, algorithm, fingerprint, keycheck};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use ssh_key::{PrivateKey, PublicKey};
+use std::cell::RefCell;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use zeroize::Zeroizing;
 
 /// The database file's name inside the store directory.
 pub const DB_FILE: &str = "kps.db";
@@ -42,6 +47,26 @@ const KDF: &str = "argon2id-v19";
 pub struct Store {
     conn: Connection,
     db_path: PathBuf,
+    /// What rows are checked with, found on first need.
+    trust: RefCell<Trust>,
+}
+
+/// The row key this command may check rows with: the unlocked identity's,
+/// else the one pinned on this machine.
+#[derive(Default)]
+struct Trust {
+    pin_loaded: bool,
+    pin: Option<pin::Pin>,
+    unlocked: Option<RowKey>,
+}
+
+/// What a write needs besides the key material: the identity to seal
+/// `default` keys to (proven with the passphrase, here or earlier on this
+/// machine) and the key that authenticates the new rows.
+#[derive(Debug, Default)]
+pub struct WriteKeys {
+    pub identity: Option<WrappedIdentity>,
+    pub row_key: Option<RowKey>,
 }
 
 /// The platform's data directory for kps (`~/.local/share/kps` on Linux).
@@ -165,6 +190,9 @@ impl Store {
             .map(|(w, suite, kdf)| {
                 if suite != SUITE || kdf != KDF {
                     Err(self.corrupt(format!("unknown identity suite {suite} / {kdf}")))
+                } else if let Some(why) = w.kdf.above_ceiling() {
+                    // Refused before Argon2 allocates anything.
+                    Err(self.corrupt(why))
                 } else {
                     Ok(w)
                 }
@@ -182,48 +210,138 @@ impl Store {
         if self.is_initialised()? {
             return Err(Error::AlreadyInitialised);
         }
-        let wrapped = Identity::generate().wrap(passphrase, kdf)?;
-        if self.insert_identity(&wrapped)? {
+        self.refuse_missing_identity()?;
+        let identity = Identity::generate();
+        let wrapped = identity.wrap(passphrase, kdf)?;
+        if self.insert_identity(&wrapped, &identity)? {
             Ok(())
         } else {
             Err(Error::AlreadyInitialised)
         }
     }
 
-    /// The wrapped identity, setting the store up first if it has none: the
-    /// passphrase is asked for (through `ask`) only in that case. If another
-    /// process sets the store up meanwhile, its identity is used, provided the
-    /// passphrase given here opens it.
-    pub fn ensure_initialised<E: From<Error>>(
+    /// A store without an identity may be given one only if nothing in it
+    /// needs the old one: a store whose identity row was removed must not
+    /// be quietly set up again, leaving its sealed keys unopenable.
+    fn refuse_missing_identity(&self) -> Result<()> {
+        let sealed: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM keypairs
+                 WHERE encryption_type = 'default' AND private_key IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        if sealed > 0 {
+            return Err(Error::IdentityMissing {
+                path: self.db_path.clone(),
+                why: format!(
+                    "{sealed} keypair(s) in it are sealed to one; setting up a new one would leave them unopenable"
+                ),
+            });
+        }
+        let rows: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM keypairs", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if rows > 0 && self.pin()?.is_some() {
+            return Err(Error::IdentityMissing {
+                path: self.db_path.clone(),
+                why: "its identity was proven on this machine before (it is pinned) and has been removed".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// What a write needs ([`WriteKeys`]). With an identity in the store:
+    /// the pin's row key if the store's identity is the pinned one (no
+    /// passphrase); a store not pinned here is unlocked once with `current`
+    /// (which proves its identity and pins it); a store whose identity
+    /// differs from its pin is refused. Without one: set up with `new` if
+    /// `need_identity` (a `default` keypair is written), else nothing (a
+    /// store used only with kms has no identity and its rows no MAC).
+    pub fn write_keys<E: From<Error>>(
+        &self,
+        need_identity: bool,
+        kdf: KdfParams,
+        current: impl FnOnce() -> std::result::Result<Passphrase, E>,
+        new: impl FnOnce() -> std::result::Result<Passphrase, E>,
+    ) -> std::result::Result<WriteKeys, E> {
+        match self.wrapped_identity()? {
+            Some(w) => {
+                if let Some(pin) = self.pin()? {
+                    if pin.identity != w.public_key {
+                        return Err(Error::PinMismatch {
+                            path: self.db_path.clone(),
+                            pin: pin::path(&self.db_path)?.unwrap_or_default(),
+                        }
+                        .into());
+                    }
+                    return Ok(WriteKeys {
+                        identity: Some(w),
+                        row_key: Some(pin.row_key),
+                    });
+                }
+                let identity = self.unlock(&current()?)?;
+                // The unlock may have moved the wrapping to version 2; the
+                // public key, which is what sealing uses, is the same.
+                Ok(WriteKeys {
+                    identity: Some(w),
+                    row_key: Some(identity.row_key()),
+                })
+            }
+            None if need_identity => self.ensure_initialised(kdf, new),
+            None => {
+                self.refuse_missing_identity()?;
+                Ok(WriteKeys::default())
+            }
+        }
+    }
+
+    /// Set a store without an identity up, the passphrase asked for through
+    /// `ask`. If another process sets the store up meanwhile, its identity
+    /// is used, provided the passphrase given here opens it.
+    fn ensure_initialised<E: From<Error>>(
         &self,
         kdf: KdfParams,
         ask: impl FnOnce() -> std::result::Result<Passphrase, E>,
-    ) -> std::result::Result<WrappedIdentity, E> {
-        if let Some(w) = self.wrapped_identity()? {
-            return Ok(w);
-        }
+    ) -> std::result::Result<WriteKeys, E> {
+        self.refuse_missing_identity()?;
         let passphrase = ask()?;
-        let wrapped = Identity::generate().wrap(&passphrase, kdf)?;
-        if self.insert_identity(&wrapped)? {
-            return Ok(wrapped);
+        let identity = Identity::generate();
+        let wrapped = identity.wrap(&passphrase, kdf)?;
+        if self.insert_identity(&wrapped, &identity)? {
+            return Ok(WriteKeys {
+                identity: Some(wrapped),
+                row_key: Some(identity.row_key()),
+            });
         }
         let theirs = self
             .wrapped_identity()?
             .ok_or_else(|| self.corrupt("identity vanished"))?;
-        match theirs.unwrap_with(&passphrase) {
-            Ok(_) => Ok(theirs),
+        match self.unlock(&passphrase) {
+            Ok(identity) => Ok(WriteKeys {
+                identity: Some(theirs),
+                row_key: Some(identity.row_key()),
+            }),
             Err(Error::WrongPassphrase) => Err(Error::InitialisedConcurrently.into()),
             Err(e) => Err(e.into()),
         }
     }
 
     /// Insert the identity unless one exists; true if this call inserted it.
-    /// The identity is checkpointed into `kps.db` at once: the one row every
-    /// sealed key needs is then in the database file itself.
-    fn insert_identity(&self, w: &WrappedIdentity) -> Result<bool> {
+    /// Rows already in the store (a store used only with kms until now) are
+    /// endorsed in the same transaction: they are trusted as they are at
+    /// the moment the store gets its passphrase. The identity is then
+    /// checkpointed into `kps.db` at once (the one row every sealed key
+    /// needs is in the database file itself) and pinned.
+    fn insert_identity(&self, w: &WrappedIdentity, identity: &Identity) -> Result<bool> {
         let now = now_rfc3339();
-        let n = self
-            .conn
+        let key = identity.row_key();
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let n = tx
             .execute(
                 "INSERT OR IGNORE INTO identity (id, suite, public_key, kdf, kdf_memory_kib,
                     kdf_passes, kdf_parallelism, kdf_salt, wrap_nonce, wrapped_secret,
@@ -243,21 +361,137 @@ impl Store {
                 ],
             )
             .map_err(|e| self.err(e))?;
-        if n == 1 {
-            self.checkpoint();
+        if n != 1 {
+            return Ok(false);
         }
-        Ok(n == 1)
+        self.endorse_unauthenticated(&key)?;
+        tx.commit().map_err(|e| self.err(e))?;
+        self.checkpoint();
+        self.trusted(w, key)?;
+        Ok(true)
     }
 
-    /// Unlock the identity with the store passphrase (one KDF run).
+    /// Give every row without a MAC its MAC (inside the caller's transaction).
+    fn endorse_unauthenticated(&self, key: &RowKey) -> Result<()> {
+        let sql = format!("SELECT {} FROM keypairs WHERE mac IS NULL", Self::COLUMNS);
+        let rows: Vec<Keypair> = {
+            let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+            let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+                out.push(self.row_to_keypair(row).map_err(|e| self.err(e))??);
+            }
+            out
+        };
+        for k in rows {
+            self.conn
+                .execute(
+                    "UPDATE keypairs SET mac = ?1 WHERE name = ?2",
+                    params![key.tag(&k), k.name],
+                )
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// The identity `w` has just been proven with the passphrase: check
+    /// rows with its key for the rest of this command, and pin it.
+    fn trusted(&self, w: &WrappedIdentity, key: RowKey) -> Result<()> {
+        let pin = pin::Pin {
+            identity: w.public_key.clone(),
+            row_key: key.clone(),
+        };
+        {
+            let mut trust = self.trust.borrow_mut();
+            trust.unlocked = Some(key);
+        }
+        // Without a home directory there is nowhere to pin; writes then
+        // unlock every time.
+        if crate::config::dir().is_some() {
+            pin::save(&self.db_path, &pin)?;
+            let mut trust = self.trust.borrow_mut();
+            trust.pin = Some(pin);
+            trust.pin_loaded = true;
+        }
+        Ok(())
+    }
+
+    /// This machine's pin for the store, read once per command.
+    fn pin(&self) -> Result<Option<pin::Pin>> {
+        {
+            let trust = self.trust.borrow();
+            if trust.pin_loaded {
+                return Ok(trust.pin.clone());
+            }
+        }
+        let pin = pin::load(&self.db_path)?;
+        let mut trust = self.trust.borrow_mut();
+        trust.pin = pin.clone();
+        trust.pin_loaded = true;
+        Ok(pin)
+    }
+
+    /// The key rows are checked with, if this command has one.
+    fn row_key(&self) -> Result<Option<RowKey>> {
+        if let Some(k) = &self.trust.borrow().unlocked {
+            return Ok(Some(k.clone()));
+        }
+        Ok(self.pin()?.map(|p| p.row_key))
+    }
+
+    /// Unlock the identity with the store passphrase (one KDF run) and pin
+    /// it. A store still wrapped the old way (version 1, before rows were
+    /// authenticated) has its rows endorsed and its wrapping moved to
+    /// version 2 in one transaction, once.
     pub fn unlock(&self, passphrase: &Passphrase) -> Result<Identity> {
-        self.wrapped_identity()?
-            .ok_or(Error::NotInitialised)?
-            .unwrap_with(passphrase)
+        let wrapped = self.wrapped_identity()?.ok_or(Error::NotInitialised)?;
+        let Unwrapped { identity, upgrade } = wrapped.unwrap_with(passphrase)?;
+        let key = identity.row_key();
+        match upgrade {
+            None => self.trusted(&wrapped, key)?,
+            Some(v2) => {
+                // Best effort: a busy store stays as it is, its rows
+                // unendorsed and unpinned, and the next unlock tries again.
+                if self.upgrade_wrapping(&wrapped, &v2, &key).is_ok() {
+                    self.trusted(&v2, key)?;
+                }
+            }
+        }
+        Ok(identity)
+    }
+
+    fn upgrade_wrapping(
+        &self,
+        old: &WrappedIdentity,
+        new: &WrappedIdentity,
+        key: &RowKey,
+    ) -> Result<()> {
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let n = tx
+            .execute(
+                "UPDATE identity SET wrap_nonce = ?1, wrapped_secret = ?2
+                 WHERE id = 1 AND public_key = ?3 AND wrapped_secret = ?4",
+                params![
+                    new.nonce,
+                    new.wrapped_secret,
+                    old.public_key,
+                    old.wrapped_secret
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        if n != 1 {
+            return Err(self.corrupt("the identity changed while it was being upgraded"));
+        }
+        self.endorse_unauthenticated(key)?;
+        tx.commit().map_err(|e| self.err(e))?;
+        self.checkpoint();
+        Ok(())
     }
 
     /// Change the store passphrase by re-wrapping the identity: the same cost
-    /// for one keypair or a hundred thousand.
+    /// for one keypair or a hundred thousand. When this returns, the old
+    /// wrapping is gone from `kps.db` and `kps.db-wal`.
     pub fn change_passphrase(
         &self,
         identity: &Identity,
@@ -285,11 +519,98 @@ impl Store {
                 ],
             )
             .map_err(|e| self.err(e))?;
-        if n == 1 {
-            Ok(())
-        } else {
-            Err(Error::NotInitialised)
+        if n != 1 {
+            return Err(Error::NotInitialised);
         }
+        self.checkpoint_fully()
+    }
+
+    /// After a passphrase leak: a new identity, every `default` private key
+    /// opened with the old one and sealed to the new one, every row given
+    /// a MAC under the new identity's key, all in one transaction; then the
+    /// old wrapping and envelopes are checkpointed out of the files and the
+    /// new identity pinned. A row that fails its checks stops it with
+    /// nothing changed.
+    pub fn rekey(&self, old: &Identity, new: &Passphrase, kdf: KdfParams) -> Result<()> {
+        kdf.validate()?;
+        let identity = Identity::generate();
+        let w = identity.wrap(new, kdf)?;
+        let key = identity.row_key();
+        let recipient = w.sealing_key()?;
+        let openers = Openers {
+            identity: Some(old),
+            kms: None,
+        };
+        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let sql = format!(
+            "SELECT {}, private_key FROM keypairs ORDER BY name",
+            Self::COLUMNS
+        );
+        let rows: Vec<(Keypair, Option<Vec<u8>>, Option<Vec<u8>>)> = {
+            let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+            let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+                let k = self.row_to_keypair(r).map_err(|e| self.err(e))??;
+                let mac: Option<Vec<u8>> = r.get(16).map_err(|e| self.err(e))?;
+                let envelope: Option<Vec<u8>> = r.get(17).map_err(|e| self.err(e))?;
+                out.push((k, mac, envelope));
+            }
+            out
+        };
+        for (mut k, mac, envelope) in rows {
+            self.check_row(&mut k, mac, true)?;
+            let envelope = match (&k.encryption, envelope) {
+                (Encryption::Default, Some(old_envelope)) => {
+                    let private = self.open_envelope(&k, &old_envelope, openers)?;
+                    let plaintext = Zeroizing::new(
+                        private
+                            .to_bytes()
+                            .map_err(|e| Error::EncryptFailed(e.to_string()))?,
+                    );
+                    let blob = public_blob(private.public_key())?;
+                    Some(
+                        seal::seal(&recipient, &k.name, &blob, &plaintext)
+                            .map_err(|_| Error::EncryptFailed("HPKE seal failed".into()))?,
+                    )
+                }
+                (_, envelope) => envelope,
+            };
+            self.conn
+                .execute(
+                    "UPDATE keypairs SET private_key = ?1, mac = ?2 WHERE name = ?3",
+                    params![envelope, key.tag(&k), k.name],
+                )
+                .map_err(|e| self.err(e))?;
+        }
+        let n = self
+            .conn
+            .execute(
+                "UPDATE identity SET public_key = ?1, kdf_memory_kib = ?2, kdf_passes = ?3,
+                    kdf_parallelism = ?4, kdf_salt = ?5, wrap_nonce = ?6, wrapped_secret = ?7,
+                    update_time = ?8
+                 WHERE id = 1 AND public_key = ?9",
+                params![
+                    w.public_key,
+                    w.kdf.memory_kib,
+                    w.kdf.passes,
+                    w.kdf.parallelism,
+                    w.salt,
+                    w.nonce,
+                    w.wrapped_secret,
+                    now_rfc3339(),
+                    hpke::Serializable::to_bytes(&old.public).to_vec()
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        if n != 1 {
+            return Err(self.corrupt("the identity changed while the store was being re-keyed"));
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        self.trust.borrow_mut().unlocked = None;
+        self.trusted(&w, key)?;
+        self.checkpoint_fully()
     }
 
     /// Store a new keypair, its private key sealed as its encryption type says.
@@ -341,7 +662,8 @@ impl Store {
         let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
             .map_err(|e| one(self.err(e)))?;
         for (i, (record, envelope)) in prepared.iter().enumerate() {
-            if let Err(e) = self.insert_row(&tx, record, envelope.as_deref()) {
+            let mac = sealers.row_key.map(|k| k.tag(record));
+            if let Err(e) = self.insert_row(&tx, record, envelope.as_deref(), mac) {
                 failures.push((i, e));
             }
         }
@@ -351,7 +673,15 @@ impl Store {
         }
         tx.commit().map_err(|e| one(self.err(e)))?;
         self.checkpoint_if_large();
-        Ok(prepared.into_iter().map(|(r, _)| r).collect())
+        Ok(prepared
+            .into_iter()
+            .map(|(mut r, _)| {
+                if sealers.row_key.is_some() {
+                    r.integrity = Integrity::Verified;
+                }
+                r
+            })
+            .collect())
     }
 
     /// A store-wide setting.
@@ -408,19 +738,22 @@ impl Store {
         let old = old.ok_or_else(|| Error::NoPrivateKey(name.to_string()))?;
         let key = self.open_envelope(&keypair, &old, openers)?;
         let (envelope, new_encryption) = sealers.seal(name, encryption, &key)?;
-        let now = now_rfc3339();
+        keypair.encryption = new_encryption;
+        keypair.update_time = now_rfc3339();
+        let mac = sealers.row_key.map(|k| k.tag(&keypair));
         let n = self
             .conn
             .execute(
                 "UPDATE keypairs SET encryption_type = ?1, kms_key_name = ?2, kms_key_id = ?3,
-                    private_key = ?4, update_time = ?5
-                 WHERE name = ?6 AND private_key = ?7",
+                    private_key = ?4, update_time = ?5, mac = ?6
+                 WHERE name = ?7 AND private_key = ?8",
                 params![
-                    new_encryption.type_name(),
-                    new_encryption.kms_key_name(),
-                    new_encryption.kms_key_id(),
+                    keypair.encryption.type_name(),
+                    keypair.encryption.kms_key_name(),
+                    keypair.encryption.kms_key_id(),
                     envelope,
-                    now,
+                    keypair.update_time,
+                    mac,
                     name,
                     old
                 ],
@@ -433,8 +766,6 @@ impl Store {
             });
         }
         self.checkpoint();
-        keypair.encryption = new_encryption;
-        keypair.update_time = now;
         Ok(keypair)
     }
 
@@ -443,13 +774,15 @@ impl Store {
         conn: &Connection,
         record: &Keypair,
         envelope: Option<&[u8]>,
+        mac: Option<Vec<u8>>,
     ) -> Result<()> {
         let result = conn.execute(
             "INSERT INTO keypairs (name, algorithm, bits, public_key, fingerprint_sha256,
                 fingerprint_md5, comment, description, user_id, create_time, update_time,
                 encryption_type, kms_key_name, kms_key_id, private_key, fingerprint_aws_created,
-                fingerprint_aws_imported)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                fingerprint_aws_imported, mac)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                ?18)",
             params![
                 record.name,
                 record.algorithm,
@@ -468,6 +801,7 @@ impl Store {
                 envelope,
                 record.fingerprint_aws_created,
                 record.fingerprint_aws_imported,
+                mac,
             ],
         );
         match result {
@@ -491,7 +825,7 @@ impl Store {
     const COLUMNS: &'static str = "name, algorithm, bits, public_key, fingerprint_sha256,
         fingerprint_md5, description, user_id, create_time, update_time, encryption_type,
         kms_key_name, kms_key_id, private_key IS NOT NULL, fingerprint_aws_created,
-        fingerprint_aws_imported";
+        fingerprint_aws_imported, mac";
 
     fn row_to_keypair(&self, r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Keypair>> {
         let name: String = r.get(0)?;
@@ -527,6 +861,8 @@ impl Store {
             has_private_key: r.get(13)?,
             fingerprint_aws_created: r.get(14)?,
             fingerprint_aws_imported,
+            // Settled by check_row.
+            integrity: Integrity::Unverified,
         }))
     }
 
@@ -534,13 +870,16 @@ impl Store {
     /// usually needs the key: export, show, the private key).
     pub fn get(&self, name: &str) -> Result<Keypair> {
         let sql = format!("SELECT {} FROM keypairs WHERE name = ?1", Self::COLUMNS);
-        let keypair = self
+        let (keypair, mac) = self
             .conn
-            .query_row(&sql, [name], |r| self.row_to_keypair(r))
+            .query_row(&sql, [name], |r| {
+                Ok((self.row_to_keypair(r)?, r.get::<_, Option<Vec<u8>>>(16)?))
+            })
             .optional()
             .map_err(|e| self.err(e))?
-            .ok_or_else(|| Error::NotFound(name.to_string()))??;
-        self.public_key_of(&keypair)?;
+            .ok_or_else(|| Error::NotFound(name.to_string()))?;
+        let mut keypair = keypair?;
+        self.check_row(&mut keypair, mac, true)?;
         Ok(keypair)
     }
 
@@ -568,7 +907,10 @@ impl Store {
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
-            f(self.row_to_keypair(row).map_err(|e| self.err(e))??)?;
+            let mut keypair = self.row_to_keypair(row).map_err(|e| self.err(e))??;
+            let mac = row.get(16).map_err(|e| self.err(e))?;
+            self.check_row(&mut keypair, mac, false)?;
+            f(keypair)?;
         }
         Ok(())
     }
@@ -591,15 +933,21 @@ impl Store {
             "SELECT {}, private_key FROM keypairs WHERE name = ?1",
             Self::COLUMNS
         );
-        let (keypair, envelope) = self
+        let (keypair, mac, envelope) = self
             .conn
             .query_row(&sql, [name], |r| {
-                Ok((self.row_to_keypair(r)?, r.get::<_, Option<Vec<u8>>>(16)?))
+                Ok((
+                    self.row_to_keypair(r)?,
+                    r.get::<_, Option<Vec<u8>>>(16)?,
+                    r.get::<_, Option<Vec<u8>>>(17)?,
+                ))
             })
             .optional()
             .map_err(|e| self.err(e))?
             .ok_or_else(|| Error::NotFound(name.to_string()))?;
-        Ok((keypair?, envelope))
+        let mut keypair = keypair?;
+        self.check_row(&mut keypair, mac, true)?;
+        Ok((keypair, envelope))
     }
 
     /// The private key of keypair `name`, opened with what protects it (the
@@ -609,14 +957,19 @@ impl Store {
         let (keypair, envelope) = self.row_with_envelope(name)?;
         let envelope = envelope.ok_or_else(|| Error::NoPrivateKey(name.to_string()))?;
         let key = self.open_envelope(&keypair, &envelope, openers)?;
-        if keypair.fingerprint_aws_created.is_none() {
+        if keypair.fingerprint_aws_created.is_none()
+            && let Some(row_key) = self.row_key()?
+        {
             // Stored by an older kps: fill in what needs the private key now
-            // that it is at hand. Best effort; a busy store just tries next time.
+            // that it is at hand, with the row's new MAC. Best effort; a busy
+            // store, or a command with no row key, just tries next time.
             if let Ok(fp) = fingerprint::aws_created(&key) {
+                let mut updated = keypair.clone();
+                updated.fingerprint_aws_created = Some(fp);
                 let _ = self.conn.execute(
-                    "UPDATE keypairs SET fingerprint_aws_created = ?1 WHERE name = ?2
+                    "UPDATE keypairs SET fingerprint_aws_created = ?1, mac = ?2 WHERE name = ?3
                        AND fingerprint_aws_created IS NULL",
-                    params![fp, name],
+                    params![updated.fingerprint_aws_created, row_key.tag(&updated), name],
                 );
             }
         }
@@ -720,6 +1073,121 @@ impl Store {
         let _ = self.conn.busy_timeout(BUSY_TIMEOUT);
     }
 
+    /// Copy the WAL into the database and truncate it, waiting for readers
+    /// (up to the busy timeout): for `passwd`, which promises that the old
+    /// wrapping is gone from both files when it returns.
+    fn checkpoint_fully(&self) -> Result<()> {
+        let (busy, _, _): (i64, i64, i64) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(|e| self.err(e))?;
+        if busy != 0 {
+            return Err(Error::StoreBusy {
+                path: self.db_path.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Settle how far a row read from the store can be trusted. With a row
+    /// key (pinned here, or from this command's unlock) the row must carry
+    /// a MAC that verifies, or it is refused: someone without the
+    /// passphrase planted or edited it. Without one (no pin for this store
+    /// on this machine yet) it is marked unverified, or not endorsed if it
+    /// has no MAC at all. Either way what kps shows about the key
+    /// (algorithm, size, fingerprints) is what its public key says:
+    /// recomputed for rows that are not verified and for a single row
+    /// (`thorough`), so that no edited column is shown as the key's.
+    fn check_row(&self, k: &mut Keypair, mac: Option<Vec<u8>>, thorough: bool) -> Result<()> {
+        let integrity = |detail: String| Error::IntegrityFailure {
+            name: k.name.clone(),
+            detail,
+        };
+        for (field, value) in [
+            ("public key", Some(k.public_line.as_str())),
+            ("description", k.description.as_deref()),
+            ("user id", k.user_id.as_deref()),
+        ] {
+            if value.is_some_and(has_control_char) {
+                return Err(integrity(format!(
+                    "its {field} holds a control character, which kps never stores"
+                )));
+            }
+        }
+        let verified = match self.row_key()? {
+            Some(key) => match &mac {
+                Some(tag) if key.verifies(k, tag) => true,
+                Some(_) => {
+                    return Err(integrity(
+                        "the row does not match its MAC: it was changed outside kps".into(),
+                    ));
+                }
+                None => {
+                    return Err(integrity(
+                        "the row has no MAC: kps did not write it with this store's key (planted; or a store restored from an old backup, which 'kps verify' endorses)".into(),
+                    ));
+                }
+            },
+            None => false,
+        };
+        k.integrity = match (verified, &mac) {
+            (true, _) => Integrity::Verified,
+            (false, Some(_)) => Integrity::Unverified,
+            (false, None) => Integrity::NotEndorsed,
+        };
+        if verified && !thorough {
+            return Ok(());
+        }
+        let public = self.public_key_of(k)?;
+        let (alg, bits) = algorithm::describe(public.key_data())?;
+        let (fingerprint, md5, aws) = (
+            fingerprint::sha256(public.key_data()),
+            fingerprint::md5(public.key_data()),
+            fingerprint::aws_imported(public.key_data()),
+        );
+        if verified
+            && (k.algorithm != alg
+                || k.bits != bits
+                || k.fingerprint != fingerprint
+                || k.fingerprint_md5 != md5
+                || k.fingerprint_aws_imported != aws)
+        {
+            return Err(integrity(
+                "its algorithm, size or fingerprints do not match its public key".into(),
+            ));
+        }
+        k.algorithm = alg.to_string();
+        k.bits = bits;
+        k.fingerprint = fingerprint;
+        k.fingerprint_md5 = md5;
+        k.fingerprint_aws_imported = aws;
+        Ok(())
+    }
+
+    /// Check every row and open every `default` private key with the
+    /// unlocked identity (`kps verify`): how many rows, and how many
+    /// private keys were opened. Stops at the first failure.
+    pub fn verify_all(&self, openers: Openers<'_>) -> Result<(usize, usize)> {
+        let mut names = Vec::new();
+        self.each(|k| {
+            names.push((
+                k.name,
+                k.encryption == Encryption::Default && k.has_private_key,
+            ));
+            Ok::<(), Error>(())
+        })?;
+        let mut opened = 0;
+        for (name, sealed_here) in &names {
+            if *sealed_here {
+                self.private_key(name, openers)?;
+                opened += 1;
+            }
+        }
+        Ok((names.len(), opened))
+    }
+
     /// [`Store::checkpoint`] when the WAL has grown past WAL_MAX_BYTES.
     fn checkpoint_if_large(&self) {
         let mut wal = self.db_path.clone().into_os_string();
@@ -736,6 +1204,9 @@ impl Store {
 pub struct Sealers<'a> {
     pub identity: Option<&'a WrappedIdentity>,
     pub kms: Option<&'a Kms>,
+    /// Authenticates the rows written; `None` only in a store without an
+    /// identity (used only with kms so far).
+    pub row_key: Option<&'a RowKey>,
 }
 
 impl Sealers<'_> {
@@ -823,7 +1294,14 @@ pub fn preview(meta: &NewKeypair, material: Material<'_>) -> Result<Keypair> {
         update_time: now,
         encryption: meta.encryption.clone(),
         has_private_key: matches!(material, Material::Private(_)),
+        integrity: Integrity::Unverified,
     })
+}
+
+/// C0, DEL, C1: what turns an authorized_keys line into two, or a
+/// terminal's output into commands. (Replaced by the text module's check.)
+fn has_control_char(s: &str) -> bool {
+    s.chars().any(|c| c.is_control())
 }
 
 fn public_blob(public: &PublicKey) -> Result<Vec<u8>> {

@@ -2,7 +2,7 @@
 //! schema version; each migration moves it up by one inside a transaction.
 
 /// Migrations in order: `MIGRATIONS[i]` takes version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 pub(crate) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -56,4 +56,10 @@ CREATE TABLE settings (
 const V3: &str = "
 ALTER TABLE keypairs ADD COLUMN fingerprint_aws_created TEXT;
 ALTER TABLE keypairs ADD COLUMN fingerprint_aws_imported TEXT;
+";
+
+/// Each keypair row's MAC (rowmac.rs), NULL until the row is endorsed: rows
+/// written before this version get theirs at the store's first unlock.
+const V4: &str = "
+ALTER TABLE keypairs ADD COLUMN mac BLOB;
 ";
