@@ -65,13 +65,15 @@ fn streamed_list_json_is_one_pretty_document() {
     };
     let empty = pretty(kps.run(&["--json", "list"]).ok());
     assert_eq!(empty, serde_json::json!({ "keypairs": [] }));
-    kps.create("b", &["--description", "two\nlines \"quoted\""]);
+    // Control characters are refused in descriptions; quotes, backslashes
+    // and non-ASCII text are what JSON must still escape or carry.
+    kps.create("b", &["--description", "two \\ lines \"quoted\" é"]);
     kps.create("a", &["-t", "ecdsa"]);
     let doc = pretty(kps.run(&["--json", "list"]).ok());
     assert_eq!(doc["keypairs"].as_array().unwrap().len(), 2);
     assert_eq!(
         doc["keypairs"][1]["keypair"]["description"],
-        "two\nlines \"quoted\""
+        "two \\ lines \"quoted\" é"
     );
     let fp = doc["keypairs"][0]["keypair"]["fingerprint"]
         .as_str()

@@ -293,4 +293,74 @@ mod tests {
         assert!(lowered.unwrap_with(&pass).is_err());
         assert!(!format!("{back:?}").contains(&format!("{:?}", back.secret.to_bytes())));
     }
+
+    /// A wrapping made by a kps before rows were authenticated (version 1
+    /// associated data) opens, and comes back with its version 2 form,
+    /// made without a second KDF run and opening as version 2.
+    #[test]
+    fn version_1_wrapping_opens_and_is_upgraded() {
+        let id = Identity::generate();
+        let pass = Passphrase::new(b"correct horse".to_vec());
+        let salt = vec![7u8; 16];
+        let key = CHEAP.derive(&pass, &salt).unwrap();
+        let public_key = id.public.to_bytes().to_vec();
+        let nonce = vec![9u8; 12];
+        let wrapped_secret = ChaCha20Poly1305::new(&Key::from(*key))
+            .encrypt(
+                &Nonce::try_from(&nonce[..]).unwrap(),
+                Payload {
+                    msg: &id.secret.to_bytes()[..],
+                    aad: &aad(WRAP_AAD_V1, &public_key, &CHEAP),
+                },
+            )
+            .unwrap();
+        let v1 = WrappedIdentity {
+            public_key,
+            kdf: CHEAP,
+            salt: salt.clone(),
+            nonce,
+            wrapped_secret,
+        };
+        let opened = v1.unwrap_with(&pass).unwrap();
+        let v2 = opened.upgrade.expect("a version 1 wrapping is upgraded");
+        assert_eq!(v2.salt, salt);
+        assert_ne!(v2.nonce, v1.nonce);
+        let again = v2.unwrap_with(&pass).unwrap();
+        assert!(again.upgrade.is_none());
+        assert!(again.identity.public == id.public);
+        assert!(again.identity.row_key() == id.row_key());
+    }
+
+    #[test]
+    fn kdf_bounds() {
+        assert!(KdfParams::default().validate().is_ok());
+        assert!(CHEAP.validate().is_ok());
+        for (m, t, p) in [
+            (8, 1, 1),
+            (KdfParams::MIN_MEMORY_KIB - 1, 3, 1),
+            (65536, 1, 1),
+            (KdfParams::MAX_MEMORY_KIB + 1, 2, 1),
+            (65536, KdfParams::MAX_PASSES + 1, 1),
+            (65536, 3, KdfParams::MAX_PARALLELISM + 1),
+            (KdfParams::MAX_MEMORY_KIB, 5, 1),
+        ] {
+            let k = KdfParams {
+                memory_kib: m,
+                passes: t,
+                parallelism: p,
+            };
+            assert!(k.validate().is_err(), "{k:?}");
+        }
+        let stored = KdfParams {
+            memory_kib: 4 * 1024 * 1024,
+            passes: 100,
+            parallelism: 1,
+        };
+        assert!(stored.above_ceiling().is_some());
+        assert!(
+            stored
+                .derive(&Passphrase::new(b"x".to_vec()), &[0; 16])
+                .is_err()
+        );
+    }
 }

@@ -131,7 +131,7 @@ impl Kps {
     /// kps's config directory for this test (store pins, KMS settings):
     /// `XDG_CONFIG_HOME` points inside the test's temporary directory.
     pub fn config_home(&self) -> PathBuf {
-        self.dir.path().join("config")
+        self.dir.path().join("xdg-config")
     }
 
     /// A command with no KPS_* from the environment, no terminal on stdin,
