@@ -83,10 +83,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "KPS_PKCS11_MODULE",
         "PKCS#11 module for encryption type kms, over kms.conf (held to the same ownership and mode rules).",
     ),
-    (
-        "KPS_PKCS11_TOKEN",
-        "PKCS#11 token label, over kms.conf.",
-    ),
+    ("KPS_PKCS11_TOKEN", "PKCS#11 token label, over kms.conf."),
     (
         "KPS_PKCS11_PIN_FILE",
         "File holding the token PIN, when --pin-file is not given.",
