@@ -227,7 +227,7 @@ Register-ArgumentCompleter -Native -CommandName 'kps' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stdout but the requested data (no status lines)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('configure', 'configure', [CompletionResultType]::ParameterValue, 'Record the PKCS#11 module and token this store uses')
+            [CompletionResult]::new('configure', 'configure', [CompletionResultType]::ParameterValue, 'Record the PKCS#11 module and token kps uses, in your config directory')
             [CompletionResult]::new('create-key', 'create-key', [CompletionResultType]::ParameterValue, 'Make a non-extractable AES-256 master key on the token')
             [CompletionResult]::new('list-keys', 'list-keys', [CompletionResultType]::ParameterValue, 'List the token''s AES keys (label and id)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -242,8 +242,8 @@ Register-ArgumentCompleter -Native -CommandName 'kps' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout; errors as {"error_code","error_msg"} on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stdout but the requested data (no status lines)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stdout but the requested data (no status lines)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'kps;kms;create-key' {
@@ -269,7 +269,7 @@ Register-ArgumentCompleter -Native -CommandName 'kps' -ScriptBlock {
             break
         }
         'kps;kms;help' {
-            [CompletionResult]::new('configure', 'configure', [CompletionResultType]::ParameterValue, 'Record the PKCS#11 module and token this store uses')
+            [CompletionResult]::new('configure', 'configure', [CompletionResultType]::ParameterValue, 'Record the PKCS#11 module and token kps uses, in your config directory')
             [CompletionResult]::new('create-key', 'create-key', [CompletionResultType]::ParameterValue, 'Make a non-extractable AES-256 master key on the token')
             [CompletionResult]::new('list-keys', 'list-keys', [CompletionResultType]::ParameterValue, 'List the token''s AES keys (label and id)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -389,7 +389,7 @@ Register-ArgumentCompleter -Native -CommandName 'kps' -ScriptBlock {
             break
         }
         'kps;help;kms' {
-            [CompletionResult]::new('configure', 'configure', [CompletionResultType]::ParameterValue, 'Record the PKCS#11 module and token this store uses')
+            [CompletionResult]::new('configure', 'configure', [CompletionResultType]::ParameterValue, 'Record the PKCS#11 module and token kps uses, in your config directory')
             [CompletionResult]::new('create-key', 'create-key', [CompletionResultType]::ParameterValue, 'Make a non-extractable AES-256 master key on the token')
             [CompletionResult]::new('list-keys', 'list-keys', [CompletionResultType]::ParameterValue, 'List the token''s AES keys (label and id)')
             break

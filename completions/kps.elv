@@ -213,7 +213,7 @@ set edit:completion:arg-completer[kps] = {|@words|
             cand --quiet 'Print nothing on stdout but the requested data (no status lines)'
             cand -h 'Print help'
             cand --help 'Print help'
-            cand configure 'Record the PKCS#11 module and token this store uses'
+            cand configure 'Record the PKCS#11 module and token kps uses, in your config directory'
             cand create-key 'Make a non-extractable AES-256 master key on the token'
             cand list-keys 'List the token''s AES keys (label and id)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -227,8 +227,8 @@ set edit:completion:arg-completer[kps] = {|@words|
             cand --json 'Print one JSON document on stdout; errors as {"error_code","error_msg"} on stderr'
             cand -q 'Print nothing on stdout but the requested data (no status lines)'
             cand --quiet 'Print nothing on stdout but the requested data (no status lines)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'kps;kms;create-key'= {
             cand --store 'Store directory [default: the platform data dir, ~/.local/share/kps on Linux]'
@@ -251,7 +251,7 @@ set edit:completion:arg-completer[kps] = {|@words|
             cand --help 'Print help'
         }
         &'kps;kms;help'= {
-            cand configure 'Record the PKCS#11 module and token this store uses'
+            cand configure 'Record the PKCS#11 module and token kps uses, in your config directory'
             cand create-key 'Make a non-extractable AES-256 master key on the token'
             cand list-keys 'List the token''s AES keys (label and id)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -351,7 +351,7 @@ set edit:completion:arg-completer[kps] = {|@words|
         &'kps;help;set-encryption'= {
         }
         &'kps;help;kms'= {
-            cand configure 'Record the PKCS#11 module and token this store uses'
+            cand configure 'Record the PKCS#11 module and token kps uses, in your config directory'
             cand create-key 'Make a non-extractable AES-256 master key on the token'
             cand list-keys 'List the token''s AES keys (label and id)'
         }

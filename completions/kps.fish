@@ -172,7 +172,7 @@ complete -c kps -n "__fish_kps_using_subcommand kms; and not __fish_seen_subcomm
 complete -c kps -n "__fish_kps_using_subcommand kms; and not __fish_seen_subcommand_from configure create-key list-keys help" -l json -d 'Print one JSON document on stdout; errors as {"error_code","error_msg"} on stderr'
 complete -c kps -n "__fish_kps_using_subcommand kms; and not __fish_seen_subcommand_from configure create-key list-keys help" -s q -l quiet -d 'Print nothing on stdout but the requested data (no status lines)'
 complete -c kps -n "__fish_kps_using_subcommand kms; and not __fish_seen_subcommand_from configure create-key list-keys help" -s h -l help -d 'Print help'
-complete -c kps -n "__fish_kps_using_subcommand kms; and not __fish_seen_subcommand_from configure create-key list-keys help" -f -a "configure" -d 'Record the PKCS#11 module and token this store uses'
+complete -c kps -n "__fish_kps_using_subcommand kms; and not __fish_seen_subcommand_from configure create-key list-keys help" -f -a "configure" -d 'Record the PKCS#11 module and token kps uses, in your config directory'
 complete -c kps -n "__fish_kps_using_subcommand kms; and not __fish_seen_subcommand_from configure create-key list-keys help" -f -a "create-key" -d 'Make a non-extractable AES-256 master key on the token'
 complete -c kps -n "__fish_kps_using_subcommand kms; and not __fish_seen_subcommand_from configure create-key list-keys help" -f -a "list-keys" -d 'List the token\'s AES keys (label and id)'
 complete -c kps -n "__fish_kps_using_subcommand kms; and not __fish_seen_subcommand_from configure create-key list-keys help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -183,7 +183,7 @@ complete -c kps -n "__fish_kps_using_subcommand kms; and __fish_seen_subcommand_
 complete -c kps -n "__fish_kps_using_subcommand kms; and __fish_seen_subcommand_from configure" -l pin-file -d 'Read the PKCS#11 token PIN (encryption type kms) from FILE' -r -F
 complete -c kps -n "__fish_kps_using_subcommand kms; and __fish_seen_subcommand_from configure" -l json -d 'Print one JSON document on stdout; errors as {"error_code","error_msg"} on stderr'
 complete -c kps -n "__fish_kps_using_subcommand kms; and __fish_seen_subcommand_from configure" -s q -l quiet -d 'Print nothing on stdout but the requested data (no status lines)'
-complete -c kps -n "__fish_kps_using_subcommand kms; and __fish_seen_subcommand_from configure" -s h -l help -d 'Print help'
+complete -c kps -n "__fish_kps_using_subcommand kms; and __fish_seen_subcommand_from configure" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kps -n "__fish_kps_using_subcommand kms; and __fish_seen_subcommand_from create-key" -l store -d 'Store directory [default: the platform data dir, ~/.local/share/kps on Linux]' -r -F
 complete -c kps -n "__fish_kps_using_subcommand kms; and __fish_seen_subcommand_from create-key" -l passphrase-file -d 'Read the store passphrase from FILE (one trailing newline is ignored)' -r -F
 complete -c kps -n "__fish_kps_using_subcommand kms; and __fish_seen_subcommand_from create-key" -l pin-file -d 'Read the PKCS#11 token PIN (encryption type kms) from FILE' -r -F
@@ -196,7 +196,7 @@ complete -c kps -n "__fish_kps_using_subcommand kms; and __fish_seen_subcommand_
 complete -c kps -n "__fish_kps_using_subcommand kms; and __fish_seen_subcommand_from list-keys" -l json -d 'Print one JSON document on stdout; errors as {"error_code","error_msg"} on stderr'
 complete -c kps -n "__fish_kps_using_subcommand kms; and __fish_seen_subcommand_from list-keys" -s q -l quiet -d 'Print nothing on stdout but the requested data (no status lines)'
 complete -c kps -n "__fish_kps_using_subcommand kms; and __fish_seen_subcommand_from list-keys" -s h -l help -d 'Print help'
-complete -c kps -n "__fish_kps_using_subcommand kms; and __fish_seen_subcommand_from help" -f -a "configure" -d 'Record the PKCS#11 module and token this store uses'
+complete -c kps -n "__fish_kps_using_subcommand kms; and __fish_seen_subcommand_from help" -f -a "configure" -d 'Record the PKCS#11 module and token kps uses, in your config directory'
 complete -c kps -n "__fish_kps_using_subcommand kms; and __fish_seen_subcommand_from help" -f -a "create-key" -d 'Make a non-extractable AES-256 master key on the token'
 complete -c kps -n "__fish_kps_using_subcommand kms; and __fish_seen_subcommand_from help" -f -a "list-keys" -d 'List the token\'s AES keys (label and id)'
 complete -c kps -n "__fish_kps_using_subcommand kms; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -247,6 +247,6 @@ complete -c kps -n "__fish_kps_using_subcommand help; and not __fish_seen_subcom
 complete -c kps -n "__fish_kps_using_subcommand help; and not __fish_seen_subcommand_from init create import list show find export export-ppk get-win-password set-encryption kms delete generate-docs backup passwd help" -f -a "backup" -d 'Write a consistent copy of the store to FILE (safe while kps runs)'
 complete -c kps -n "__fish_kps_using_subcommand help; and not __fish_seen_subcommand_from init create import list show find export export-ppk get-win-password set-encryption kms delete generate-docs backup passwd help" -f -a "passwd" -d 'Change the store passphrase (re-wraps the store key only)'
 complete -c kps -n "__fish_kps_using_subcommand help; and not __fish_seen_subcommand_from init create import list show find export export-ppk get-win-password set-encryption kms delete generate-docs backup passwd help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kps -n "__fish_kps_using_subcommand help; and __fish_seen_subcommand_from kms" -f -a "configure" -d 'Record the PKCS#11 module and token this store uses'
+complete -c kps -n "__fish_kps_using_subcommand help; and __fish_seen_subcommand_from kms" -f -a "configure" -d 'Record the PKCS#11 module and token kps uses, in your config directory'
 complete -c kps -n "__fish_kps_using_subcommand help; and __fish_seen_subcommand_from kms" -f -a "create-key" -d 'Make a non-extractable AES-256 master key on the token'
 complete -c kps -n "__fish_kps_using_subcommand help; and __fish_seen_subcommand_from kms" -f -a "list-keys" -d 'List the token\'s AES keys (label and id)'

@@ -81,12 +81,9 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     (
         "KPS_PKCS11_MODULE",
-        "PKCS#11 module for encryption type kms, over kps kms configure.",
+        "PKCS#11 module for encryption type kms, over kms.conf (held to the same ownership and mode rules).",
     ),
-    (
-        "KPS_PKCS11_TOKEN",
-        "PKCS#11 token label, over kps kms configure.",
-    ),
+    ("KPS_PKCS11_TOKEN", "PKCS#11 token label, over kms.conf."),
     (
         "KPS_PKCS11_PIN_FILE",
         "File holding the token PIN, when --pin-file is not given.",
@@ -102,6 +99,10 @@ pub const FILES: &[(&str, &str)] = &[
     (
         "~/.local/share/kps/kps.db",
         "The default store (the platform data directory; $XDG_DATA_HOME/kps on Linux): an SQLite database, 0600, in a 0700 directory.",
+    ),
+    (
+        "~/.config/kps/kms.conf",
+        "The PKCS#11 module and token that kps kms configure records ($XDG_CONFIG_HOME/kps on Linux), 0600; refused if another user owns it or group or others can write it. Lines module = PATH and token = LABEL; # starts a comment.",
     ),
     (
         "NAME.ppk",
@@ -553,7 +554,13 @@ pub struct SetEncryptionArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum KmsCommand {
-    /// Record the PKCS#11 module and token this store uses
+    /// Record the PKCS#11 module and token kps uses, in your config directory
+    ///
+    /// Checks that the module loads and holds a token with that label, then
+    /// writes them to kms.conf in kps's config directory ($XDG_CONFIG_HOME/kps,
+    /// by default ~/.config/kps), 0600: one setting for all your stores, never
+    /// kept in a store. The module and every directory above it must belong
+    /// to root or you and be writable by no one else.
     #[command(after_help = "Examples:\n  \
                             kps kms configure --module /usr/lib/softhsm/libsofthsm2.so --token kps")]
     Configure {

@@ -85,8 +85,25 @@ pub enum Error {
     #[error("keypair '{name}' failed verification: {detail}")]
     IntegrityFailure { name: String, detail: String },
 
-    #[error("encryption type kms is not available: no KMS is configured for this store")]
+    #[error("encryption type kms is not available: no KMS is configured")]
     KmsNotConfigured,
+
+    /// No KMS is configured, and the store names a PKCS#11 module as earlier
+    /// kps versions recorded it: no longer used, since whoever can write the
+    /// store must not choose code for kps to load.
+    #[error(
+        "encryption type kms is not available: no KMS is configured (the module this store names is no longer used)"
+    )]
+    KmsConfiguredOnlyInStore,
+
+    /// A PKCS#11 module that someone other than root or the user could have
+    /// written or replaced: `path` is the file or directory at fault.
+    #[error("refusing to load the PKCS#11 module {module}: {path} {why}")]
+    KmsModuleInsecure {
+        module: PathBuf,
+        path: PathBuf,
+        why: String,
+    },
 
     #[error("KMS module: {0}")]
     KmsModule(String),

@@ -80,13 +80,10 @@ impl Kms {
     }
 
     fn find_token(config: &KmsConfig) -> Result<(Pkcs11, cryptoki::slot::Slot)> {
-        if !config.module.is_file() {
-            return Err(Error::KmsModule(format!(
-                "{} does not exist",
-                config.module.display()
-            )));
-        }
-        let pkcs11 = Pkcs11::new(&config.module).map_err(|e| {
+        // Load the file that was checked, not the name: a symlink on the way
+        // could be pointed elsewhere between the check and the load.
+        let real = trusted_module(&config.module)?;
+        let pkcs11 = Pkcs11::new(&real).map_err(|e| {
             Error::KmsModule(format!(
                 "{} is not a PKCS#11 module: {e}",
                 config.module.display()
@@ -303,6 +300,63 @@ impl Kms {
             .map(Zeroizing::new)
             .map_err(|_| Error::Kms("the token could not unwrap the data key".into()))
     }
+}
+
+/// The module file to load (`module` with every symlink resolved), refused
+/// unless only root or the user could have put it there.
+///
+/// Loading a shared library runs its code inside kps, and the token's PIN
+/// goes to it, so the file and every directory above it must belong to root
+/// or to the user and be writable by no one else, as OpenSSH's `safe_path`
+/// asks of its key files. One exception: a directory others can write that
+/// has the sticky bit (`/tmp`) is accepted, because the sticky bit lets only
+/// an entry's owner (or the directory's, root or the user as checked) rename
+/// or remove it, and the entry below is itself checked.
+pub fn trusted_module(module: &Path) -> Result<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let real = std::fs::canonicalize(module).map_err(|e| {
+        Error::KmsModule(if e.kind() == std::io::ErrorKind::NotFound {
+            format!("{} does not exist", module.display())
+        } else {
+            format!("{}: {e}", module.display())
+        })
+    })?;
+    let me = rustix::process::geteuid().as_raw();
+    let insecure = |path: &Path, why: String| Error::KmsModuleInsecure {
+        module: module.to_path_buf(),
+        path: path.to_path_buf(),
+        why,
+    };
+    for (depth, path) in real.ancestors().enumerate() {
+        let meta = std::fs::metadata(path)
+            .map_err(|e| Error::KmsModule(format!("{}: {e}", path.display())))?;
+        if depth == 0 && !meta.is_file() {
+            return Err(Error::KmsModule(format!(
+                "{} is not a file",
+                module.display()
+            )));
+        }
+        if meta.uid() != 0 && meta.uid() != me {
+            return Err(insecure(
+                path,
+                format!(
+                    "belongs to user id {}, neither root nor you ({me})",
+                    meta.uid()
+                ),
+            ));
+        }
+        let sticky_dir = meta.is_dir() && meta.mode() & 0o1000 != 0;
+        if meta.mode() & 0o022 != 0 && !sticky_dir {
+            return Err(insecure(
+                path,
+                format!(
+                    "can be written by group or others (mode {:03o})",
+                    meta.mode() & 0o777
+                ),
+            ));
+        }
+    }
+    Ok(real)
 }
 
 /// The module path a user gave, made absolute so that it means the same

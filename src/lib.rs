@@ -13,6 +13,7 @@ pub mod keycheck;
 pub mod keygen;
 pub mod keypair;
 pub mod kms;
+pub mod kms_config;
 pub mod name;
 pub mod outfile;
 pub mod parse;

@@ -154,6 +154,13 @@ fn core_verdict(e: &kps::Error) -> Verdict {
             exit::FAILURE,
             Some("kps kms configure --module PATH --token LABEL, or use --encryption default"),
         ),
+        E::KmsConfiguredOnlyInStore => v(
+            "KPS.7010",
+            exit::FAILURE,
+            Some(
+                "kps no longer takes the PKCS#11 module from the store: run 'kps kms configure --module PATH --token LABEL' again with the module you trust (it is kept in your config directory), or set KPS_PKCS11_MODULE and KPS_PKCS11_TOKEN",
+            ),
+        ),
         E::EncryptFailed(_) => v("KPS.6008", exit::FAILURE, None),
         E::KeyGeneration(_) => v("KPS.7014", exit::FAILURE, None),
         E::InvalidKey { hint, .. } => Verdict {
@@ -192,6 +199,13 @@ fn core_verdict(e: &kps::Error) -> Verdict {
             exit::FAILURE,
             Some(
                 "kps kms configure --module PATH (e.g. /usr/lib/softhsm/libsofthsm2.so), or KPS_PKCS11_MODULE",
+            ),
+        ),
+        E::KmsModuleInsecure { .. } => v(
+            "KPS.7030",
+            exit::FAILURE,
+            Some(
+                "a PKCS#11 module and every directory above it must belong to root or you and not be writable by group or others: chown root or chmod go-w the path named, or configure another module with 'kps kms configure --module PATH --token LABEL'",
             ),
         ),
         E::KmsTokenNotFound { .. } => v(

@@ -533,8 +533,17 @@ fn a_store_copied_without_its_token_gives_up_nothing() {
         ),
     )
     .unwrap();
+    // The KMS settings stay with the user, not the store: the other user
+    // has none until they name a module and token of their own.
     let run = elsewhere.run_with(&["--json", "export", "k", "-o", "-"], |c| {
         c.env("SOFTHSM2_CONF", other_hsm.join("softhsm2.conf"))
+            .env("KPS_PKCS11_PIN_FILE", &s.pin_file);
+    });
+    refuse(run, 1, "KPS.7010");
+    let run = elsewhere.run_with(&["--json", "export", "k", "-o", "-"], |c| {
+        c.env("SOFTHSM2_CONF", other_hsm.join("softhsm2.conf"))
+            .env("KPS_PKCS11_MODULE", module().unwrap())
+            .env("KPS_PKCS11_TOKEN", TOKEN)
             .env("KPS_PKCS11_PIN_FILE", &s.pin_file);
     });
     refuse(run, 1, "KPS.7023");
@@ -542,13 +551,15 @@ fn a_store_copied_without_its_token_gives_up_nothing() {
     let hsm2 = Hsm::new(&elsewhere.path("hsm2"));
     let run = elsewhere.run_with(&["--json", "export", "k", "-o", "-"], |c| {
         c.env("SOFTHSM2_CONF", &hsm2.conf)
+            .env("KPS_PKCS11_MODULE", module().unwrap())
+            .env("KPS_PKCS11_TOKEN", TOKEN)
             .env("KPS_PKCS11_PIN_FILE", &s.pin_file);
     });
     refuse(run, 1, "KPS.7025");
 }
 
 #[test]
-fn environment_variables_override_the_stored_configuration() {
+fn environment_variables_override_the_configuration_file() {
     if !have_softhsm() {
         return;
     }
@@ -574,4 +585,62 @@ fn environment_variables_override_the_stored_configuration() {
     ])
     .ok();
     run(&["export", "k", "-o", "-"]).ok();
+    // Configured for a token that does not exist: the variables still win,
+    // each on its own.
+    kps.run_with(
+        &[
+            "kms",
+            "configure",
+            "--module",
+            module().unwrap().to_str().unwrap(),
+            "--token",
+            TOKEN,
+        ],
+        |c| {
+            c.env("SOFTHSM2_CONF", &hsm.conf);
+        },
+    )
+    .ok();
+    let conf = kps.config_home().join("kps/kms.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(
+        &conf,
+        text.replace(&format!("token = {TOKEN}"), "token = elsewhere"),
+    )
+    .unwrap();
+    let msg = refuse(
+        kps.run_with(&["--json", "export", "k", "-o", "-"], |c| {
+            c.env("SOFTHSM2_CONF", &hsm.conf).env("KPS_PKCS11_PIN", PIN);
+        }),
+        1,
+        "KPS.7023",
+    );
+    assert!(msg.contains("elsewhere"), "{msg}");
+    kps.run_with(&["export", "k", "-o", "-"], |c| {
+        c.env("SOFTHSM2_CONF", &hsm.conf)
+            .env("KPS_PKCS11_TOKEN", TOKEN)
+            .env("KPS_PKCS11_PIN", PIN);
+    })
+    .ok();
+}
+
+#[test]
+fn a_store_configured_by_an_earlier_kps_asks_for_configuring_again() {
+    let kps = Kps::new();
+    // What `kps kms configure` recorded in the store before kps took the
+    // module from the user's config directory only.
+    let conn = rusqlite::Connection::open(kps.db()).unwrap();
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES ('kms.module', ?1), ('kms.token', ?2)",
+        ["/usr/lib/softhsm/libsofthsm2.so", TOKEN],
+    )
+    .unwrap();
+    let run = kps.run(&["kms", "list-keys"]).expect(1);
+    assert!(
+        run.stderr()
+            .contains("no longer takes the PKCS#11 module from the store"),
+        "{}",
+        run.stderr()
+    );
+    refuse(kps.run(&["--json", "kms", "list-keys"]), 1, "KPS.7010");
 }

@@ -14,16 +14,17 @@ pub fn run(ctx: &Context, command: KmsCommand) -> anyhow::Result<()> {
             // Prove the module loads and has the token before recording it;
             // logging in is left to the commands that use a key.
             Kms::probe(&config)?;
-            ctx.open_store()?.set_kms_config(&config)?;
+            let file = kps::kms_config::save(&config.module, &config.token)?;
             if ctx.json {
                 output::print_json(&json!({
-                    "kms": { "module": config.module, "token": config.token },
+                    "kms": { "module": config.module, "token": config.token, "file": file },
                 }))?;
             } else {
                 ctx.status(&format!(
-                    "KMS configured: token '{}' in {}",
+                    "KMS configured: token '{}' in {} (recorded in {})",
                     config.token,
-                    config.module.display()
+                    config.module.display(),
+                    file.display()
                 ))?;
             }
         }

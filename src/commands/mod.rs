@@ -49,32 +49,43 @@ impl Context {
         Ok(Store::open(&self.store_dir)?)
     }
 
-    /// The KMS for this store: `KPS_PKCS11_MODULE` and `KPS_PKCS11_TOKEN`
-    /// over what `kps kms configure` stored.
-    pub fn kms_config(&self, store: Option<&Store>) -> anyhow::Result<Option<KmsConfig>> {
-        let stored = match store {
-            Some(s) => s.kms_config()?,
-            None => None,
+    /// The KMS to use: `KPS_PKCS11_MODULE` and `KPS_PKCS11_TOKEN` over the
+    /// user's kms.conf (`kps kms configure`). Never the store: a module is
+    /// code that kps loads and gives the PIN to.
+    pub fn kms_config(&self) -> anyhow::Result<Option<KmsConfig>> {
+        let module = std::env::var_os("KPS_PKCS11_MODULE").map(PathBuf::from);
+        let token = std::env::var("KPS_PKCS11_TOKEN").ok();
+        // The file is read (and its permissions checked) only when the
+        // environment leaves something to it.
+        let file = if module.is_none() || token.is_none() {
+            kps::kms_config::load()?
+        } else {
+            Default::default()
         };
-        let module = std::env::var_os("KPS_PKCS11_MODULE")
-            .map(PathBuf::from)
-            .or_else(|| stored.as_ref().map(|c| c.module.clone()));
-        let token = std::env::var("KPS_PKCS11_TOKEN")
-            .ok()
-            .or_else(|| stored.as_ref().map(|c| c.token.clone()));
-        Ok(match (module, token) {
+        Ok(match (module.or(file.module), token.or(file.token)) {
             (Some(module), Some(token)) => Some(KmsConfig { module, token }),
             _ => None,
         })
     }
 
-    /// Log in to the configured token (the PIN from its sources).
+    /// Log in to the configured token (the PIN from its sources). The module
+    /// file is checked before the PIN is asked for.
     pub fn open_kms(&self, store: Option<&Store>) -> anyhow::Result<Kms> {
         let config = self
-            .kms_config(store)?
-            .ok_or(kps::Error::KmsNotConfigured)?;
+            .kms_config()?
+            .ok_or_else(|| kms_not_configured(store))?;
+        kps::kms::trusted_module(&config.module)?;
         let pin = crate::passphrase::pin(self.pin_file.as_deref(), &config.token)?;
         Ok(Kms::open(&config, &pin)?)
+    }
+}
+
+/// No KMS configured; a store that names a module (as earlier kps versions
+/// recorded it) gets a hint that kps no longer takes it from there.
+fn kms_not_configured(store: Option<&Store>) -> anyhow::Error {
+    match store.map(Store::names_kms_module) {
+        Some(Ok(true)) => kps::Error::KmsConfiguredOnlyInStore.into(),
+        _ => kps::Error::KmsNotConfigured.into(),
     }
 }
 
@@ -146,8 +157,8 @@ pub fn require_kms_config(
     store: Option<&Store>,
     encryption: &Encryption,
 ) -> anyhow::Result<()> {
-    if *encryption != Encryption::Default && ctx.kms_config(store)?.is_none() {
-        return Err(kps::Error::KmsNotConfigured.into());
+    if *encryption != Encryption::Default && ctx.kms_config()?.is_none() {
+        return Err(kms_not_configured(store));
     }
     Ok(())
 }

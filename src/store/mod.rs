@@ -17,7 +17,7 @@ pub use identity::{Identity, KdfParams, Unwrapped, WrappedIdentity};
 pub use rowmac::RowKey;
 
 use crate::keypair::{Encryption, Integrity, Keypair, NewKeypair};
-use crate::kms::{Kms, KmsConfig};
+use crate::kms::Kms;
 use crate::secret::Passphrase;
 use crate::{Error, Result, algorithm, fingerprint, keycheck};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
@@ -705,23 +705,12 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// The KMS configured for this store (`kps kms configure`), if any.
-    pub fn kms_config(&self) -> Result<Option<KmsConfig>> {
-        match (self.setting("kms.module")?, self.setting("kms.token")?) {
-            (Some(module), Some(token)) => Ok(Some(KmsConfig {
-                module: module.into(),
-                token,
-            })),
-            _ => Ok(None),
-        }
-    }
-
-    pub fn set_kms_config(&self, config: &KmsConfig) -> Result<()> {
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        self.set_setting("kms.module", &config.module.to_string_lossy())?;
-        self.set_setting("kms.token", &config.token)?;
-        tx.commit().map_err(|e| self.err(e))
+    /// Whether an earlier kps recorded a PKCS#11 module in this store
+    /// (setting `kms.module`). It is never loaded: whoever can write the store
+    /// must not choose code for kps to run. It only explains why kms is not
+    /// configured any more.
+    pub fn names_kms_module(&self) -> Result<bool> {
+        Ok(self.setting("kms.module")?.is_some())
     }
 
     /// Move keypair `name` to another protection in one step: its private key
