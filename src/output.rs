@@ -1,7 +1,13 @@
 //! How keypairs look on stdout: the JSON contract (the Key Pair Service's
 //! field names) and the human text.
+//!
+//! Nothing from the store or from a file reaches the terminal raw: human text
+//! goes through `kps::text::escape`, and the JSON writers escape what
+//! serde_json would leave raw (DEL, C1 controls such as U+009B CSI, bidi
+//! controls, U+2028/U+2029) as `\uXXXX`.
 
 use kps::keypair::Keypair;
+use kps::text::{escape, escape_lines};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::io::Write;
@@ -141,6 +147,7 @@ pub fn store_json(store: &std::path::Path, kdf: &kps::store::KdfParams) -> Value
 /// Human text on stdout. A closed stdout comes back as an error (BrokenPipe),
 /// which the caller treats as success, where `println!` would panic.
 pub fn print_text(text: &str) -> std::io::Result<()> {
+    let text = escape_lines(text);
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     if !text.ends_with('\n') {
@@ -156,6 +163,7 @@ pub fn warn(message: &str) {
     } else {
         ("", "")
     };
+    let message = escape(message);
     let _ = writeln!(std::io::stderr(), "{on}warning{off}: {message}");
 }
 
@@ -163,9 +171,51 @@ pub fn print_json(doc: &Value) -> std::io::Result<()> {
     // Buffered: stdout is line-buffered, and a large list would otherwise
     // cost one write call per line.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    serde_json::to_writer_pretty(&mut out, doc)?;
+    // Laid out as serde_json's to_writer_pretty, with the extra escapes.
+    doc.serialize(&mut serde_json::Serializer::with_formatter(
+        &mut out,
+        Pretty::at(0),
+    ))?;
     writeln!(out)?;
     out.flush()
+}
+
+/// `doc` on one line (serde_json's compact layout) with the extra escapes:
+/// for JSON errors on stderr.
+pub fn json_line(doc: &Value) -> String {
+    let mut out = Vec::new();
+    // Writing a Value to a Vec cannot fail.
+    let _ = doc.serialize(&mut serde_json::Serializer::with_formatter(
+        &mut out, Compact,
+    ));
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// A run of string text serde_json would write as it is: the characters
+/// `kps::text` forbids become `\uXXXX` (all of them are in the Basic
+/// Multilingual Plane; serde_json escapes C0 itself, before this is called).
+/// Ordinary text is written in one piece, byte for byte as before.
+fn write_fragment<W: ?Sized + Write>(w: &mut W, fragment: &str) -> std::io::Result<()> {
+    let mut rest = fragment;
+    while let Some((at, c)) = kps::text::forbidden_char(rest) {
+        w.write_all(rest[..at].as_bytes())?;
+        write!(w, "\\u{:04x}", c as u32)?;
+        rest = &rest[at + c.len_utf8()..];
+    }
+    w.write_all(rest.as_bytes())
+}
+
+/// serde_json's compact layout with [`write_fragment`].
+struct Compact;
+
+impl serde_json::ser::Formatter for Compact {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        write_fragment(w, fragment)
+    }
 }
 
 pub fn print_keypair(k: &Keypair) -> std::io::Result<()> {
@@ -215,7 +265,7 @@ pub fn print_keypair(k: &Keypair) -> std::io::Result<()> {
         ("private key", protection),
         ("public key", k.public_line.clone()),
     ] {
-        writeln!(out, "{:<16} {value}", format!("{label}:"))?;
+        writeln!(out, "{:<16} {}", format!("{label}:"), escape(&value))?;
     }
     out.flush()
 }
@@ -223,7 +273,7 @@ pub fn print_keypair(k: &Keypair) -> std::io::Result<()> {
 /// serde_json's `PrettyFormatter` (two spaces a level) starting `depth`
 /// levels in, for a value written inside a document that is being streamed.
 /// The same eight methods as PrettyFormatter; the rest are the defaults it
-/// uses too.
+/// uses too, but for string text ([`write_fragment`]).
 struct Pretty {
     depth: usize,
     has_value: bool,
@@ -306,6 +356,14 @@ impl serde_json::ser::Formatter for Pretty {
         self.has_value = true;
         Ok(())
     }
+
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        write_fragment(w, fragment)
+    }
 }
 
 pub fn print_table(keypairs: &[Keypair]) -> std::io::Result<()> {
@@ -340,12 +398,12 @@ impl<W: Write> Table<W> {
         writeln!(
             self.out,
             "{:<width$}  {:<19}  {:>4}  {:<50}  {:<10}  {}",
-            k.name,
-            k.algorithm,
+            escape(&k.name),
+            escape(&k.algorithm),
             k.bits,
-            k.fingerprint,
+            escape(&k.fingerprint),
             k.encryption.type_name(),
-            k.create_time
+            escape(&k.create_time)
         )
     }
 

@@ -11,9 +11,11 @@
 //!   text that got into the store some other way still cannot act on the
 //!   operator's terminal.
 
+use crate::keypair::Keypair;
 use crate::{Error, Result};
 use std::borrow::Cow;
 use std::fmt::Write;
+use std::path::Path;
 
 /// The characters no free-text field may hold and no human output prints
 /// raw: every control character (C0 including tab and line feed, DEL, and
@@ -71,16 +73,27 @@ fn push_escaped(out: &mut String, c: char) {
     };
 }
 
+/// [`escape`] for text of several lines: each line escaped, the line feeds
+/// between them kept. For whole messages whose pieces were escaped already
+/// (escaping is idempotent): a safety net, not a substitute.
+pub fn escape_lines(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| c != '\n' && is_forbidden(c)) {
+        return Cow::Borrowed(s);
+    }
+    let lines: Vec<Cow<'_, str>> = s.split('\n').map(escape).collect();
+    Cow::Owned(lines.join("\n"))
+}
+
 /// A name for a forbidden character, for error messages.
 fn describe(c: char) -> String {
     let what = match c {
         '\n' => "a line feed",
         '\r' => "a carriage return",
         '\t' => "a tab",
-        '\u{1b}' => "an escape (ESC)",
-        '\u{7f}' => "a delete (DEL)",
-        '\u{85}' => "a next-line (NEL)",
-        '\u{9b}' => "a control sequence introducer (CSI)",
+        '\u{1b}' => "an escape character",
+        '\u{7f}' => "a delete character",
+        '\u{85}' => "a next-line character",
+        '\u{9b}' => "a control sequence introducer",
         '\u{2028}' => "a line separator",
         '\u{2029}' => "a paragraph separator",
         c if c.is_control() => "a control character",
@@ -96,8 +109,8 @@ fn finding(value: &str) -> Option<String> {
     Some(format!("holds {} at character {position}", describe(c)))
 }
 
-const WHY: &str = "control characters, bidirectional text controls and line or paragraph \
-                   separators could add lines to authorized_keys or act on a terminal";
+const WHY: &str = "line breaks and control or bidi characters could add keys to \
+                   authorized_keys or act on a terminal";
 
 /// Refuse a forbidden character in a field the user gave (`--comment`,
 /// `--description`, a request's `user_id`): a parameter error naming the
@@ -129,6 +142,24 @@ pub fn check_key_comment(comment: &str) -> Result<()> {
                  then import it again: {WHY}"
             ),
         )),
+    }
+}
+
+/// A stored keypair's public key line, fit to print or to write where an
+/// `authorized_keys` line goes. kps never stores a line with a forbidden
+/// character, so one that holds it was written by something else: store
+/// damage (as a line that does not parse is), never printed, even escaped,
+/// since an escaped line is no longer the key.
+pub fn stored_public_line<'k>(keypair: &'k Keypair, store: &Path) -> Result<&'k str> {
+    match finding(&keypair.public_line) {
+        None => Ok(&keypair.public_line),
+        Some(what) => Err(Error::StoreCorrupt {
+            path: store.to_path_buf(),
+            detail: format!(
+                "stored public key of keypair '{}' {what}",
+                escape(&keypair.name)
+            ),
+        }),
     }
 }
 
@@ -178,6 +209,16 @@ mod tests {
     }
 
     #[test]
+    fn escaping_is_idempotent_and_keeps_line_feeds_between_lines() {
+        let raw = "one \x1b[2J\ntwo \u{9b}\r\n";
+        let once = escape_lines(raw);
+        assert_eq!(once, "one \\x1b[2J\ntwo \\u{9b}\\r\n");
+        assert_eq!(escape_lines(&once), once);
+        assert_eq!(escape(&escape(raw)), escape(raw));
+        assert!(matches!(escape_lines("a\nb\n"), Cow::Borrowed(_)));
+    }
+
+    #[test]
     fn the_whole_ranges_are_forbidden() {
         for c in (0u32..0x20).chain(0x7f..0xa0) {
             assert!(is_forbidden(char::from_u32(c).unwrap()), "{c:#x}");
@@ -201,7 +242,10 @@ mod tests {
 
         let e = check_key_comment("a\nssh-ed25519 AAAA attacker").unwrap_err();
         assert!(matches!(e, Error::InvalidKey { .. }));
-        assert!(e.to_string().contains("comment holds a line feed (U+000A) at character 2"));
+        assert!(
+            e.to_string()
+                .contains("comment holds a line feed (U+000A) at character 2")
+        );
 
         let e = check_optional("user_id", Some("é\u{202e}")).unwrap_err();
         assert!(e.to_string().contains("user_id holds"), "{e}");

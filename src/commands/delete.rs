@@ -3,6 +3,7 @@ use crate::cli::DeleteArgs;
 use crate::output;
 use crate::passphrase::interactive;
 use crate::report::CliError;
+use kps::text::escape;
 use serde_json::json;
 
 pub fn run(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
@@ -23,7 +24,9 @@ pub fn run(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
         let confirmed = dialoguer::Confirm::new()
             .with_prompt(format!(
                 "Delete keypair '{}' ({} {})? Its private key cannot be recovered",
-                keypair.name, keypair.algorithm, keypair.fingerprint
+                escape(&keypair.name),
+                escape(&keypair.algorithm),
+                escape(&keypair.fingerprint)
             ))
             .default(false)
             .interact()
@@ -36,7 +39,7 @@ pub fn run(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
     if ctx.json {
         output::print_json(&json!({ "name": keypair.name, "deleted": true }))?;
     } else {
-        ctx.status(&format!("Deleted keypair {}", keypair.name))?;
+        ctx.status(&format!("Deleted keypair {}", escape(&keypair.name)))?;
     }
     Ok(())
 }
