@@ -219,7 +219,11 @@ impl serde_json::ser::Formatter for Compact {
 }
 
 pub fn print_keypair(k: &Keypair) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
+    write_keypair(std::io::stdout().lock(), k)
+}
+
+/// `show`'s layout: one field a line, each value escaped.
+fn write_keypair(mut out: impl Write, k: &Keypair) -> std::io::Result<()> {
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     let protection = match (&k.has_private_key, k.encryption.type_name()) {
         (false, _) => "none (public key only)".to_string(),
@@ -409,5 +413,101 @@ impl<W: Write> Table<W> {
 
     pub fn finish(mut self) -> std::io::Result<()> {
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kps::keypair::Encryption;
+
+    /// A keypair whose every free-text field holds what an attacker with
+    /// write access to the store could plant.
+    fn planted() -> Keypair {
+        Keypair {
+            name: "n\u{1b}[2J".into(),
+            algorithm: "ssh-ed25519\u{9b}2J".into(),
+            bits: 256,
+            public_line: "ssh-ed25519 AAAA c\nssh-ed25519 BBBB attacker".into(),
+            fingerprint: "SHA256:x\u{7}".into(),
+            fingerprint_md5: "MD5:00".into(),
+            fingerprint_aws_created: None,
+            fingerprint_aws_imported: None,
+            description: Some("\u{1b}]0;pwned\u{7}".into()),
+            user_id: Some("\u{1b}]52;c;aGk=\u{7} \u{202e}txt.exe".into()),
+            create_time: "2024\u{7f}".into(),
+            update_time: "2024\u{2028}".into(),
+            encryption: Encryption::Kms {
+                key_name: Some("k\r".into()),
+                key_id: Some("\u{85}".into()),
+            },
+            has_private_key: true,
+        }
+    }
+
+    fn assert_inert(bytes: &[u8]) {
+        let text = std::str::from_utf8(bytes).unwrap();
+        for line in text.lines() {
+            assert_eq!(kps::text::forbidden_char(line), None, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn show_and_table_layouts_escape_every_field() {
+        let k = planted();
+        let mut shown = Vec::new();
+        write_keypair(&mut shown, &k).unwrap();
+        assert_inert(&shown);
+        let shown = String::from_utf8(shown).unwrap();
+        assert!(shown.contains(r"\x1b]0;pwned\x07"), "{shown}");
+        assert!(shown.contains(r"\u{202e}txt.exe"), "{shown}");
+        // One line a field: the planted line feed did not add one.
+        assert_eq!(shown.lines().count(), 14, "{shown}");
+
+        let mut table = Table::start(Vec::new(), k.name.len()).unwrap();
+        table.row(&k).unwrap();
+        assert_inert(&table.out);
+        assert_eq!(table.out.iter().filter(|b| **b == b'\n').count(), 2);
+    }
+
+    #[test]
+    fn json_escapes_what_serde_json_leaves_raw() {
+        let doc = json!({ "s": "del\u{7f} csi\u{9b} rlo\u{202e} ls\u{2028} esc\u{1b} ü 日本" });
+        let line = json_line(&doc);
+        assert_eq!(
+            line,
+            r#"{"s":"del\u007f csi\u009b rlo\u202e ls\u2028 esc\u001b ü 日本"}"#
+        );
+        assert_eq!(serde_json::from_str::<Value>(&line).unwrap(), doc);
+        assert!(list_bytes_are_inert(&planted()));
+    }
+
+    fn list_bytes_are_inert(k: &Keypair) -> bool {
+        let mut out = Vec::new();
+        let mut list = JsonList::start(&mut out).unwrap();
+        list.push(k).unwrap();
+        list.finish().unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back["keypairs"][0]["keypair"]["user_id"], json!(k.user_id));
+        !text
+            .chars()
+            .any(|c| c != '\n' && kps::text::is_forbidden(c))
+    }
+
+    #[test]
+    fn ordinary_documents_are_laid_out_as_serde_json_does() {
+        let doc = json!({ "a": [1, {"b": "ü \\ \"q\" 日本"}, []], "c": {}, "d": null });
+        let mut ours = Vec::new();
+        doc.serialize(&mut serde_json::Serializer::with_formatter(
+            &mut ours,
+            Pretty::at(0),
+        ))
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(ours).unwrap(),
+            serde_json::to_string_pretty(&doc).unwrap()
+        );
+        assert_eq!(json_line(&doc), doc.to_string());
     }
 }
