@@ -198,7 +198,7 @@ pub fn json_line(doc: &Value) -> String {
 fn write_fragment<W: ?Sized + Write>(w: &mut W, fragment: &str) -> std::io::Result<()> {
     let mut rest = fragment;
     while let Some((at, c)) = kps::text::forbidden_char(rest) {
-        w.write_all(rest[..at].as_bytes())?;
+        w.write_all(&rest.as_bytes()[..at])?;
         write!(w, "\\u{:04x}", c as u32)?;
         rest = &rest[at + c.len_utf8()..];
     }
