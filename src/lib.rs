@@ -22,6 +22,7 @@ pub mod ppk;
 pub mod request;
 pub mod secret;
 pub mod store;
+pub mod text;
 pub mod winpass;
 
 pub use error::{Error, Result};

@@ -1,7 +1,13 @@
 //! How keypairs look on stdout: the JSON contract (the Key Pair Service's
 //! field names) and the human text.
+//!
+//! Nothing from the store or from a file reaches the terminal raw: human text
+//! goes through `kps::text::escape`, and the JSON writers escape what
+//! serde_json would leave raw (DEL, C1 controls such as U+009B CSI, bidi
+//! controls, U+2028/U+2029) as `\uXXXX`.
 
 use kps::keypair::{Integrity, Keypair};
+use kps::text::{escape, escape_lines};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::io::Write;
@@ -144,6 +150,7 @@ pub fn store_json(store: &std::path::Path, kdf: &kps::store::KdfParams) -> Value
 /// Human text on stdout. A closed stdout comes back as an error (BrokenPipe),
 /// which the caller treats as success, where `println!` would panic.
 pub fn print_text(text: &str) -> std::io::Result<()> {
+    let text = escape_lines(text);
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     if !text.ends_with('\n') {
@@ -159,6 +166,7 @@ pub fn warn(message: &str) {
     } else {
         ("", "")
     };
+    let message = escape(message);
     let _ = writeln!(std::io::stderr(), "{on}warning{off}: {message}");
 }
 
@@ -166,13 +174,59 @@ pub fn print_json(doc: &Value) -> std::io::Result<()> {
     // Buffered: stdout is line-buffered, and a large list would otherwise
     // cost one write call per line.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    serde_json::to_writer_pretty(&mut out, doc)?;
+    // Laid out as serde_json's to_writer_pretty, with the extra escapes.
+    doc.serialize(&mut serde_json::Serializer::with_formatter(
+        &mut out,
+        Pretty::at(0),
+    ))?;
     writeln!(out)?;
     out.flush()
 }
 
+/// `doc` on one line (serde_json's compact layout) with the extra escapes:
+/// for JSON errors on stderr.
+pub fn json_line(doc: &Value) -> String {
+    let mut out = Vec::new();
+    // Writing a Value to a Vec cannot fail.
+    let _ = doc.serialize(&mut serde_json::Serializer::with_formatter(
+        &mut out, Compact,
+    ));
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// A run of string text serde_json would write as it is: the characters
+/// `kps::text` forbids become `\uXXXX` (all of them are in the Basic
+/// Multilingual Plane; serde_json escapes C0 itself, before this is called).
+/// Ordinary text is written in one piece, byte for byte as before.
+fn write_fragment<W: ?Sized + Write>(w: &mut W, fragment: &str) -> std::io::Result<()> {
+    let mut rest = fragment;
+    while let Some((at, c)) = kps::text::forbidden_char(rest) {
+        w.write_all(&rest.as_bytes()[..at])?;
+        write!(w, "\\u{:04x}", c as u32)?;
+        rest = &rest[at + c.len_utf8()..];
+    }
+    w.write_all(rest.as_bytes())
+}
+
+/// serde_json's compact layout with [`write_fragment`].
+struct Compact;
+
+impl serde_json::ser::Formatter for Compact {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        write_fragment(w, fragment)
+    }
+}
+
 pub fn print_keypair(k: &Keypair) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
+    write_keypair(std::io::stdout().lock(), k)
+}
+
+/// `show`'s layout: one field a line, each value escaped.
+fn write_keypair(mut out: impl Write, k: &Keypair) -> std::io::Result<()> {
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     let protection = match (&k.has_private_key, k.encryption.type_name()) {
         (false, _) => "none (public key only)".to_string(),
@@ -232,7 +286,7 @@ pub fn print_keypair(k: &Keypair) -> std::io::Result<()> {
         ),
         ("public key", k.public_line.clone()),
     ] {
-        writeln!(out, "{:<16} {value}", format!("{label}:"))?;
+        writeln!(out, "{:<16} {}", format!("{label}:"), escape(&value))?;
     }
     out.flush()
 }
@@ -240,7 +294,7 @@ pub fn print_keypair(k: &Keypair) -> std::io::Result<()> {
 /// serde_json's `PrettyFormatter` (two spaces a level) starting `depth`
 /// levels in, for a value written inside a document that is being streamed.
 /// The same eight methods as PrettyFormatter; the rest are the defaults it
-/// uses too.
+/// uses too, but for string text ([`write_fragment`]).
 struct Pretty {
     depth: usize,
     has_value: bool,
@@ -323,6 +377,14 @@ impl serde_json::ser::Formatter for Pretty {
         self.has_value = true;
         Ok(())
     }
+
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        write_fragment(w, fragment)
+    }
 }
 
 pub fn print_table(keypairs: &[Keypair]) -> std::io::Result<()> {
@@ -357,16 +419,112 @@ impl<W: Write> Table<W> {
         writeln!(
             self.out,
             "{:<width$}  {:<19}  {:>4}  {:<50}  {:<10}  {}",
-            k.name,
-            k.algorithm,
+            escape(&k.name),
+            escape(&k.algorithm),
             k.bits,
-            k.fingerprint,
+            escape(&k.fingerprint),
             k.encryption.type_name(),
-            k.create_time
+            escape(&k.create_time)
         )
     }
 
     pub fn finish(mut self) -> std::io::Result<()> {
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kps::keypair::Encryption;
+
+    /// A keypair whose every free-text field holds what an attacker with
+    /// write access to the store could plant.
+    fn planted() -> Keypair {
+        Keypair {
+            name: "n\u{1b}[2J".into(),
+            algorithm: "ssh-ed25519\u{9b}2J".into(),
+            bits: 256,
+            public_line: "ssh-ed25519 AAAA c\nssh-ed25519 BBBB attacker".into(),
+            fingerprint: "SHA256:x\u{7}".into(),
+            fingerprint_md5: "MD5:00".into(),
+            fingerprint_aws_created: None,
+            fingerprint_aws_imported: None,
+            description: Some("\u{1b}]0;pwned\u{7}".into()),
+            user_id: Some("\u{1b}]52;c;aGk=\u{7} \u{202e}txt.exe".into()),
+            create_time: "2024\u{7f}".into(),
+            update_time: "2024\u{2028}".into(),
+            encryption: Encryption::Kms {
+                key_name: Some("k\r".into()),
+                key_id: Some("\u{85}".into()),
+            },
+            has_private_key: true,
+        }
+    }
+
+    fn assert_inert(bytes: &[u8]) {
+        let text = std::str::from_utf8(bytes).unwrap();
+        for line in text.lines() {
+            assert_eq!(kps::text::forbidden_char(line), None, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn show_and_table_layouts_escape_every_field() {
+        let k = planted();
+        let mut shown = Vec::new();
+        write_keypair(&mut shown, &k).unwrap();
+        assert_inert(&shown);
+        let shown = String::from_utf8(shown).unwrap();
+        assert!(shown.contains(r"\x1b]0;pwned\x07"), "{shown}");
+        assert!(shown.contains(r"\u{202e}txt.exe"), "{shown}");
+        // One line a field: the planted line feed did not add one.
+        assert_eq!(shown.lines().count(), 14, "{shown}");
+
+        let mut table = Table::start(Vec::new(), k.name.len()).unwrap();
+        table.row(&k).unwrap();
+        assert_inert(&table.out);
+        assert_eq!(table.out.iter().filter(|b| **b == b'\n').count(), 2);
+    }
+
+    #[test]
+    fn json_escapes_what_serde_json_leaves_raw() {
+        let doc = json!({ "s": "del\u{7f} csi\u{9b} rlo\u{202e} ls\u{2028} esc\u{1b} ü 日本" });
+        let line = json_line(&doc);
+        assert_eq!(
+            line,
+            r#"{"s":"del\u007f csi\u009b rlo\u202e ls\u2028 esc\u001b ü 日本"}"#
+        );
+        assert_eq!(serde_json::from_str::<Value>(&line).unwrap(), doc);
+        assert!(list_bytes_are_inert(&planted()));
+    }
+
+    fn list_bytes_are_inert(k: &Keypair) -> bool {
+        let mut out = Vec::new();
+        let mut list = JsonList::start(&mut out).unwrap();
+        list.push(k).unwrap();
+        list.finish().unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back["keypairs"][0]["keypair"]["user_id"], json!(k.user_id));
+        !text
+            .chars()
+            .any(|c| c != '\n' && kps::text::is_forbidden(c))
+    }
+
+    #[test]
+    fn ordinary_documents_are_laid_out_as_serde_json_does() {
+        let doc = json!({ "a": [1, {"b": "ü \\ \"q\" 日本"}, []], "c": {}, "d": null });
+        let mut ours = Vec::new();
+        doc.serialize(&mut serde_json::Serializer::with_formatter(
+            &mut ours,
+            Pretty::at(0),
+        ))
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(ours).unwrap(),
+            serde_json::to_string_pretty(&doc).unwrap()
+        );
+        assert_eq!(json_line(&doc), doc.to_string());
     }
 }

@@ -107,7 +107,7 @@ pub fn pin(file: Option<&Path>, token: &str) -> Result<Passphrase, CliError> {
         return Ok(Passphrase::new(v.into_vec()));
     }
     ask(
-        |input| input.with_prompt(format!("PIN for token '{token}'")),
+        |input| input.with_prompt(format!("PIN for token '{}'", kps::text::escape(token))),
         || CliError::NoPin {
             token: token.to_string(),
         },

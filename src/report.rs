@@ -1,6 +1,7 @@
 //! Failures as the user and scripts see them: each error gets its code, exit
 //! status, message and hint here, in one place.
 
+use kps::text::escape;
 use serde_json::json;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -287,16 +288,18 @@ pub fn failure(err: &anyhow::Error, json: bool) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let verdict = verdict(err);
-    let mut message = format!("{err:#}");
     let batch = match err.downcast_ref::<kps::Error>() {
         Some(kps::Error::BatchFailed { failures }) => failures.as_slice(),
         _ => &[],
     };
-    for (file, e) in batch {
-        message.push_str(&format!("\n  {file}: {e}"));
-    }
     let mut stderr = std::io::stderr().lock();
     if json {
+        // JSON escapes what it must itself (output::json_line); the message
+        // keeps the text as it was, for scripts.
+        let mut message = format!("{err:#}");
+        for (file, e) in batch {
+            message.push_str(&format!("\n  {file}: {e}"));
+        }
         let mut doc = json!({ "error_code": verdict.code, "error_msg": message });
         if !batch.is_empty() {
             doc["failures"] = batch
@@ -310,8 +313,14 @@ pub fn failure(err: &anyhow::Error, json: bool) -> ExitCode {
                 })
                 .collect();
         }
-        let _ = writeln!(stderr, "{doc}");
+        let _ = writeln!(stderr, "{}", crate::output::json_line(&doc));
     } else {
+        // Messages quote file names, key algorithm names and stored text:
+        // each piece is escaped, and only the line breaks added here remain.
+        let mut message = escape(&format!("{err:#}")).into_owned();
+        for (file, e) in batch {
+            message.push_str(&format!("\n  {}: {}", escape(file), escape(&e.to_string())));
+        }
         let color = stderr_color();
         let (red, yellow, reset) = if color {
             ("\x1b[1;31m", "\x1b[1;33m", "\x1b[0m")
@@ -320,6 +329,7 @@ pub fn failure(err: &anyhow::Error, json: bool) -> ExitCode {
         };
         let _ = writeln!(stderr, "{red}error{reset}: {message}");
         if let Some(hint) = verdict.hint {
+            let hint = escape(&hint);
             let _ = writeln!(stderr, "{yellow}hint{reset}: {hint}");
         }
     }
@@ -350,7 +360,7 @@ pub fn clap_error(err: clap::Error, json: bool) -> ExitCode {
             "error_code": "KPS.0002",
             "error_msg": if detail.is_empty() { msg } else { detail },
         });
-        let _ = writeln!(std::io::stderr(), "{doc}");
+        let _ = writeln!(std::io::stderr(), "{}", crate::output::json_line(&doc));
         return ExitCode::from(exit::USAGE);
     }
     let _ = err.print();

@@ -87,6 +87,15 @@ pub fn parse(bytes: &[u8]) -> Result<ImportRequest> {
     let k = body.keypair;
     crate::name::validate(&k.name)?;
     let e = k.key_protection.encryption;
+    // The free-text fields are stored and printed as `--user-id` and
+    // `--kms-key-name` are, under the same rule.
+    for (field, value) in [
+        ("user_id", &k.user_id),
+        ("kms_key_name", &e.kms_key_name),
+        ("kms_key_id", &e.kms_key_id),
+    ] {
+        crate::text::check_optional(&format!("import request field {field}"), value.as_deref())?;
+    }
     let encryption = match e.kind.as_str() {
         "default" => Encryption::Default,
         "kms" => {
@@ -184,6 +193,25 @@ mod tests {
             assert!(err.contains(expected), "{err} should mention {expected}");
         }
         assert!(parse(b"not json").is_err());
+    }
+
+    #[test]
+    fn free_text_fields_hold_no_line_breaks_or_controls() {
+        for (user_id, kms_key_name) in
+            [("a\nb", "k"), ("u", "k\u{1b}]0;x\u{7}"), ("\u{202e}u", "k")]
+        {
+            let err = req(
+                serde_json::json!({"keypair": {"name": "a", "user_id": user_id,
+                "key_protection": {"private_key": "x", "encryption": {"type": "kms",
+                "kms_key_name": kms_key_name}}}}),
+            )
+            .unwrap_err();
+            assert!(matches!(err, Error::InvalidParameter { .. }), "{err}");
+            assert!(
+                err.to_string().starts_with("import request field "),
+                "{err}"
+            );
+        }
     }
 
     #[test]

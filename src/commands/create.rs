@@ -1,15 +1,17 @@
-use super::{Context, Protection, kdf_params, protection, require_kms_config};
+use super::{Context, Protection, check_free_text, kdf_params, protection, require_kms_config};
 use crate::cli::CreateArgs;
 use crate::output;
 use crate::progress::Spinner;
 use kps::algorithm::KeySpec;
 use kps::keypair::NewKeypair;
-use kps::store::Material;
+use kps::store::{Material, Store};
+use kps::text::escape;
 use serde_json::json;
 
 pub fn run(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     // Everything that can be refused is refused before any work is done.
     kps::name::validate(&args.name)?;
+    check_free_text(&args.comment, &args.description, &args.user_id)?;
     let spec = KeySpec::parse(Some(&args.key_type), args.bits)?;
     let encryption = protection(args.protection.encryption, &args.protection.kms_key)?;
     let kdf = kdf_params(&args.kdf, Default::default())?;
@@ -22,7 +24,7 @@ pub fn run(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
                 && existing.algorithm == spec.ssh_algorithm()
                 && existing.bits == spec.bits() =>
         {
-            return report(ctx, &existing, false);
+            return report(ctx, &store, &existing, false);
         }
         Ok(_) => return Err(kps::Error::AlreadyExists(args.name).into()),
         Err(kps::Error::NotFound(_)) => {}
@@ -43,13 +45,13 @@ pub fn run(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
         encryption,
     };
     match store.insert(&meta, Material::Private(&key), protection_for.sealers()) {
-        Ok(keypair) => report(ctx, &keypair, true),
+        Ok(keypair) => report(ctx, &store, &keypair, true),
         // Another process created it meanwhile: for --if-not-exists that is
         // fine when it is of the same kind.
         Err(kps::Error::AlreadyExists(name)) if args.if_not_exists => {
             let existing = store.get(&name)?;
             if existing.algorithm == spec.ssh_algorithm() && existing.bits == spec.bits() {
-                report(ctx, &existing, false)
+                report(ctx, &store, &existing, false)
             } else {
                 Err(kps::Error::AlreadyExists(name).into())
             }
@@ -58,7 +60,14 @@ pub fn run(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     }
 }
 
-fn report(ctx: &Context, keypair: &kps::keypair::Keypair, created: bool) -> anyhow::Result<()> {
+fn report(
+    ctx: &Context,
+    store: &Store,
+    keypair: &kps::keypair::Keypair,
+    created: bool,
+) -> anyhow::Result<()> {
+    // An existing keypair (--if-not-exists) comes from the store's row.
+    let line = kps::text::stored_public_line(keypair, store.db_path())?;
     if ctx.json {
         let mut doc = json!({ "keypair": output::keypair_json(keypair) });
         if !created {
@@ -74,11 +83,11 @@ fn report(ctx: &Context, keypair: &kps::keypair::Keypair, created: bool) -> anyh
             } else {
                 "Keypair exists:"
             },
-            keypair.name,
-            keypair.algorithm,
+            escape(&keypair.name),
+            escape(&keypair.algorithm),
             keypair.bits,
-            keypair.fingerprint,
-            keypair.public_line
+            escape(&keypair.fingerprint),
+            line
         ))?;
     }
     Ok(())

@@ -3,6 +3,7 @@ use crate::cli::DeleteArgs;
 use crate::output;
 use crate::passphrase::interactive;
 use crate::report::CliError;
+use kps::text::escape;
 use serde_json::json;
 
 pub fn run(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
@@ -29,8 +30,9 @@ pub fn run(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
         crate::interrupt::guard_terminal();
         let confirmed = dialoguer::Confirm::new()
             .with_prompt(format!(
-                "Delete keypair '{}' ({what})? Its private key cannot be recovered",
-                keypair.name
+                "Delete keypair '{}' ({})? Its private key cannot be recovered",
+                escape(&keypair.name),
+                escape(&what)
             ))
             .default(false)
             .interact()
@@ -43,7 +45,7 @@ pub fn run(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
     if ctx.json {
         output::print_json(&json!({ "name": keypair.name, "deleted": true }))?;
     } else {
-        ctx.status(&format!("Deleted keypair {}", keypair.name))?;
+        ctx.status(&format!("Deleted keypair {}", escape(&keypair.name)))?;
     }
     Ok(())
 }

@@ -3,6 +3,7 @@ use crate::cli::{ExportArgs, ExportFormat};
 use crate::output;
 use crate::report::CliError;
 use kps::export::{self, Format};
+use kps::text::escape;
 use serde_json::json;
 use std::io::Write;
 use std::path::Path;
@@ -43,7 +44,8 @@ pub fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
         let key = private_key_of(ctx, &store, &keypair)?;
         export::private_pem(&key, format)?
     } else {
-        Zeroizing::new(format!("{}\n", keypair.public_line))
+        let line = kps::text::stored_public_line(&keypair, store.db_path())?;
+        Zeroizing::new(format!("{line}\n"))
     };
 
     if to_stdout {
@@ -73,8 +75,8 @@ pub fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
                 std::io::stderr(),
                 "Wrote {} key of {} to {}",
                 format_name(args.format),
-                keypair.name,
-                path.display()
+                escape(&keypair.name),
+                escape(&path.display().to_string())
             );
         }
     }

@@ -43,6 +43,9 @@ fn ppk_error(e: PpkError) -> anyhow::Error {
 }
 
 pub fn run(ctx: &Context, args: ExportPpkArgs) -> anyhow::Result<()> {
+    if let Some(c) = &args.comment {
+        kps::text::check_field("--comment", c)?;
+    }
     let version = match args.ppk_version {
         PpkVersionArg::V3 => PpkVersion::V3,
         PpkVersionArg::V2 => PpkVersion::V2,
@@ -68,6 +71,8 @@ pub fn run(ctx: &Context, args: ExportPpkArgs) -> anyhow::Result<()> {
     };
     let store = ctx.open_store()?;
     let keypair = store.get(&args.name)?;
+    // The stored comment goes into the file's Comment header.
+    kps::text::stored_public_line(&keypair, store.db_path())?;
     let path = args
         .output
         .clone()

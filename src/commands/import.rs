@@ -1,4 +1,4 @@
-use super::{Context, Protection, kdf_params, protection, require_kms_config};
+use super::{Context, Protection, check_free_text, kdf_params, protection, require_kms_config};
 use crate::cli::ImportArgs;
 use crate::output;
 use crate::passphrase;
@@ -7,6 +7,7 @@ use kps::keypair::{Keypair, NewKeypair};
 use kps::parse::{self, ParsedKey};
 use kps::secret::Passphrase;
 use kps::store::{Material, Store};
+use kps::text::escape;
 use serde_json::{Value, json};
 use std::path::Path;
 use zeroize::Zeroizing;
@@ -68,6 +69,7 @@ pub fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
     if let Some(name) = &args.name {
         kps::name::validate(name)?;
     }
+    check_free_text(&args.comment, &args.description, &args.user_id)?;
     let encryption = protection(args.protection.encryption, &args.protection.kms_key)?;
     let key_pass = key_passphrase(&args)?;
     let mut warnings = Vec::new();
@@ -283,17 +285,26 @@ fn report(
     }
     let verb = if dry_run { "Would import" } else { "Imported" };
     let mut text = String::new();
+    // File names come from the directory, whoever wrote it: escaped.
     for k in records {
         text.push_str(&format!(
             "{verb} keypair {} ({} {})\n{}\n",
-            k.name, k.algorithm, k.bits, k.fingerprint
+            escape(&k.name),
+            escape(&k.algorithm),
+            k.bits,
+            escape(&k.fingerprint)
         ));
         if !from_dir {
-            text.push_str(&format!("{}\n", k.public_line));
+            // Built from the key just read, whose comment was checked.
+            text.push_str(&format!("{}\n", escape(&k.public_line)));
         }
     }
     for (p, why) in skipped {
-        text.push_str(&format!("Skipped {}: {why}\n", p.display()));
+        text.push_str(&format!(
+            "Skipped {}: {}\n",
+            escape(&p.display().to_string()),
+            escape(why)
+        ));
     }
     if from_dir && records.is_empty() {
         text.push_str("No private keys found\n");

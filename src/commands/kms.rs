@@ -2,6 +2,7 @@ use super::Context;
 use crate::cli::KmsCommand;
 use crate::output;
 use kps::kms::{Kms, KmsConfig, absolute_module};
+use kps::text::escape;
 use serde_json::json;
 
 pub fn run(ctx: &Context, command: KmsCommand) -> anyhow::Result<()> {
@@ -61,7 +62,7 @@ pub fn run(ctx: &Context, command: KmsCommand) -> anyhow::Result<()> {
             } else {
                 let mut text = format!("{:<32}  ID\n", "NAME");
                 for k in &keys {
-                    text.push_str(&format!("{:<32}  {}\n", k.label, k.id));
+                    text.push_str(&format!("{:<32}  {}\n", escape(&k.label), escape(&k.id)));
                 }
                 ctx.status(&text)?;
             }

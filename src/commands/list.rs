@@ -1,6 +1,7 @@
 use super::Context;
 use crate::cli::ListArgs;
 use crate::output::{JsonList, Table};
+use kps::text::escape;
 use std::io::{BufWriter, Write};
 
 /// Rows go to stdout as SQLite reads them: memory stays flat however many
@@ -11,7 +12,7 @@ pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
     if args.names {
         let mut out = out;
         store.each(|k| -> anyhow::Result<()> {
-            out.write_all(k.name.as_bytes())?;
+            out.write_all(escape(&k.name).as_bytes())?;
             out.write_all(b"\n")?;
             Ok(())
         })?;

@@ -228,6 +228,19 @@ pub fn kdf_params(args: &KdfArgs, base: KdfParams) -> anyhow::Result<KdfParams> 
     Ok(params)
 }
 
+/// The free-text options of `create` and `import`: stored, printed, and (the
+/// comment) written into every public key line, so none may hold a line
+/// break or a terminal control.
+pub fn check_free_text(
+    comment: &Option<String>,
+    description: &Option<String>,
+    user_id: &Option<String>,
+) -> kps::Result<()> {
+    kps::text::check_optional("--comment", comment.as_deref())?;
+    kps::text::check_optional("--description", description.as_deref())?;
+    kps::text::check_optional("--user-id", user_id.as_deref())
+}
+
 /// The `--encryption` options as the service validates them: `kms` needs a
 /// key name or id; the kms options mean nothing without `kms`.
 pub fn protection(encryption: EncryptionType, kms: &KmsKeyArgs) -> Result<Encryption, CliError> {
@@ -248,6 +261,15 @@ pub fn protection(encryption: EncryptionType, kms: &KmsKeyArgs) -> Result<Encryp
                     "for example --kms-key-name kps/default",
                 ));
             }
+            // Stored with the keypair and shown by `show`.
+            kps::text::check_optional("--kms-key-name", kms.kms_key_name.as_deref())
+                .and_then(|()| kps::text::check_optional("--kms-key-id", kms.kms_key_id.as_deref()))
+                .map_err(|e| {
+                    CliError::usage(
+                        e.to_string(),
+                        "give the key's name or id as printed by 'kps kms list-keys'",
+                    )
+                })?;
             Ok(Encryption::Kms {
                 key_name: kms.kms_key_name.clone(),
                 key_id: kms.kms_key_id.clone(),

@@ -3,6 +3,7 @@ use super::{
 };
 use crate::cli::SetEncryptionArgs;
 use crate::output;
+use kps::text::escape;
 use serde_json::json;
 
 pub fn run(ctx: &Context, args: SetEncryptionArgs) -> anyhow::Result<()> {
@@ -46,14 +47,14 @@ pub fn run(ctx: &Context, args: SetEncryptionArgs) -> anyhow::Result<()> {
     } else {
         let mut text = format!(
             "Keypair {} is now protected by encryption type {}",
-            updated.name,
+            escape(&updated.name),
             updated.encryption.type_name()
         );
         if let (Some(n), Some(id)) = (
             updated.encryption.kms_key_name(),
             updated.encryption.kms_key_id(),
         ) {
-            text.push_str(&format!(" (KMS key '{n}', id {id})"));
+            text.push_str(&format!(" (KMS key '{}', id {})", escape(n), escape(id)));
         }
         ctx.status(&text)?;
     }

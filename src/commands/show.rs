@@ -4,9 +4,12 @@ use crate::output;
 use serde_json::json;
 
 pub fn run(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
-    let keypair = ctx.open_store()?.get(&args.name)?;
+    let store = ctx.open_store()?;
+    let keypair = store.get(&args.name)?;
+    // Every form shows the public key line: a damaged one is refused, not shown.
+    let line = kps::text::stored_public_line(&keypair, store.db_path())?;
     if args.public {
-        output::print_text(&keypair.public_line)?;
+        output::print_text(line)?;
     } else if ctx.json {
         output::print_json(&json!({ "keypair": output::keypair_json(&keypair) }))?;
     } else {

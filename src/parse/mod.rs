@@ -103,6 +103,9 @@ pub fn private_key(bytes: &[u8], passphrase: Option<&Passphrase>) -> Result<Pars
             "not a private key: no PEM block, OpenSSH key or PuTTY key found",
         ));
     };
+    // Here, once for every format (OpenSSH, .ppk `Comment:`): a line break
+    // in a comment would become a second key in authorized_keys.
+    crate::text::check_key_comment(key.comment().as_str_lossy())?;
     let warnings = algorithm::check_importable(key.public_key().key_data())?;
     if !keycheck::matches(key.key_data(), key.public_key().key_data())? {
         return Err(Error::KeyMismatch(
@@ -126,6 +129,7 @@ pub fn public_key(bytes: &[u8]) -> Result<(PublicKey, Vec<String>)> {
         Some(label) => public::from_pem(&text, label)?,
         None => public::from_text(&text)?,
     };
+    crate::text::check_key_comment(key.comment().as_str_lossy())?;
     let warnings = algorithm::check_importable(key.key_data())?;
     Ok((key, warnings))
 }

@@ -1099,7 +1099,7 @@ impl Store {
             ("description", k.description.as_deref()),
             ("user id", k.user_id.as_deref()),
         ] {
-            if value.is_some_and(has_control_char) {
+            if value.is_some_and(|v| crate::text::forbidden_char(v).is_some()) {
                 return Err(integrity(format!(
                     "its {field} holds a control character, which kps never stores"
                 )));
@@ -1285,12 +1285,6 @@ pub fn preview(meta: &NewKeypair, material: Material<'_>) -> Result<Keypair> {
         has_private_key: matches!(material, Material::Private(_)),
         integrity: Integrity::Unverified,
     })
-}
-
-/// C0, DEL, C1: what turns an authorized_keys line into two, or a
-/// terminal's output into commands. (Replaced by the text module's check.)
-fn has_control_char(s: &str) -> bool {
-    s.chars().any(|c| c.is_control())
 }
 
 fn public_blob(public: &PublicKey) -> Result<Vec<u8>> {
