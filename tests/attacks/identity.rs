@@ -476,3 +476,46 @@ fn finding_10_kdf_costs_are_bounded() {
     let run = short.run(&args).ok();
     assert!(run.stderr().contains("warning"), "{}", run.stderr());
 }
+
+/// A store written before rows were authenticated: its rows are shown as
+/// not endorsed until its first unlock, which endorses them once, moves the
+/// identity wrapping to version 2 and pins it. A row planted after that,
+/// with no MAC, is refused, here and on a machine with no pin.
+#[test]
+fn older_store_is_endorsed_once_then_planted_rows_are_refused() {
+    let mut kps = Kps::empty();
+    kps.use_legacy_store();
+    let list = kps.run(&["--json", "list"]).ok().json();
+    for item in list["keypairs"].as_array().unwrap() {
+        assert_eq!(item["keypair"]["integrity"], "not-endorsed");
+    }
+    kps.run(&["verify"]).ok();
+    let list = kps.run(&["--json", "list"]).ok().json();
+    assert_eq!(list["keypairs"].as_array().unwrap().len(), 3);
+    for item in list["keypairs"].as_array().unwrap() {
+        assert_eq!(item["keypair"]["integrity"], "verified");
+    }
+    // The attacker copies row `e` under a new name, without a MAC (they
+    // cannot make one), hoping for another endorsement.
+    db(&kps)
+        .execute_batch(
+            "CREATE TEMP TABLE t AS SELECT * FROM keypairs WHERE name = 'e';
+             UPDATE t SET name = 'planted', id = NULL, mac = NULL;
+             INSERT INTO keypairs SELECT * FROM t;",
+        )
+        .unwrap();
+    let run = kps.run(&["--json", "show", "planted"]).expect(7);
+    assert_eq!(error_code(&run), "KPS.6011");
+    kps.run(&["--json", "list"]).expect(7);
+    // On a machine with no pin, the unlock sees wrapping version 2: no
+    // second endorsement.
+    let fresh = kps.dir.path().join("other-machine");
+    let run = kps
+        .run_with(&["--json", "verify"], |c| {
+            c.env("XDG_CONFIG_HOME", &fresh);
+        })
+        .expect(7);
+    assert_eq!(error_code(&run), "KPS.6011");
+    kps.run(&["delete", "planted", "--yes"]).ok();
+    kps.run(&["verify"]).ok();
+}

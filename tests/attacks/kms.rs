@@ -129,6 +129,15 @@ fn finding_2_the_store_cannot_name_a_module_for_kps_to_load() {
         )
         .unwrap();
     }
+    // Where the store is pinned, the flipped row fails its MAC before any
+    // KMS is looked for.
+    let run = run_with_pin(&kps, &["--json", "export", "victim", "-o", "-"]);
+    assert!(!marker.exists(), "export loaded the store's module");
+    assert_eq!(error_code(&run.expect(7)), "KPS.6011");
+    // A machine with no pin for this store (a copied store): the row cannot
+    // be authenticated there, so the KMS path is reached, and still loads
+    // nothing the store names.
+    std::fs::remove_dir_all(kps.config_home().join("kps/stores")).unwrap();
     // The user never configured kms; they would type a PIN at the prompt
     // (here, a PIN file), which the old kps handed to the planted module.
     let run = run_with_pin(&kps, &["--json", "export", "victim", "-o", "-"]);

@@ -177,8 +177,31 @@ impl Kps {
         self.run(&args).ok().json()
     }
 
+    /// Use a copy of the store an older kps wrote (schema version 3, no
+    /// row MACs; tests/fixtures/legacy-store/make.sh): keypairs `k` (ECDSA,
+    /// from before the AWS fingerprints), `e` (Ed25519, described) and
+    /// `pub` (public key only), passphrase [`PASSPHRASE`].
+    pub fn use_legacy_store(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        let copy = self.path("legacy.db");
+        std::fs::copy(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/legacy-store/store-v3.db"
+            ),
+            &copy,
+        )
+        .unwrap();
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o600)).unwrap();
+        self.store = copy;
+    }
+
     pub fn db(&self) -> PathBuf {
-        self.store.join("kps.db")
+        if self.store.is_file() {
+            self.store.clone()
+        } else {
+            self.store.join("kps.db")
+        }
     }
 }
 
