@@ -459,6 +459,7 @@ mod tests {
                 key_id: Some("\u{85}".into()),
             },
             has_private_key: true,
+            integrity: Integrity::Verified,
         }
     }
 
@@ -479,7 +480,7 @@ mod tests {
         assert!(shown.contains(r"\x1b]0;pwned\x07"), "{shown}");
         assert!(shown.contains(r"\u{202e}txt.exe"), "{shown}");
         // One line a field: the planted line feed did not add one.
-        assert_eq!(shown.lines().count(), 14, "{shown}");
+        assert_eq!(shown.lines().count(), 15, "{shown}");
 
         let mut table = Table::start(Vec::new(), k.name.len()).unwrap();
         table.row(&k).unwrap();

@@ -824,9 +824,9 @@ fn dry_run_prints_the_same_and_writes_nothing() {
             "--private-key",
             "k",
             "--kdf-memory",
-            "1024",
+            "19456",
             "--kdf-passes",
-            "1",
+            "2",
         ])
         .ok()
         .json();
