@@ -64,6 +64,9 @@ _kps() {
             kps,show)
                 cmd="kps__subcmd__show"
                 ;;
+            kps,verify)
+                cmd="kps__subcmd__verify"
+                ;;
             kps__subcmd__help,backup)
                 cmd="kps__subcmd__help__subcmd__backup"
                 ;;
@@ -112,6 +115,9 @@ _kps() {
             kps__subcmd__help,show)
                 cmd="kps__subcmd__help__subcmd__show"
                 ;;
+            kps__subcmd__help,verify)
+                cmd="kps__subcmd__help__subcmd__verify"
+                ;;
             kps__subcmd__help__subcmd__kms,configure)
                 cmd="kps__subcmd__help__subcmd__kms__subcmd__configure"
                 ;;
@@ -152,7 +158,7 @@ _kps() {
 
     case "${cmd}" in
         kps)
-            opts="-q -h -V --store --json --quiet --passphrase-file --pin-file --help --version init create import list show find export export-ppk get-win-password set-encryption kms delete generate-docs backup passwd help"
+            opts="-q -h -V --store --json --quiet --passphrase-file --pin-file --help --version init create import list show find export export-ppk get-win-password set-encryption kms delete generate-docs backup passwd verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -498,7 +504,7 @@ _kps() {
             return 0
             ;;
         kps__subcmd__help)
-            opts="init create import list show find export export-ppk get-win-password set-encryption kms delete generate-docs backup passwd help"
+            opts="init create import list show find export export-ppk get-win-password set-encryption kms delete generate-docs backup passwd verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -764,6 +770,20 @@ _kps() {
             return 0
             ;;
         kps__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kps__subcmd__help__subcmd__verify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1110,7 +1130,7 @@ _kps() {
             return 0
             ;;
         kps__subcmd__passwd)
-            opts="-q -h --new-passphrase-file --kdf-memory --kdf-passes --kdf-parallelism --store --json --quiet --passphrase-file --pin-file --help"
+            opts="-q -h --new-passphrase-file --kdf-memory --kdf-passes --kdf-parallelism --rekey --store --json --quiet --passphrase-file --pin-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1203,6 +1223,32 @@ _kps() {
             ;;
         kps__subcmd__show)
             opts="-q -h --public --store --json --quiet --passphrase-file --pin-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pin-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kps__subcmd__verify)
+            opts="-q -h --store --json --quiet --passphrase-file --pin-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -42,7 +42,8 @@ set edit:completion:arg-completer[kps] = {|@words|
             cand delete 'Delete a keypair'
             cand generate-docs 'Write shell completions and man pages (for packagers and the repository)'
             cand backup 'Write a consistent copy of the store to FILE (safe while kps runs)'
-            cand passwd 'Change the store passphrase (re-wraps the store key only)'
+            cand passwd 'Change the store passphrase; with --rekey also replace the store key'
+            cand verify 'Check the store with its passphrase and pin its identity on this machine'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'kps;init'= {
@@ -306,6 +307,17 @@ set edit:completion:arg-completer[kps] = {|@words|
             cand --store 'Store directory [default: the platform data dir, ~/.local/share/kps on Linux]'
             cand --passphrase-file 'Read the store passphrase from FILE (one trailing newline is ignored)'
             cand --pin-file 'Read the PKCS#11 token PIN (encryption type kms) from FILE'
+            cand --rekey 'Also replace the store key: every private key protected by the passphrase is re-sealed, so an old copy of the store and the old passphrase open nothing made or kept after this (use after a leak)'
+            cand --json 'Print one JSON document on stdout; errors as {"error_code","error_msg"} on stderr'
+            cand -q 'Print nothing on stdout but the requested data (no status lines)'
+            cand --quiet 'Print nothing on stdout but the requested data (no status lines)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'kps;verify'= {
+            cand --store 'Store directory [default: the platform data dir, ~/.local/share/kps on Linux]'
+            cand --passphrase-file 'Read the store passphrase from FILE (one trailing newline is ignored)'
+            cand --pin-file 'Read the PKCS#11 token PIN (encryption type kms) from FILE'
             cand --json 'Print one JSON document on stdout; errors as {"error_code","error_msg"} on stderr'
             cand -q 'Print nothing on stdout but the requested data (no status lines)'
             cand --quiet 'Print nothing on stdout but the requested data (no status lines)'
@@ -327,7 +339,8 @@ set edit:completion:arg-completer[kps] = {|@words|
             cand delete 'Delete a keypair'
             cand generate-docs 'Write shell completions and man pages (for packagers and the repository)'
             cand backup 'Write a consistent copy of the store to FILE (safe while kps runs)'
-            cand passwd 'Change the store passphrase (re-wraps the store key only)'
+            cand passwd 'Change the store passphrase; with --rekey also replace the store key'
+            cand verify 'Check the store with its passphrase and pin its identity on this machine'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'kps;help;init'= {
@@ -368,6 +381,8 @@ set edit:completion:arg-completer[kps] = {|@words|
         &'kps;help;backup'= {
         }
         &'kps;help;passwd'= {
+        }
+        &'kps;help;verify'= {
         }
         &'kps;help;help'= {
         }

@@ -64,7 +64,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ),
     (
         "Protect and manage",
-        &["set-encryption", "kms", "delete", "passwd"],
+        &["set-encryption", "kms", "delete", "passwd", "verify"],
     ),
 ];
 
@@ -231,10 +231,14 @@ pub enum Command {
     )]
     Backup(BackupArgs),
 
-    /// Change the store passphrase (re-wraps the store key only)
+    /// Change the store passphrase; with --rekey also replace the store key
     #[command(
-        after_help = "Examples:\n  kps passwd\n  kps passwd --passphrase-file old.txt \
-                            --new-passphrase-file new.txt"
+        after_help = "Without --rekey only the store key's wrapping changes (the same cost for any \
+                      number of keypairs); an older copy of the store still opens with the old \
+                      passphrase. After a passphrase leak use --rekey: every keypair protected by \
+                      the passphrase is sealed again to a new store key.\n\n\
+                      Examples:\n  kps passwd\n  kps passwd --passphrase-file old.txt \
+                      --new-passphrase-file new.txt\n  kps passwd --rekey"
     )]
     Passwd(PasswdArgs),
 
