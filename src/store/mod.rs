@@ -450,11 +450,11 @@ impl Store {
         match upgrade {
             None => self.trusted(&wrapped, key)?,
             Some(v2) => {
-                // Best effort: a busy store stays as it is, its rows
-                // unendorsed and unpinned, and the next unlock tries again.
-                if self.upgrade_wrapping(&wrapped, &v2, &key).is_ok() {
-                    self.trusted(&v2, key)?;
-                }
+                // Not best effort: a command that goes on to re-wrap the
+                // identity (passwd) must not leave the old rows unendorsed
+                // under a version 2 wrapping. A busy store fails this once.
+                self.upgrade_wrapping(&wrapped, &v2, &key)?;
+                self.trusted(&v2, key)?;
             }
         }
         Ok(identity)
@@ -560,7 +560,7 @@ impl Store {
             out
         };
         for (mut k, mac, envelope) in rows {
-            self.check_row(&mut k, mac, true)?;
+            self.check_row(&mut k, mac, true, self.row_key()?.as_ref())?;
             let envelope = match (&k.encryption, envelope) {
                 (Encryption::Default, Some(old_envelope)) => {
                     let private = self.open_envelope(&k, &old_envelope, openers)?;
@@ -868,7 +868,7 @@ impl Store {
             .map_err(|e| self.err(e))?
             .ok_or_else(|| Error::NotFound(name.to_string()))?;
         let mut keypair = keypair?;
-        self.check_row(&mut keypair, mac, true)?;
+        self.check_row(&mut keypair, mac, true, self.row_key()?.as_ref())?;
         Ok(keypair)
     }
 
@@ -893,12 +893,13 @@ impl Store {
         mut f: impl FnMut(Keypair) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
         let sql = format!("SELECT {} FROM keypairs ORDER BY name", Self::COLUMNS);
+        let row_key = self.row_key()?;
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
             let mut keypair = self.row_to_keypair(row).map_err(|e| self.err(e))??;
             let mac = row.get(16).map_err(|e| self.err(e))?;
-            self.check_row(&mut keypair, mac, false)?;
+            self.check_row(&mut keypair, mac, false, row_key.as_ref())?;
             f(keypair)?;
         }
         Ok(())
@@ -935,7 +936,7 @@ impl Store {
             .map_err(|e| self.err(e))?
             .ok_or_else(|| Error::NotFound(name.to_string()))?;
         let mut keypair = keypair?;
-        self.check_row(&mut keypair, mac, true)?;
+        self.check_row(&mut keypair, mac, true, self.row_key()?.as_ref())?;
         Ok((keypair, envelope))
     }
 
@@ -1089,7 +1090,13 @@ impl Store {
     /// (algorithm, size, fingerprints) is what its public key says:
     /// recomputed for rows that are not verified and for a single row
     /// (`thorough`), so that no edited column is shown as the key's.
-    fn check_row(&self, k: &mut Keypair, mac: Option<Vec<u8>>, thorough: bool) -> Result<()> {
+    fn check_row(
+        &self,
+        k: &mut Keypair,
+        mac: Option<Vec<u8>>,
+        thorough: bool,
+        row_key: Option<&RowKey>,
+    ) -> Result<()> {
         let integrity = |detail: String| Error::IntegrityFailure {
             name: k.name.clone(),
             detail,
@@ -1105,7 +1112,7 @@ impl Store {
                 )));
             }
         }
-        let verified = match self.row_key()? {
+        let verified = match row_key {
             Some(key) => match &mac {
                 Some(tag) if key.verifies(k, tag) => true,
                 Some(_) => {
