@@ -404,3 +404,101 @@ fn finding_12_force_never_replaces_a_link_or_a_fifo() {
             .contains("OPENSSH PRIVATE KEY")
     );
 }
+
+#[test]
+fn finding_13_a_directory_of_costly_keys_is_refused_before_any_is_opened() {
+    if !have_tool("ssh-keygen") {
+        return;
+    }
+    let kps = Kps::new();
+    let dir = kps.path("keys");
+    fs::create_dir(&dir).unwrap();
+    let pass = kps.path("key-pass");
+    fs::write(&pass, "key pass\n").unwrap();
+    // One key at 20 bcrypt rounds (priced 0.24 s, far under the per-file
+    // cap) copied under 130 names: 31.2 s in all, over the directory's 30 s.
+    // (The attacker's files would each ask for the cap, 1000 rounds; the
+    // test keeps making them cheap.)
+    sh(
+        "ssh-keygen -q -t ed25519 -a 20 -N 'key pass' -C costly -f costly",
+        kps.dir.path(),
+    );
+    for i in 1..=130 {
+        fs::copy(kps.path("costly"), dir.join(format!("k{i:03}"))).unwrap();
+    }
+    let puttygen = have_tool("puttygen");
+    if puttygen {
+        // And a .ppk asking 16 MiB x 16 Argon2 passes (priced 0.1 s).
+        sh(
+            "puttygen -q -t ed25519 -o z.ppk --new-passphrase key-pass \
+             --ppk-param memory=16384,passes=16,parallelism=1",
+            kps.dir.path(),
+        );
+        fs::rename(kps.path("z.ppk"), dir.join("z.ppk")).unwrap();
+    }
+    let started = std::time::Instant::now();
+    let run = kps
+        .run(&[
+            "--json",
+            "import",
+            "--from-dir",
+            dir.to_str().unwrap(),
+            "--key-passphrase-file",
+            pass.to_str().unwrap(),
+        ])
+        .expect(5);
+    let elapsed = started.elapsed();
+    let err = run.error_json();
+    assert_eq!(err["error_code"], "KPS.7018");
+    let failures = err["failures"].as_array().unwrap();
+    let failed: Vec<String> = failures
+        .iter()
+        .map(|f| {
+            let file = f["file"].as_str().unwrap();
+            Path::new(file)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    // 125 keys fit (125 x 0.24 s = 30 s); the ones after them are named.
+    let mut expected: Vec<String> = (126..=130).map(|i| format!("k{i:03}")).collect();
+    if puttygen {
+        expected.push("z.ppk".into());
+    }
+    assert_eq!(failed, expected, "{err}");
+    for f in failures {
+        assert_eq!(f["error_code"], "KPS.6009", "{f}");
+        let msg = f["error_msg"].as_str().unwrap();
+        assert!(msg.contains("30.0 s"), "{msg}");
+        if f["file"].as_str().unwrap().ends_with("z.ppk") {
+            assert!(msg.contains("Argon2 with 16384 KiB x 16 passes"), "{msg}");
+        } else {
+            assert!(msg.contains("20 bcrypt rounds"), "{msg}");
+        }
+    }
+    // No key was opened: 130 of them would take over half a minute.
+    assert!(
+        elapsed < std::time::Duration::from_secs(15),
+        "took {elapsed:?}: keys were decrypted"
+    );
+    assert!(kps.run(&["list", "--names"]).ok().stdout().is_empty());
+
+    // A directory within the budget imports as before.
+    let few = kps.path("few");
+    fs::create_dir(&few).unwrap();
+    for i in 1..=2 {
+        fs::copy(kps.path("costly"), few.join(format!("k{i}"))).unwrap();
+    }
+    kps.run(&[
+        "import",
+        "--from-dir",
+        few.to_str().unwrap(),
+        "--key-passphrase-file",
+        pass.to_str().unwrap(),
+    ])
+    .ok();
+    let names = kps.run(&["list", "--names"]).ok().stdout();
+    assert_eq!(names.lines().collect::<Vec<_>>(), ["k1", "k2"]);
+}
