@@ -130,11 +130,7 @@ pub(crate) fn check_private_dir(dir: &Path, db_path: &Path) -> Result<()> {
 
 /// A store file: yours, a regular file (not a link, for side files), and no
 /// permission for group or others. `is_db` only changes the advice.
-fn check_private_file(
-    path: &Path,
-    meta: std::io::Result<fs::Metadata>,
-    is_db: bool,
-) -> Result<()> {
+fn check_private_file(path: &Path, meta: std::io::Result<fs::Metadata>, is_db: bool) -> Result<()> {
     let meta = meta.map_err(|source| Error::StoreIo {
         path: path.to_path_buf(),
         source,
