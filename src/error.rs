@@ -70,8 +70,13 @@ pub enum Error {
     #[error("the store at {path} has no identity, but {why}")]
     IdentityMissing { path: PathBuf, why: String },
 
+    /// `fix` is the command (or step) that makes it safe, for the hint.
     #[error("refusing to use the store at {path}: {why}")]
-    StoreInsecure { path: PathBuf, why: String },
+    StoreInsecure {
+        path: PathBuf,
+        why: String,
+        fix: String,
+    },
 
     #[error("cannot open the store at {path}: {source}")]
     StoreIo {
@@ -177,6 +182,10 @@ pub enum Error {
 
     #[error("{path} already exists")]
     OutputExists { path: PathBuf },
+
+    /// `--force` replaces only regular files: never a link, device or fifo.
+    #[error("{path} is {what}, not a regular file: kps does not replace it")]
+    OutputNotRegular { path: PathBuf, what: String },
 
     #[error("cannot write {path}: {source}")]
     OutputIo {

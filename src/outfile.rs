@@ -1,11 +1,46 @@
-//! Writing exported key files: whole or not at all, with the right mode, and
-//! never over an existing file unless asked.
+//! Writing exported key files and backups: whole or not at all, with the
+//! right mode, never over an existing file unless asked, and never over
+//! anything but a regular file.
 
 use crate::{Error, Result};
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+/// Refuse an output path kps must not write: anything that is not a regular
+/// file (a symlink, device, fifo or directory: `--force` over a link to
+/// `/dev/stdout` would otherwise replace the link itself with a regular
+/// file, and as root the system's), and without `force` any existing file.
+pub fn check_target(path: &Path, force: bool) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if !meta.file_type().is_file() => Err(Error::OutputNotRegular {
+            path: path.to_path_buf(),
+            what: describe(&meta.file_type()).to_string(),
+        }),
+        Ok(_) if !force => Err(Error::OutputExists {
+            path: path.to_path_buf(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn describe(kind: &fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_symlink() {
+        "a symbolic link"
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a named pipe"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
 
 /// Write `contents` to `path` atomically: a temporary file beside it is
 /// written and synced, then moved into place. `mode` is applied exactly
@@ -17,15 +52,8 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32, force: bool) -> Res
         path: path.to_path_buf(),
         source,
     };
-    if !force && fs::symlink_metadata(path).is_ok() {
-        return Err(Error::OutputExists {
-            path: path.to_path_buf(),
-        });
-    }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    check_target(path, force)?;
+    let dir = parent_of(path);
     let file_name = path
         .file_name()
         .ok_or_else(|| io_err(std::io::Error::other("not a file name")))?;
@@ -36,25 +64,48 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32, force: bool) -> Res
         .map_err(io_err)?;
     file.sync_all().map_err(io_err)?;
     drop(file);
+    move_into_place(&tmp_path, path, force)?;
+    drop(cleanup);
+    sync_parent(path);
+    Ok(())
+}
+
+/// Give the finished file at `tmp` the name `path`. With `force` it replaces
+/// a regular file (checked again here, at the last moment, so that a link
+/// put there since the first check is not replaced); without, a hard link
+/// refuses atomically if the name exists. `tmp` keeps its name only after a
+/// hard link: the caller removes it.
+pub(crate) fn move_into_place(tmp: &Path, path: &Path, force: bool) -> Result<()> {
+    let io_err = |source| Error::OutputIo {
+        path: path.to_path_buf(),
+        source,
+    };
+    check_target(path, force)?;
     if force {
-        fs::rename(&tmp_path, path).map_err(io_err)?;
+        fs::rename(tmp, path).map_err(io_err)
     } else {
-        match fs::hard_link(&tmp_path, path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(Error::OutputExists {
-                    path: path.to_path_buf(),
-                });
-            }
-            Err(e) => return Err(io_err(e)),
+        match fs::hard_link(tmp, path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Error::OutputExists {
+                path: path.to_path_buf(),
+            }),
+            Err(e) => Err(io_err(e)),
         }
     }
-    drop(cleanup);
-    // The new name must survive a crash too.
-    if let Ok(d) = fs::File::open(&dir) {
+}
+
+/// The new name must survive a crash too.
+pub(crate) fn sync_parent(path: &Path) {
+    if let Ok(d) = fs::File::open(parent_of(path)) {
         let _ = d.sync_all();
     }
-    Ok(())
+}
+
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 fn create_temp(
@@ -118,5 +169,32 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"two");
         // No temporary files are left behind.
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn never_replaces_what_is_not_a_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"theirs").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        for force in [false, true] {
+            assert!(matches!(
+                write_atomic(&link, b"ours", 0o600, force),
+                Err(Error::OutputNotRegular { .. })
+            ));
+            assert!(matches!(
+                write_atomic(dir.path(), b"ours", 0o600, force),
+                Err(Error::OutputNotRegular { .. })
+            ));
+        }
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(&victim).unwrap(), b"theirs");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 }

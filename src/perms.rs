@@ -1,10 +1,29 @@
-//! Who may write the files kps trusts: refuse paths that another user owns
-//! or that group or others can write, as OpenSSH's StrictModes does.
+//! Who may read or write the files kps trusts: refuse a store that another
+//! user owns, can write, or (for the files) can read, as OpenSSH refuses a
+//! private key others can read and StrictModes refuses writable paths.
+//!
+//! The files (the database and SQLite's `-journal`, `-wal` and `-shm` beside
+//! it) must be yours and private: no permission at all for group or others.
+//! A readable database gives away the sealed keys for offline guessing; a
+//! writable one, or a planted hot journal that SQLite replays on open,
+//! rewrites the store. The directory holding them must be yours and not
+//! writable by group or others (readable is fine: the files inside are
+//! private), because whoever can write it can plant or swap those files.
+//! That includes a sticky shared directory such as /tmp: another user can
+//! still create `kps.db-journal` there.
+//!
+//! Above that directory nothing is checked: a store directory that is yours
+//! and 0700 cannot have a file added or replaced by anyone else, and a whole
+//! directory swapped in from outside fails the owner check.
 
 use crate::{Error, Result};
 use std::fs;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// SQLite's files beside a database: the rollback journal, the WAL and its
+/// shared-memory index. Any of them can change what the database reads as.
+pub(crate) const SIDE_SUFFIXES: [&str; 3] = ["-journal", "-wal", "-shm"];
 
 /// Create the database file 0600 from the first byte (SQLite gives its -wal
 /// and -shm files the same mode), unless it exists.
@@ -29,9 +48,145 @@ pub(crate) fn create_private_file(path: &Path) -> Result<()> {
     }
 }
 
-/// Refuse a store path that another user owns or that group or others can write.
+/// Check everything SQLite will touch for the database at `db_path` before
+/// it is opened: the directory it lives in, the database and each side file
+/// that exists. SQLite follows a symlinked database to the real file and
+/// puts its journal beside that, so the checks follow it too.
+pub(crate) fn check_store_files(db_path: &Path) -> Result<()> {
+    let real = fs::canonicalize(db_path).map_err(|source| Error::StoreIo {
+        path: db_path.to_path_buf(),
+        source,
+    })?;
+    let dir = match real.parent() {
+        Some(d) => d.to_path_buf(),
+        None => PathBuf::from("/"),
+    };
+    check_private_dir(&dir, db_path)?;
+    check_private_file(&real, fs::metadata(&real), true)?;
+    for suffix in SIDE_SUFFIXES {
+        let side = side_file(&real, suffix);
+        // A side file is never a link in a store kps made: SQLite would
+        // follow it to wherever it points.
+        match fs::symlink_metadata(&side) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            meta => check_private_file(&side, meta, false)?,
+        }
+    }
+    Ok(())
+}
+
+/// `db_path` with SQLite's `suffix` appended (`kps.db` -> `kps.db-wal`).
+pub(crate) fn side_file(db_path: &Path, suffix: &str) -> PathBuf {
+    let mut side = db_path.as_os_str().to_owned();
+    side.push(suffix);
+    PathBuf::from(side)
+}
+
+/// A directory that holds store files: yours and not writable by group or
+/// others. `db_path` is the database in it, named in the advice.
+pub(crate) fn check_private_dir(dir: &Path, db_path: &Path) -> Result<()> {
+    let meta = fs::metadata(dir).map_err(|source| Error::StoreIo {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let insecure = |why: String, fix: String| Error::StoreInsecure {
+        path: dir.to_path_buf(),
+        why,
+        fix,
+    };
+    let move_it = || {
+        format!(
+            "move {} into a directory of your own (mkdir -m 700 DIR), or use --store for your own",
+            shell_quote(db_path)
+        )
+    };
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(insecure(
+            format!(
+                "the directory belongs to user id {}, not to you ({me}), and its owner can put files in it",
+                meta.uid()
+            ),
+            move_it(),
+        ));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        let why = format!(
+            "group or others can create files in the directory (mode {:03o})",
+            mode & 0o7777
+        );
+        // A sticky directory (like /tmp) is shared by design: making it
+        // private would break its other users.
+        let fix = if mode & 0o1000 != 0 {
+            move_it()
+        } else {
+            format!("chmod go-w {}", shell_quote(dir))
+        };
+        return Err(insecure(why, fix));
+    }
+    Ok(())
+}
+
+/// A store file: yours, a regular file (not a link, for side files), and no
+/// permission for group or others. `is_db` only changes the advice.
+fn check_private_file(path: &Path, meta: std::io::Result<fs::Metadata>, is_db: bool) -> Result<()> {
+    let meta = meta.map_err(|source| Error::StoreIo {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let insecure = |why: String, fix: String| Error::StoreInsecure {
+        path: path.to_path_buf(),
+        why,
+        fix,
+    };
+    if !meta.file_type().is_file() {
+        let what = if meta.file_type().is_symlink() {
+            "a symbolic link"
+        } else {
+            "not a regular file"
+        };
+        let fix = if is_db {
+            "give --store a store directory or a store file of your own".into()
+        } else {
+            format!(
+                "kps and SQLite never make it so: find out who did, then remove {}",
+                shell_quote(path)
+            )
+        };
+        return Err(insecure(format!("it is {what}"), fix));
+    }
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        let fix = if is_db {
+            "use a store of your own (--store), or have its owner make you a backup".into()
+        } else {
+            format!(
+                "kps would replay another user's file into the store: find out who put it there, then remove {}",
+                shell_quote(path)
+            )
+        };
+        return Err(insecure(
+            format!("it belongs to user id {}, not to you ({me})", meta.uid()),
+            fix,
+        ));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(insecure(
+            format!(
+                "group or others can access it (mode {:03o}); a store must be private",
+                mode & 0o777
+            ),
+            format!("chmod 600 {}", shell_quote(path)),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuse a path (kps's config directory) that another user owns or that
+/// group or others can write.
 pub(crate) fn check_private(path: &Path) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
     let meta = fs::metadata(path).map_err(|source| Error::StoreIo {
         path: path.to_path_buf(),
         source,
@@ -41,6 +196,7 @@ pub(crate) fn check_private(path: &Path) -> Result<()> {
         return Err(Error::StoreInsecure {
             path: path.to_path_buf(),
             why: format!("it belongs to user id {}, not to you ({me})", meta.uid()),
+            fix: "use one of your own (set XDG_CONFIG_HOME or HOME)".into(),
         });
     }
     if meta.mode() & 0o022 != 0 {
@@ -50,7 +206,27 @@ pub(crate) fn check_private(path: &Path) -> Result<()> {
                 "group or others can write to it (mode {:03o})",
                 meta.mode() & 0o777
             ),
+            fix: format!("chmod go-w {}", shell_quote(path)),
         });
     }
     Ok(())
+}
+
+/// `path` quoted for a POSIX shell, so that the hint can be pasted as it is:
+/// in single quotes, each `'` written as `'\''`.
+pub(crate) fn shell_quote(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_paths_for_the_shell() {
+        assert_eq!(shell_quote(Path::new("/a b/kps.db")), "'/a b/kps.db'");
+        assert_eq!(shell_quote(Path::new("/it's")), r"'/it'\''s'");
+        assert_eq!(shell_quote(Path::new("/$(x)`y`")), "'/$(x)`y`'");
+    }
 }

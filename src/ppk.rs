@@ -195,6 +195,12 @@ pub fn is_encrypted(text: &str) -> Result<bool, PpkError> {
     Ok(encryption_line(&mut lines)? == Cipher::Aes256Cbc)
 }
 
+/// The Argon2 cost an encrypted v3 file asks for, read without doing the
+/// work (for `import --from-dir`'s budget); `None` for anything else.
+pub fn kdf_of(text: &str) -> Option<PpkKdf> {
+    parse(text).ok()?.kdf.map(|(kdf, _)| kdf)
+}
+
 /// Parse and verify; the returned key's comment is the file's Comment.
 ///
 /// `passphrase` is used only when the file is encrypted. Line endings may be

@@ -117,13 +117,13 @@ fn core_verdict(e: &kps::Error) -> Verdict {
             exit::STORE,
             Some("check the --store path; restore the store from a backup if it is damaged"),
         ),
-        E::StoreInsecure { .. } => v(
-            "KPS.7027",
-            exit::STORE,
-            Some(
-                "kps keeps its directory 0700 and database 0600, owned by you: chmod go-w the path, or use --store for your own",
-            ),
-        ),
+        E::StoreInsecure { fix, .. } => Verdict {
+            code: "KPS.7027",
+            exit: exit::STORE,
+            hint: Some(format!(
+                "{fix} (kps keeps its directory 0700 and its files 0600, owned by you)"
+            )),
+        },
         E::PinMismatch { .. } => v(
             "KPS.7028",
             exit::STORE,
@@ -241,6 +241,11 @@ fn core_verdict(e: &kps::Error) -> Verdict {
             "KPS.7008",
             exit::FAILURE,
             Some("use --force to replace it, or choose another -o FILE"),
+        ),
+        E::OutputNotRegular { .. } => v(
+            "KPS.7031",
+            exit::FAILURE,
+            Some("choose another -o FILE; for standard output use -o -"),
         ),
         E::OutputIo { .. } => v("KPS.7009", exit::FAILURE, None),
     }

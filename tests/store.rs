@@ -280,6 +280,12 @@ fn files_that_are_not_a_store_are_refused() {
     let kps = Kps::empty();
     std::fs::create_dir_all(&kps.store).unwrap();
     std::fs::write(kps.db(), vec![0x42u8; 8192]).unwrap();
+    // Private, as a store must be, so that what is refused is the content.
+    std::fs::set_permissions(
+        kps.db(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let run = kps.run(&["--json", "list"]).expect(7);
     assert_eq!(run.error_json()["error_code"], "KPS.7004");
 

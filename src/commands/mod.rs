@@ -321,12 +321,11 @@ pub fn with_openers<T>(
 
 /// Refuse an existing output file before any passphrase or PIN is asked
 /// for; [`deliver`] checks again, atomically, when it writes.
+/// Anything but a regular file (a link, device, fifo) is refused even with
+/// `force`.
 pub fn refuse_existing(path: &Path, force: bool) -> anyhow::Result<()> {
-    if path != Path::new("-") && !force && path.exists() {
-        return Err(kps::Error::OutputExists {
-            path: path.to_path_buf(),
-        }
-        .into());
+    if path != Path::new("-") {
+        kps::outfile::check_target(path, force)?;
     }
     Ok(())
 }

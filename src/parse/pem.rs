@@ -150,6 +150,53 @@ pub(super) fn private_key(
     Ok((key, format))
 }
 
+/// The key-derivation work an encrypted key file asks for.
+pub(super) enum KeyKdf {
+    Bcrypt { rounds: u32 },
+    Pbkdf2 { iterations: u32 },
+    Scrypt { bytes: u64 },
+}
+
+/// What opening the key in `text` would cost, read from the file without
+/// doing the work (for `import --from-dir`'s budget); `None` if it is not
+/// encrypted or cannot be read (decoding it reports why).
+pub(super) fn kdf_of(text: &str, label: &str) -> Option<KeyKdf> {
+    let block = single_block(text).ok()?;
+    match label {
+        OPENSSH => {
+            let key = PrivateKey::from_openssh(block).ok()?;
+            match key.kdf() {
+                ssh_key::Kdf::Bcrypt { rounds, .. } if key.is_encrypted() => {
+                    Some(KeyKdf::Bcrypt { rounds: *rounds })
+                }
+                _ => None,
+            }
+        }
+        PKCS8_ENCRYPTED => {
+            let der_bytes = decode_block(block).ok()?;
+            let info = pkcs8::EncryptedPrivateKeyInfoRef::from_der(&der_bytes).ok()?;
+            let pbes2 = info.encryption_algorithm.pbes2()?;
+            if let Some(p) = pbes2.kdf.pbkdf2() {
+                Some(KeyKdf::Pbkdf2 {
+                    iterations: p.iteration_count,
+                })
+            } else {
+                pbes2.kdf.scrypt().map(|s| KeyKdf::Scrypt {
+                    bytes: scrypt_bytes(s),
+                })
+            }
+        }
+        _ => None,
+    }
+}
+
+fn scrypt_bytes(s: &pkcs5::pbes2::ScryptParams) -> u64 {
+    128u64
+        .saturating_mul(s.cost_parameter)
+        .saturating_mul(u64::from(s.block_size))
+        .saturating_mul(u64::from(s.parallelization.max(1)))
+}
+
 /// A hostile file could name a KDF cost that takes hours or all memory.
 /// These bounds are far above what the tools write (OpenSSL: PBKDF2 2048 or
 /// scrypt N=2^14; ssh-keygen: 16 bcrypt rounds, -a 100 for the careful).
@@ -174,10 +221,7 @@ fn check_pbes2_cost(params: &pkcs5::pbes2::Parameters) -> Result<()> {
         )));
     }
     if let Some(s) = params.kdf.scrypt() {
-        let bytes = 128u64
-            .saturating_mul(s.cost_parameter)
-            .saturating_mul(u64::from(s.block_size))
-            .saturating_mul(u64::from(s.parallelization.max(1)));
+        let bytes = scrypt_bytes(s);
         if bytes > MAX_SCRYPT_BYTES {
             return Err(too_costly(format!("{} MiB of scrypt memory", bytes >> 20)));
         }

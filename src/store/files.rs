@@ -2,7 +2,7 @@
 //! and the online backup.
 
 use super::{DB_FILE, Store, sql_error};
-use crate::perms::{check_private, create_private_file};
+use crate::perms::{check_private_dir, check_store_files, create_private_file};
 use crate::{Error, Result};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
@@ -12,8 +12,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 impl Store {
-    /// Open the store in `dir`, creating the directory (0700), the database
-    /// (0600) and the schema as needed.
     /// Open the store in `dir` only if it exists: nothing is created.
     pub fn open_existing(dir: &Path) -> Result<Option<Store>> {
         if dir.is_file() || dir.join(DB_FILE).exists() {
@@ -45,22 +43,16 @@ impl Store {
                 // The mode given to mkdir is narrowed by the umask; make it exact.
                 fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_err)?;
             }
-            check_private(dir)?;
+            // Checked before the database is created in it.
             let db_path = dir.join(DB_FILE);
+            check_private_dir(dir, &db_path)?;
             create_private_file(&db_path)?;
             db_path
         };
-        // As OpenSSH's StrictModes does for keys: a store others can write
-        // to could have its public key swapped or its rows replaced.
-        check_private(&db_path)?;
-        for suffix in ["-wal", "-shm"] {
-            let mut side = db_path.clone().into_os_string();
-            side.push(suffix);
-            let side = PathBuf::from(side);
-            if side.exists() {
-                check_private(&side)?;
-            }
-        }
+        // As OpenSSH does for private keys: a store others can read gives
+        // its sealed keys away to offline guessing, and one they can write
+        // to (or plant a hot journal beside) could have its rows replaced.
+        check_store_files(&db_path)?;
         let conn = Connection::open_with_flags(
             &db_path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -100,22 +92,22 @@ impl Store {
     }
 
     /// Write a consistent copy of the store to `target` with SQLite's online
-    /// backup (other processes may keep writing meanwhile). The copy is made
-    /// in a temporary file beside `target` (0600) and renamed into place.
+    /// backup (other processes may keep writing meanwhile).
+    ///
+    /// The copy is built in a new directory beside `target` (0700, a random
+    /// name, so on the same file system) that no one else can predict or
+    /// write to, then moved into place: a file planted at a guessable name
+    /// cannot make the backup fail or receive its bytes. Every failure is
+    /// reported against `target`; the store itself was only read.
     pub fn backup(&self, target: &Path, force: bool) -> Result<()> {
-        if !force && fs::symlink_metadata(target).is_ok() {
-            return Err(Error::OutputExists {
-                path: target.to_path_buf(),
-            });
-        }
+        crate::outfile::check_target(target, force)?;
         let out_err = |source| Error::OutputIo {
             path: target.to_path_buf(),
             source,
         };
-        let mut tmp = target.as_os_str().to_owned();
-        tmp.push(format!(".{}.tmp", std::process::id()));
-        let tmp = PathBuf::from(tmp);
-        let _ = fs::remove_file(&tmp);
+        let sql_err = |e: rusqlite::Error| out_err(std::io::Error::other(e.to_string()));
+        let work = PrivateDir::beside(target).map_err(out_err)?;
+        let tmp = work.path.join("backup.db");
         fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -123,29 +115,63 @@ impl Store {
             .open(&tmp)
             .and_then(|f| f.set_permissions(fs::Permissions::from_mode(0o600)))
             .map_err(out_err)?;
-        let result = (|| {
-            let mut dest = Connection::open(&tmp).map_err(|e| sql_error(&tmp, e))?;
-            {
-                let backup = rusqlite::backup::Backup::new(&self.conn, &mut dest)
-                    .map_err(|e| self.err(e))?;
-                backup
-                    .run_to_completion(256, Duration::from_millis(10), None)
-                    .map_err(|e| self.err(e))?;
-            }
-            // A backup is one self-contained file: no WAL beside it.
-            dest.execute_batch("PRAGMA journal_mode = DELETE;")
-                .map_err(|e| sql_error(&tmp, e))?;
-            drop(dest);
-            if !force && fs::symlink_metadata(target).is_ok() {
-                return Err(Error::OutputExists {
-                    path: target.to_path_buf(),
-                });
-            }
-            fs::rename(&tmp, target).map_err(out_err)
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
+        let mut dest = Connection::open(&tmp).map_err(sql_err)?;
+        {
+            let backup = rusqlite::backup::Backup::new(&self.conn, &mut dest).map_err(sql_err)?;
+            backup
+                .run_to_completion(256, Duration::from_millis(10), None)
+                .map_err(sql_err)?;
         }
-        result
+        // A backup is one self-contained file: no WAL beside it.
+        dest.execute_batch("PRAGMA journal_mode = DELETE;")
+            .map_err(sql_err)?;
+        dest.close().map_err(|(_, e)| sql_err(e))?;
+        fs::File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(out_err)?;
+        crate::outfile::move_into_place(&tmp, target, force)?;
+        drop(work);
+        crate::outfile::sync_parent(target);
+        Ok(())
+    }
+}
+
+/// A directory only this process uses, removed with what is in it when
+/// dropped (`mkdtemp`): 0700, under a random name beside the target.
+struct PrivateDir {
+    path: PathBuf,
+}
+
+impl PrivateDir {
+    fn beside(target: &Path) -> std::io::Result<PrivateDir> {
+        let parent = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let mut last_err = None;
+        for _ in 0..16 {
+            let mut random = [0u8; 8];
+            getrandom::fill(&mut random).map_err(std::io::Error::other)?;
+            let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+            let path = parent.join(format!(".kps-backup.{hex}"));
+            // mkdir fails if the name exists, whoever made it: nothing
+            // planted is ever used.
+            match fs::DirBuilder::new().mode(0o700).create(&path) {
+                Ok(()) => {
+                    let dir = PrivateDir { path };
+                    fs::set_permissions(&dir.path, fs::Permissions::from_mode(0o700))?;
+                    return Ok(dir);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last_err = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_err.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
+    }
+}
+
+impl Drop for PrivateDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
     }
 }
