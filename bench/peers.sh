@@ -55,6 +55,8 @@ fi
 KPS=$(realpath "$KPS")
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/kps-bench.XXXXXX")
+# Pins (docs/store-format.md) go with the benchmark stores, not into ~/.config.
+export XDG_CONFIG_HOME="$W/config"
 cleanup() { rm -rf "$W"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -241,8 +243,10 @@ SELECT printf('kp%06d', i), algorithm, bits, public_key, fingerprint_sha256, fin
     comment, description, user_id, create_time, update_time, encryption_type, kms_key_name,
     kms_key_id, private_key, fingerprint_aws_created, fingerprint_aws_imported
 FROM seq JOIN template ON template.k = i % 3;
-PRAGMA wal_checkpoint(TRUNCATE);
 SQL
+    # The copies get the MACs kps would have given them (and the store its pin).
+    python3 "$(dirname "$0")/sign-rows.py" "$dir/kps.db" "$W/template/kps.db"
+    sqlite3 "$dir/kps.db" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
     local count
     count=$("$KPS" --store "$dir" --json list | jq '.keypairs | length')
     [ "$count" = "$n" ] || {

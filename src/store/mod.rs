@@ -547,7 +547,9 @@ impl Store {
             "SELECT {}, private_key FROM keypairs ORDER BY name",
             Self::COLUMNS
         );
-        let rows: Vec<(Keypair, Option<Vec<u8>>, Option<Vec<u8>>)> = {
+        // Each row with its MAC and its envelope.
+        type Row = (Keypair, Option<Vec<u8>>, Option<Vec<u8>>);
+        let rows: Vec<Row> = {
             let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
             let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
             let mut out = Vec::new();

@@ -94,7 +94,7 @@ pub(crate) fn load(db_path: &Path) -> Result<Option<Pin>> {
         path: path.clone(),
         source,
     })?);
-    parse(&text).map(Some).ok_or_else(|| Error::BadPin { path })
+    parse(&text).map(Some).ok_or(Error::BadPin { path })
 }
 
 fn parse(text: &str) -> Option<Pin> {
