@@ -27,6 +27,7 @@ fn sixteen_writers_and_four_readers_lose_and_tear_nothing() {
     let readers: Vec<_> = (0..4)
         .map(|r| {
             let store = kps.store.clone();
+            let config = kps.config_home();
             let stop = stop.clone();
             std::thread::spawn(move || {
                 let mut reads = 0;
@@ -39,6 +40,7 @@ fn sixteen_writers_and_four_readers_lose_and_tear_nothing() {
                     let out = Command::new(bin())
                         .arg("--store")
                         .arg(&store)
+                        .env("XDG_CONFIG_HOME", &config)
                         .args(args)
                         .stdin(Stdio::null())
                         .output()
@@ -66,11 +68,13 @@ fn sixteen_writers_and_four_readers_lose_and_tear_nothing() {
     let writers: Vec<_> = (0..16)
         .map(|w| {
             let store = kps.store.clone();
+            let config = kps.config_home();
             std::thread::spawn(move || {
                 for i in 0..50 {
                     let out = Command::new(bin())
                         .arg("--store")
                         .arg(&store)
+                        .env("XDG_CONFIG_HOME", &config)
                         .args(["create", &format!("w{w:02}-{i:02}")])
                         .stdin(Stdio::null())
                         .output()
@@ -345,11 +349,13 @@ fn backup_is_consistent_while_others_write() {
     let writers: Vec<_> = (0..2)
         .map(|w| {
             let store = kps.store.clone();
+            let config = kps.config_home();
             std::thread::spawn(move || {
                 for i in 0..30 {
                     let out = Command::new(bin())
                         .arg("--store")
                         .arg(&store)
+                        .env("XDG_CONFIG_HOME", &config)
                         .args(["create", &format!("during{w}-{i}")])
                         .stdin(Stdio::null())
                         .output()
@@ -371,6 +377,7 @@ fn backup_is_consistent_while_others_write() {
         let out = Command::new(bin())
             .arg("--store")
             .arg(&copy)
+            .env("XDG_CONFIG_HOME", kps.config_home())
             .args(args)
             .env("KPS_PASSPHRASE_FILE", &kps.pass_file)
             .stdin(Stdio::null())

@@ -307,12 +307,14 @@ fn eight_processes_creating_at_once_lose_nothing() {
     let threads: Vec<_> = (0..8)
         .map(|p| {
             let store = kps.store.clone();
+            let config = kps.config_home();
             let pass = kps.pass_file.clone();
             std::thread::spawn(move || {
                 for i in 0..25 {
                     let out = std::process::Command::new(bin())
                         .args(["--store"])
                         .arg(&store)
+                        .env("XDG_CONFIG_HOME", &config)
                         .args(["create", &format!("p{p}-k{i:02}")])
                         .args(CHEAP_KDF)
                         .env("KPS_PASSPHRASE_FILE", &pass)
@@ -345,10 +347,12 @@ fn racing_creators_of_one_name_get_one_success() {
     let threads: Vec<_> = (0..6)
         .map(|_| {
             let store = kps.store.clone();
+            let config = kps.config_home();
             std::thread::spawn(move || {
                 std::process::Command::new(bin())
                     .arg("--store")
                     .arg(&store)
+                    .env("XDG_CONFIG_HOME", &config)
                     .args(["create", "same"])
                     .stdin(std::process::Stdio::null())
                     .output()
