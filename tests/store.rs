@@ -258,7 +258,16 @@ fn a_malformed_public_key_row_is_a_store_error() {
             [],
         )
         .unwrap();
+    // The row's MAC catches the edit first; where the store is not pinned
+    // (no row key), the line itself is found malformed.
     let run = kps.run(&["--json", "show", "a"]).expect(7);
+    assert_eq!(run.error_json()["error_code"], "KPS.6011");
+    let unpinned = kps.dir.path().join("other-machine");
+    let run = kps
+        .run_with(&["--json", "show", "a"], |c| {
+            c.env("XDG_CONFIG_HOME", &unpinned);
+        })
+        .expect(7);
     assert_eq!(run.error_json()["error_code"], "KPS.7004");
 }
 

@@ -105,11 +105,27 @@ impl Store {
         self.conn
             .busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| self.err(e))?;
-        // WAL lets readers go on while one process writes.
-        let mode: String = self
-            .conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
+        // WAL lets readers go on while one process writes. Switching a new
+        // database to WAL takes an exclusive lock and SQLite does not call
+        // the busy handler for it: processes that open a new store at the
+        // same moment got "busy" at once (about one race in six with eight
+        // creators). Retry within the busy timeout instead.
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        let mode: String = loop {
+            match self
+                .conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            {
+                Ok(mode) => break mode,
+                Err(rusqlite::Error::SqliteFailure(f, _))
+                    if f.code == ErrorCode::DatabaseBusy
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => return Err(self.err(e)),
+            }
+        };
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(self.corrupt(format!("cannot use WAL journal (got {mode})")));
         }
