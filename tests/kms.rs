@@ -3,93 +3,10 @@
 //! nothing outside the temp dir is touched.
 
 mod common;
+use common::hsm::*;
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
-
-const TOKEN: &str = "kps-test";
-const PIN: &str = "246810";
-
-fn module() -> Option<PathBuf> {
-    [
-        "/usr/lib/softhsm/libsofthsm2.so",
-        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-        "/usr/lib64/pkcs11/libsofthsm2.so",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|p| p.is_file())
-}
-
-fn have_softhsm() -> bool {
-    if !have_tool("softhsm2-util") {
-        return false;
-    }
-    if module().is_none() {
-        if std::env::var("KPS_TEST_REQUIRE_TOOLS").as_deref() == Ok("1") {
-            panic!("libsofthsm2.so is required (KPS_TEST_REQUIRE_TOOLS=1) but not found");
-        }
-        eprintln!("SKIP: libsofthsm2.so not found (package softhsm2)");
-        return false;
-    }
-    true
-}
-
-/// A SoftHSM2 configuration with its own token directory.
-struct Hsm {
-    conf: PathBuf,
-}
-
-impl Hsm {
-    fn new(dir: &Path) -> Hsm {
-        let tokens = dir.join("tokens");
-        std::fs::create_dir_all(&tokens).unwrap();
-        let conf = dir.join("softhsm2.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-                tokens.display()
-            ),
-        )
-        .unwrap();
-        let hsm = Hsm { conf };
-        hsm.init_token();
-        hsm
-    }
-
-    fn util(&self, args: &[&str]) {
-        let out = Command::new("softhsm2-util")
-            .args(args)
-            .env("SOFTHSM2_CONF", &self.conf)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "softhsm2-util {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn init_token(&self) {
-        self.util(&[
-            "--init-token",
-            "--free",
-            "--label",
-            TOKEN,
-            "--pin",
-            PIN,
-            "--so-pin",
-            "13579",
-        ]);
-    }
-
-    /// The token and every key on it gone, a new empty token under the same label.
-    fn replace_token(&self) {
-        self.util(&["--delete-token", "--token", TOKEN]);
-        self.init_token();
-    }
-}
 
 /// A kps store wired to its own token, with the PIN in a file.
 struct Setup {
@@ -109,7 +26,7 @@ impl Setup {
             "kms",
             "configure",
             "--module",
-            module().unwrap().to_str().unwrap(),
+            softhsm_module().unwrap().to_str().unwrap(),
             "--token",
             TOKEN,
         ])
@@ -369,7 +286,7 @@ fn kms_errors_are_clear_and_distinct() {
             "kms",
             "configure",
             "--module",
-            module().unwrap().to_str().unwrap(),
+            softhsm_module().unwrap().to_str().unwrap(),
             "--token",
             "nope",
         ]),
@@ -542,7 +459,7 @@ fn a_store_copied_without_its_token_gives_up_nothing() {
     refuse(run, 1, "KPS.7010");
     let run = elsewhere.run_with(&["--json", "export", "k", "-o", "-"], |c| {
         c.env("SOFTHSM2_CONF", other_hsm.join("softhsm2.conf"))
-            .env("KPS_PKCS11_MODULE", module().unwrap())
+            .env("KPS_PKCS11_MODULE", softhsm_module().unwrap())
             .env("KPS_PKCS11_TOKEN", TOKEN)
             .env("KPS_PKCS11_PIN_FILE", &s.pin_file);
     });
@@ -551,7 +468,7 @@ fn a_store_copied_without_its_token_gives_up_nothing() {
     let hsm2 = Hsm::new(&elsewhere.path("hsm2"));
     let run = elsewhere.run_with(&["--json", "export", "k", "-o", "-"], |c| {
         c.env("SOFTHSM2_CONF", &hsm2.conf)
-            .env("KPS_PKCS11_MODULE", module().unwrap())
+            .env("KPS_PKCS11_MODULE", softhsm_module().unwrap())
             .env("KPS_PKCS11_TOKEN", TOKEN)
             .env("KPS_PKCS11_PIN_FILE", &s.pin_file);
     });
@@ -568,7 +485,7 @@ fn environment_variables_override_the_configuration_file() {
     let run = |args: &[&str]| {
         kps.run_with(args, |c| {
             c.env("SOFTHSM2_CONF", &hsm.conf)
-                .env("KPS_PKCS11_MODULE", module().unwrap())
+                .env("KPS_PKCS11_MODULE", softhsm_module().unwrap())
                 .env("KPS_PKCS11_TOKEN", TOKEN)
                 .env("KPS_PKCS11_PIN", PIN);
         })
@@ -592,7 +509,7 @@ fn environment_variables_override_the_configuration_file() {
             "kms",
             "configure",
             "--module",
-            module().unwrap().to_str().unwrap(),
+            softhsm_module().unwrap().to_str().unwrap(),
             "--token",
             TOKEN,
         ],

@@ -516,13 +516,23 @@ impl Store {
     ) -> Result<()> {
         kdf.validate()?;
         let w = identity.wrap(new, kdf)?;
+        if !self.replace_identity(&w, &w.public_key)? {
+            return Err(Error::NotInitialised);
+        }
+        self.checkpoint_fully()
+    }
+
+    /// Write wrapping `w` over the identity row whose public key is
+    /// `expected` (the identity this command unlocked); false if there is
+    /// no such row.
+    fn replace_identity(&self, w: &WrappedIdentity, expected: &[u8]) -> Result<bool> {
         let n = self
             .conn
             .execute(
                 "UPDATE identity SET public_key = ?1, kdf_memory_kib = ?2, kdf_passes = ?3,
                     kdf_parallelism = ?4, kdf_salt = ?5, wrap_nonce = ?6, wrapped_secret = ?7,
                     update_time = ?8
-                 WHERE id = 1",
+                 WHERE id = 1 AND public_key = ?9",
                 params![
                     w.public_key,
                     w.kdf.memory_kib,
@@ -531,14 +541,12 @@ impl Store {
                     w.salt,
                     w.nonce,
                     w.wrapped_secret,
-                    now_rfc3339()
+                    now_rfc3339(),
+                    expected
                 ],
             )
             .map_err(|e| self.err(e))?;
-        if n != 1 {
-            return Err(Error::NotInitialised);
-        }
-        self.checkpoint_fully()
+        Ok(n == 1)
     }
 
     /// After a passphrase leak: a new identity, every `default` private key
@@ -602,27 +610,8 @@ impl Store {
                 )
                 .map_err(|e| self.err(e))?;
         }
-        let n = self
-            .conn
-            .execute(
-                "UPDATE identity SET public_key = ?1, kdf_memory_kib = ?2, kdf_passes = ?3,
-                    kdf_parallelism = ?4, kdf_salt = ?5, wrap_nonce = ?6, wrapped_secret = ?7,
-                    update_time = ?8
-                 WHERE id = 1 AND public_key = ?9",
-                params![
-                    w.public_key,
-                    w.kdf.memory_kib,
-                    w.kdf.passes,
-                    w.kdf.parallelism,
-                    w.salt,
-                    w.nonce,
-                    w.wrapped_secret,
-                    now_rfc3339(),
-                    hpke::Serializable::to_bytes(&old.public).to_vec()
-                ],
-            )
-            .map_err(|e| self.err(e))?;
-        if n != 1 {
+        let old_public = hpke::Serializable::to_bytes(&old.public).to_vec();
+        if !self.replace_identity(&w, &old_public)? {
             return Err(self.corrupt("the identity changed while the store was being re-keyed"));
         }
         tx.commit().map_err(|e| self.err(e))?;

@@ -2,37 +2,10 @@
 //! able to choose the PKCS#11 module kps loads (finding 2), and a module file
 //! or config file that someone else could have replaced is never used.
 
+use crate::common::hsm::*;
 use crate::common::*;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-
-const TOKEN: &str = "kps-test";
-const PIN: &str = "246810";
-
-fn softhsm_module() -> Option<PathBuf> {
-    [
-        "/usr/lib/softhsm/libsofthsm2.so",
-        "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-        "/usr/lib64/pkcs11/libsofthsm2.so",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|p| p.is_file())
-}
-
-fn have_softhsm() -> bool {
-    if !have_tool("softhsm2-util") {
-        return false;
-    }
-    if softhsm_module().is_none() {
-        if std::env::var("KPS_TEST_REQUIRE_TOOLS").as_deref() == Ok("1") {
-            panic!("libsofthsm2.so is required (KPS_TEST_REQUIRE_TOOLS=1) but not found");
-        }
-        eprintln!("SKIP: libsofthsm2.so not found (package softhsm2)");
-        return false;
-    }
-    true
-}
 
 /// The attacker's shared library: loading it at all (dlopen runs its
 /// constructor, before any PKCS#11 call) creates `marker`. Built in its own
@@ -282,32 +255,7 @@ fn finding_2_a_copied_softhsm_module_is_checked_like_any_other() {
         return;
     }
     let kps = Kps::new();
-    let tokens = kps.path("tokens");
-    std::fs::create_dir_all(&tokens).unwrap();
-    let conf = kps.path("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .unwrap();
-    let init = std::process::Command::new("softhsm2-util")
-        .args([
-            "--init-token",
-            "--free",
-            "--label",
-            TOKEN,
-            "--pin",
-            PIN,
-            "--so-pin",
-            "13579",
-        ])
-        .env("SOFTHSM2_CONF", &conf)
-        .output()
-        .unwrap();
-    assert!(init.status.success());
+    let conf = Hsm::new(&kps.path("hsm")).conf;
     // A copy in a directory of the test's own, under the sticky /tmp: the
     // sticky bit lets no one else rename an entry they do not own, so it is
     // accepted as an ancestor.
@@ -383,32 +331,7 @@ fn finding_2_configure_writes_the_users_config_file_not_the_store() {
         return;
     }
     let kps = Kps::new();
-    let tokens = kps.path("tokens");
-    std::fs::create_dir_all(&tokens).unwrap();
-    let hsm_conf = kps.path("softhsm2.conf");
-    std::fs::write(
-        &hsm_conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .unwrap();
-    let init = std::process::Command::new("softhsm2-util")
-        .args([
-            "--init-token",
-            "--free",
-            "--label",
-            TOKEN,
-            "--pin",
-            PIN,
-            "--so-pin",
-            "13579",
-        ])
-        .env("SOFTHSM2_CONF", &hsm_conf)
-        .output()
-        .unwrap();
-    assert!(init.status.success());
+    let hsm_conf = Hsm::new(&kps.path("hsm")).conf;
     let settings_before = store_settings(&kps);
     let module = softhsm_module().unwrap();
     let run = |args: &[&str]| {

@@ -1,6 +1,8 @@
 //! A small harness for running the real `kps` binary on a throwaway store.
 #![allow(dead_code)]
 
+pub mod hsm;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
