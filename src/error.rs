@@ -71,7 +71,7 @@ pub enum Error {
     IdentityMissing { path: PathBuf, why: String },
 
     /// `fix` is the command (or step) that makes it safe, for the hint.
-    #[error("refusing to use the store at {path}: {why}")]
+    #[error("refusing to use {path}: {why}")]
     StoreInsecure {
         path: PathBuf,
         why: String,

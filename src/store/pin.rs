@@ -90,6 +90,25 @@ pub(crate) fn load(db_path: &Path) -> Result<Option<Pin>> {
         return Ok(None);
     }
     check_private(&path)?;
+    // The row key in it lets whoever reads it forge rows: private, as the
+    // store's own files are.
+    use std::os::unix::fs::MetadataExt;
+    let mode = fs::metadata(&path)
+        .map_err(|source| Error::StoreIo {
+            path: path.clone(),
+            source,
+        })?
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(Error::StoreInsecure {
+            why: format!(
+                "group or others can access this store pin (mode {:03o})",
+                mode & 0o777
+            ),
+            fix: format!("chmod 600 {}", crate::perms::shell_quote(&path)),
+            path,
+        });
+    }
     let text = Zeroizing::new(fs::read_to_string(&path).map_err(|source| Error::StoreIo {
         path: path.clone(),
         source,

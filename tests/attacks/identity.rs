@@ -519,3 +519,30 @@ fn older_store_is_endorsed_once_then_planted_rows_are_refused() {
     kps.run(&["delete", "planted", "--yes"]).ok();
     kps.run(&["verify"]).ok();
 }
+
+/// The pin holds the row key: a pin others can read, or a forged one, is
+/// refused rather than trusted.
+#[test]
+fn pin_files_are_private_and_checked() {
+    use std::os::unix::fs::PermissionsExt;
+    let kps = Kps::new();
+    kps.create("a", &["-t", "ed25519"]);
+    let stores = kps.config_home().join("kps/stores");
+    let pin = std::fs::read_dir(&stores)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_eq!(mode_of(&pin), 0o600);
+    std::fs::set_permissions(&pin, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = kps.run(&["--json", "list"]).expect(7);
+    assert_eq!(error_code(&run), "KPS.7027");
+    assert!(kps.run(&["list"]).expect(7).stderr().contains("chmod 600"));
+    std::fs::set_permissions(&pin, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // Someone who can write the config directory is the user (out of
+    // scope), but a damaged pin is an error, not an empty trust.
+    std::fs::write(&pin, "kps store pin v1\nidentity zz\n").unwrap();
+    let run = kps.run(&["--json", "create", "b"]).expect(7);
+    assert_eq!(error_code(&run), "KPS.7028");
+}
