@@ -130,6 +130,13 @@ fn finding_1_create_after_identity_swap_seals_nothing_for_the_attacker() {
         .run(&["--json", "create", "after", "-t", "ed25519"])
         .expect(7);
     assert_eq!(error_code(&run), "KPS.7028");
+    if have_tool("ssh-keygen") {
+        sh("ssh-keygen -q -t ed25519 -N '' -f mine", kps.dir.path());
+        let run = kps
+            .run(&["--json", "import", "mine", "--private-key", "mine"])
+            .expect(7);
+        assert_eq!(error_code(&run), "KPS.7028");
+    }
     assert_eq!(count_rows(&kps), 1, "nothing was written");
     for (name, line, envelope) in envelopes(&kps) {
         assert!(
