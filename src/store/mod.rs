@@ -133,9 +133,41 @@ impl Store {
             .execute_batch(
                 // secure_delete: a deleted keypair's sealed key and a replaced
                 // identity wrapping are overwritten, not left in free pages.
-                "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
+                // trusted_schema off: SQL in the schema (which whoever writes
+                // the file chooses) may not call functions with side effects.
+                "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;
+                 PRAGMA trusted_schema = OFF;",
             )
+            .map_err(|e| self.err(e))?;
+        // Defensive mode: no writable_schema, no journal_mode=OFF, no
+        // direct edits of the schema table by anything kps runs.
+        self.conn
+            .set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)
+            .map(|_| ())
             .map_err(|e| self.err(e))
+    }
+
+    /// kps creates tables and one index, never a trigger or a view. Someone
+    /// who can write the store could add a trigger that runs inside kps's
+    /// own writes (blank every new sealed key, keep a copy of each replaced
+    /// identity wrapping in a table of theirs): such a store is refused.
+    fn refuse_foreign_schema(&self) -> Result<()> {
+        let foreign: Option<(String, String)> = self
+            .conn
+            .query_row(
+                "SELECT type, name FROM sqlite_schema WHERE type IN ('trigger', 'view') LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        match foreign {
+            Some((kind, name)) => Err(self.corrupt(format!(
+                "it holds a {kind} ('{}'), which kps never creates: someone else wrote the schema",
+                crate::text::escape(&name)
+            ))),
+            None => Ok(()),
+        }
     }
 
     fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
@@ -143,6 +175,7 @@ impl Store {
     }
 
     fn migrate(&self) -> Result<()> {
+        self.refuse_foreign_schema()?;
         let version = Self::user_version(&self.conn).map_err(|e| self.err(e))?;
         if version == schema::CURRENT_VERSION {
             return Ok(());

@@ -553,3 +553,38 @@ fn pin_files_are_private_and_checked() {
     let run = kps.run(&["--json", "create", "b"]).expect(7);
     assert_eq!(error_code(&run), "KPS.7028");
 }
+
+/// An attack the issue did not list: SQL planted in the schema. A trigger
+/// runs inside kps's own writes (here: it blanks every new sealed key; it
+/// could as well keep each replaced identity wrapping in a table of the
+/// attacker's). kps creates no triggers or views and refuses a store that
+/// has one, before writing anything.
+#[test]
+fn planted_triggers_and_views_are_refused() {
+    for plant in [
+        "CREATE TRIGGER blank AFTER INSERT ON keypairs
+         BEGIN UPDATE keypairs SET private_key = NULL WHERE id = new.id; END",
+        "CREATE TABLE stash (w BLOB);
+         CREATE TRIGGER keep AFTER UPDATE ON identity
+         BEGIN INSERT INTO stash VALUES (old.wrapped_secret); END",
+        "CREATE VIEW v AS SELECT name FROM keypairs",
+    ] {
+        let kps = Kps::new();
+        kps.create("a", &["-t", "ed25519"]);
+        db(&kps).execute_batch(plant).unwrap();
+        for args in [
+            &["--json", "create", "b", "-t", "ed25519"][..],
+            &["--json", "list"][..],
+        ] {
+            let run = kps.run(args).expect(7);
+            assert_eq!(error_code(&run), "KPS.7004", "{plant}");
+            assert!(
+                run.error_json()["error_msg"]
+                    .as_str()
+                    .unwrap()
+                    .contains("never creates")
+            );
+        }
+        assert_eq!(count_rows(&kps), 1, "{plant}");
+    }
+}
