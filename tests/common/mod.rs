@@ -99,8 +99,14 @@ pub fn assert_no_secrets(run: &Run) {
     assert_ne!(run.code(), 101, "kps panicked: {all}");
 }
 
+/// The kps under test: this build's, or the binary `KPS_TEST_BIN` names, to
+/// run a test file against another build (the attack tests against the kps
+/// from before their fixes, to see each one fail there).
 pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_kps")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        std::env::var("KPS_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_kps").to_string())
+    })
 }
 
 impl Kps {
