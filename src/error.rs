@@ -63,6 +63,13 @@ pub enum Error {
     )]
     PinMismatch { path: PathBuf, pin: PathBuf },
 
+    /// The identity differs from its pin and the passphrase does not open
+    /// it: most likely the public key was swapped.
+    #[error(
+        "the store at {path} has a different identity from the one pinned on this machine, and the passphrase does not open it: its public key was most likely replaced (or the passphrase is wrong)"
+    )]
+    IdentityReplaced { path: PathBuf },
+
     #[error("the store pin {path} is malformed")]
     BadPin { path: PathBuf },
 

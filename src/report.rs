@@ -131,6 +131,13 @@ fn core_verdict(e: &kps::Error) -> Verdict {
                 "nothing was written; 'kps verify' checks the store with its passphrase and pins it again (it fails if the public key was swapped: restore the store from a backup)",
             ),
         ),
+        E::IdentityReplaced { .. } => v(
+            "KPS.7028",
+            exit::STORE,
+            Some(
+                "nothing was read or written; restore the store (or its identity row) from a backup, or check the passphrase",
+            ),
+        ),
         E::BadPin { .. } => v(
             "KPS.7028",
             exit::STORE,

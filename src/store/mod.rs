@@ -494,7 +494,21 @@ impl Store {
     /// version 2 in one transaction, once.
     pub fn unlock(&self, passphrase: &Passphrase) -> Result<Identity> {
         let wrapped = self.wrapped_identity()?.ok_or(Error::NotInitialised)?;
-        let Unwrapped { identity, upgrade } = wrapped.unwrap_with(passphrase)?;
+        let Unwrapped { identity, upgrade } = match wrapped.unwrap_with(passphrase) {
+            Ok(u) => u,
+            // A wrong passphrase for a store whose identity is not the one
+            // pinned here: say what most likely happened.
+            Err(Error::WrongPassphrase)
+                if self
+                    .pin()?
+                    .is_some_and(|pin| pin.identity != wrapped.public_key) =>
+            {
+                return Err(Error::IdentityReplaced {
+                    path: self.db_path.clone(),
+                });
+            }
+            Err(e) => return Err(e),
+        };
         let key = identity.row_key();
         match upgrade {
             None => self.trusted(&wrapped, key)?,

@@ -138,6 +138,10 @@ fn finding_1_create_after_identity_swap_seals_nothing_for_the_attacker() {
         assert_eq!(error_code(&run), "KPS.7028");
     }
     assert_eq!(count_rows(&kps), 1, "nothing was written");
+    // The passphrase does not open the swapped key: said as what it is.
+    let run = kps.run(&["--json", "verify"]).expect(7);
+    assert_eq!(error_code(&run), "KPS.7028");
+    assert!(run.stderr().contains("replaced"), "{}", run.stderr());
     for (name, line, envelope) in envelopes(&kps) {
         assert!(
             !attacker_opens(&sk, &name, &blob_of(&line), &envelope),
