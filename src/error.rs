@@ -5,6 +5,10 @@ use std::path::PathBuf;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Errors of the kps core. Messages never contain secret material.
+///
+/// A variant that wraps another error gives it as its `source` and leaves it
+/// out of its own message: the report walks the chain (`{:#}`), so naming it
+/// in both printed the OS error twice.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A parameter the caller gave is not acceptable (bad name, unsupported size...).
@@ -85,7 +89,7 @@ pub enum Error {
         fix: String,
     },
 
-    #[error("cannot open the store at {path}: {source}")]
+    #[error("cannot open the store at {path}")]
     StoreIo {
         path: PathBuf,
         #[source]
@@ -169,7 +173,7 @@ pub enum Error {
     #[error("{} of the key files failed; nothing was imported", failures.len())]
     BatchFailed { failures: Vec<(String, Error)> },
 
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     InputIo {
         path: PathBuf,
         #[source]
@@ -194,7 +198,7 @@ pub enum Error {
     #[error("{path} is {what}, not a regular file: kps does not replace it")]
     OutputNotRegular { path: PathBuf, what: String },
 
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     OutputIo {
         path: PathBuf,
         #[source]

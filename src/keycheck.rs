@@ -1,9 +1,40 @@
 //! Proof that a private key is whole: the public half is recomputed from the
 //! secret parts and compared, so a damaged or swapped key is never handed out.
+//! A key whose parts disagree is `Error::KeyMismatch` (KPS.6011) whatever
+//! format it came in; `Error::InvalidKey` is kept for values that are no key
+//! at all (a scalar out of range, parameters that are not a DSA group).
 
 use crate::{Error, Result};
-use ssh_key::private::{EcdsaKeypair, KeypairData};
+use ssh_key::PrivateKey;
+use ssh_key::private::{EcdsaKeypair, KeypairData, RsaKeypair};
 use ssh_key::public::{EcdsaPublicKey, Ed25519PublicKey, KeyData};
+
+fn inconsistent(what: &str) -> Error {
+    Error::KeyMismatch(format!("the key is inconsistent: {what}"))
+}
+
+/// An RSA key with its CRT coefficient recomputed when the one it holds is
+/// not q^-1 mod p, and whether it was. Twisted writes p^-1 mod q, and other
+/// tools cope (ssh-keygen reads it, OpenSSL checks its CRT result and falls
+/// back), but kps hands the value to OpenSSH and PuTTY as it is, so it must
+/// be right. Only n = p*q and d (an inverse of e mod p-1 and q-1) are
+/// required of the file; a key that fails those is refused. Other keys are
+/// returned unchanged.
+pub fn with_own_crt(key: PrivateKey) -> Result<(PrivateKey, bool)> {
+    let KeypairData::Rsa(kp) = key.key_data() else {
+        return Ok((key, false));
+    };
+    let full = rsa::PrivateKey::try_from(kp)
+        .map_err(|_| inconsistent("the RSA modulus is not p*q, or d does not invert e"))?;
+    let fresh = RsaKeypair::try_from(&full).map_err(|_| inconsistent("RSA components"))?;
+    if fresh.private().iqmp() == kp.private().iqmp() {
+        return Ok((key, false));
+    }
+    let comment = key.comment().clone();
+    let key = PrivateKey::new(KeypairData::Rsa(fresh), comment)
+        .map_err(|e| Error::bad_key(format!("unusable RSA key: {e}")))?;
+    Ok((key, true))
+}
 
 /// The public key that the secret parts of `keypair` determine.
 pub fn derived_public(keypair: &KeypairData) -> Result<KeyData> {
@@ -33,7 +64,7 @@ pub fn derived_public(keypair: &KeypairData) -> Result<KeyData> {
             Ok(KeyData::Ecdsa(public))
         }
         KeypairData::Rsa(kp) => {
-            let bad = |what: &str| Error::bad_key(format!("RSA key is inconsistent: {what}"));
+            let bad = |what: &str| inconsistent(&format!("RSA {what}"));
             let key = rsa::PrivateKey::try_from(kp).map_err(|_| bad("components"))?;
             key.validate().map_err(|_| bad("n, e, d, p, q"))?;
             // OpenSSH and PuTTY use iqmp directly; a wrong one breaks signing there.
@@ -51,7 +82,7 @@ pub fn derived_public(keypair: &KeypairData) -> Result<KeyData> {
         KeypairData::Dsa(kp) => {
             dsa_check(kp)?;
             let signing = dsa::SigningKey::try_from(kp)
-                .map_err(|_| Error::bad_key("DSA key is inconsistent"))?;
+                .map_err(|_| Error::bad_key("DSA key components are out of range"))?;
             Ok(KeyData::Dsa(ssh_key::public::DsaPublicKey::from(
                 signing.verifying_key(),
             )))
@@ -81,9 +112,7 @@ fn dsa_check(kp: &ssh_key::private::DsaKeypair) -> Result<()> {
         mpint_bytes(kp.private().as_mpint())?,
     )?;
     if y != mpint_bytes(public.y())? {
-        return Err(Error::bad_key(
-            "DSA key is inconsistent: y is not g^x mod p",
-        ));
+        return Err(inconsistent("DSA y is not g^x mod p"));
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ pub enum CliError {
     #[error("no store passphrase available: {why}")]
     NoPassphrase { why: String },
 
-    #[error("cannot read passphrase file {path}: {source}")]
+    #[error("cannot read passphrase file {path}")]
     PassphraseFile {
         path: PathBuf,
         #[source]
@@ -294,6 +294,19 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// An error's message followed by its sources', as anyhow's `{:#}` gives
+/// them, for the errors listed inside a batch failure.
+fn with_sources(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
+}
+
 /// Print a failure and give the exit status.
 pub fn failure(err: &anyhow::Error, json: bool) -> ExitCode {
     if is_broken_pipe(err) {
@@ -310,7 +323,7 @@ pub fn failure(err: &anyhow::Error, json: bool) -> ExitCode {
         // keeps the text as it was, for scripts.
         let mut message = format!("{err:#}");
         for (file, e) in batch {
-            message.push_str(&format!("\n  {file}: {e}"));
+            message.push_str(&format!("\n  {file}: {}", with_sources(e)));
         }
         let mut doc = json!({ "error_code": verdict.code, "error_msg": message });
         if !batch.is_empty() {
@@ -320,7 +333,7 @@ pub fn failure(err: &anyhow::Error, json: bool) -> ExitCode {
                     json!({
                         "file": file,
                         "error_code": core_verdict(e).code,
-                        "error_msg": e.to_string(),
+                        "error_msg": with_sources(e),
                     })
                 })
                 .collect();
@@ -331,7 +344,11 @@ pub fn failure(err: &anyhow::Error, json: bool) -> ExitCode {
         // each piece is escaped, and only the line breaks added here remain.
         let mut message = escape(&format!("{err:#}")).into_owned();
         for (file, e) in batch {
-            message.push_str(&format!("\n  {}: {}", escape(file), escape(&e.to_string())));
+            message.push_str(&format!(
+                "\n  {}: {}",
+                escape(file),
+                escape(&with_sources(e))
+            ));
         }
         let color = stderr_color();
         let (red, yellow, reset) = if color {

@@ -106,7 +106,14 @@ pub fn private_key(bytes: &[u8], passphrase: Option<&Passphrase>) -> Result<Pars
     // Here, once for every format (OpenSSH, .ppk `Comment:`): a line break
     // in a comment would become a second key in authorized_keys.
     crate::text::check_key_comment(key.comment().as_str_lossy())?;
-    let warnings = algorithm::check_importable(key.public_key().key_data())?;
+    let mut warnings = algorithm::check_importable(key.public_key().key_data())?;
+    let (key, recomputed) = keycheck::with_own_crt(key)?;
+    if recomputed {
+        warnings.push(
+            "the RSA key's CRT coefficient (iqmp) was not q^-1 mod p; kps recomputed it from p and q"
+                .into(),
+        );
+    }
     if !keycheck::matches(key.key_data(), key.public_key().key_data())? {
         return Err(Error::KeyMismatch(
             "the private key does not match the public key stored with it".into(),

@@ -115,19 +115,7 @@ pub(super) fn private_key(
                 return Err(encrypted("the PKCS#8 key (ENCRYPTED PRIVATE KEY)"));
             };
             let der_bytes = decode_block(block)?;
-            let info = pkcs8::EncryptedPrivateKeyInfoRef::from_der(&der_bytes)
-                .map_err(corrupt("encrypted PKCS#8"))?;
-            let Some(pbes2) = info.encryption_algorithm.pbes2() else {
-                return Err(Error::bad_key_with_hint(
-                    "the PKCS#8 key is encrypted with a legacy PBES1 scheme",
-                    "re-encrypt it with PBES2: openssl pkcs8 -topk8 -v2 aes-256-cbc",
-                ));
-            };
-            check_pbes2_cost(pbes2)?;
-            let plain = info
-                .decrypt(pass.as_bytes())
-                .map_err(|_| Error::WrongKeyPassphrase)?;
-            (pkcs8(plain.as_bytes())?, "pkcs8")
+            (pkcs8(decrypt_pkcs8(&der_bytes, pass)?.as_bytes())?, "pkcs8")
         }
         SEC1 => (sec1(&decode_block(block)?, None)?, "sec1"),
         DSA => (dsa_traditional(&decode_block(block)?)?, "dsa"),
@@ -148,6 +136,119 @@ pub(super) fn private_key(
     let key =
         PrivateKey::new(data, "").map_err(|e| Error::bad_key(format!("unusable key: {e}")))?;
     Ok((key, format))
+}
+
+/// PBES1 schemes, by OID: the PKCS#12 ones (Java keytool, OpenSSL 1.x
+/// `-v1 PBE-SHA1-3DES`, and PKCS#12 files' default before OpenSSL 3) and the
+/// PKCS#5 v1.5 ones. None is read: the PKCS#12 key derivation is in no crate
+/// kps builds on, the rest are single DES or RC2, and one openssl command
+/// turns any of them into PBES2 (see `pbes1_refusal`).
+const PBES1_SCHEMES: &[(&str, &str)] = &[
+    (
+        "1.2.840.113549.1.12.1.1",
+        "PKCS#12 PBE with SHA-1 and RC4-128",
+    ),
+    (
+        "1.2.840.113549.1.12.1.2",
+        "PKCS#12 PBE with SHA-1 and RC4-40",
+    ),
+    (
+        "1.2.840.113549.1.12.1.3",
+        "PKCS#12 PBE with SHA-1 and 3-key 3DES",
+    ),
+    (
+        "1.2.840.113549.1.12.1.4",
+        "PKCS#12 PBE with SHA-1 and 2-key 3DES",
+    ),
+    (
+        "1.2.840.113549.1.12.1.5",
+        "PKCS#12 PBE with SHA-1 and RC2-128",
+    ),
+    (
+        "1.2.840.113549.1.12.1.6",
+        "PKCS#12 PBE with SHA-1 and RC2-40",
+    ),
+    ("1.2.840.113549.1.5.1", "PKCS#5 PBES1 with MD2 and DES"),
+    ("1.2.840.113549.1.5.3", "PKCS#5 PBES1 with MD5 and DES"),
+    ("1.2.840.113549.1.5.4", "PKCS#5 PBES1 with MD2 and RC2"),
+    ("1.2.840.113549.1.5.6", "PKCS#5 PBES1 with MD5 and RC2"),
+    ("1.2.840.113549.1.5.10", "PKCS#5 PBES1 with SHA-1 and DES"),
+    ("1.2.840.113549.1.5.11", "PKCS#5 PBES1 with SHA-1 and RC2"),
+];
+const OID_PBES2: &str = "1.2.840.113549.1.5.13";
+
+/// The command that re-encrypts a legacy-encrypted PKCS#8 file as PBES2
+/// (OpenSSL 3 needs its legacy provider for the RC2, RC4 and DES schemes).
+const TO_PBES2: &str = "convert it with: openssl pkcs8 -topk8 -v2 aes-256-cbc -in FILE -out NEW \
+     (add -provider legacy -provider default if OpenSSL 3 cannot read it)";
+
+/// The outer algorithm OID of an `EncryptedPrivateKeyInfo`, read without
+/// knowing the scheme, so that an unreadable scheme is named, not "corrupt".
+fn encryption_oid(der_bytes: &[u8]) -> Option<Oid> {
+    use der::Reader;
+    let mut reader = der::SliceReader::new(der_bytes).ok()?;
+    reader
+        .sequence(|r| {
+            let oid = r.sequence(|alg| {
+                let oid = alg.decode::<Oid>()?;
+                alg.read_slice(alg.remaining_len())?;
+                Ok::<_, der::Error>(oid)
+            })?;
+            r.read_slice(r.remaining_len())?;
+            Ok::<_, der::Error>(oid)
+        })
+        .ok()
+}
+
+/// Decrypt an `ENCRYPTED PRIVATE KEY`: PBES2 with PBKDF2 (HMAC-SHA-1 or
+/// SHA-2) or scrypt, and AES-CBC, AES-GCM or 3DES-CBC. Every other scheme is
+/// refused by name with the command that converts it; a wrong passphrase is
+/// only ever reported when the scheme was one kps reads.
+fn decrypt_pkcs8(der_bytes: &[u8], pass: &Passphrase) -> Result<pkcs8::SecretDocument> {
+    let oid = encryption_oid(der_bytes);
+    if let Some(oid) = oid
+        && let Some((_, name)) = PBES1_SCHEMES
+            .iter()
+            .find(|(dotted, _)| oid.to_string() == *dotted)
+    {
+        return Err(Error::bad_key_with_hint(
+            format!("the PKCS#8 key is encrypted with {name}, a legacy scheme kps does not read"),
+            TO_PBES2,
+        ));
+    }
+    let info = pkcs8::EncryptedPrivateKeyInfoRef::from_der(der_bytes).map_err(|e| match oid {
+        // PBES2 with a cipher or PRF outside pkcs5's list (RC2, single DES...).
+        Some(oid) if oid.to_string() == OID_PBES2 => Error::bad_key_with_hint(
+            format!(
+                "the PKCS#8 key is encrypted with a PBES2 cipher or PRF kps does not read ({e})"
+            ),
+            TO_PBES2,
+        ),
+        Some(oid) => Error::bad_key_with_hint(
+            format!("the PKCS#8 key is encrypted with an unknown scheme (OID {oid})"),
+            TO_PBES2,
+        ),
+        None => corrupt("encrypted PKCS#8")(e),
+    })?;
+    let Some(pbes2) = info.encryption_algorithm.pbes2() else {
+        return Err(Error::bad_key_with_hint(
+            "the PKCS#8 key is encrypted with a legacy PBES1 scheme, which kps does not read",
+            TO_PBES2,
+        ));
+    };
+    check_pbes2_cost(pbes2)?;
+    info.decrypt(pass.as_bytes()).map_err(|e| match e {
+        pkcs8::Error::EncryptedPrivateKey(
+            e @ (pkcs5::Error::UnsupportedAlgorithm { .. }
+            | pkcs5::Error::AlgorithmParametersInvalid { .. }),
+        ) => Error::bad_key_with_hint(
+            format!("the PKCS#8 key is encrypted with a PBES2 variant kps does not read: {e}"),
+            TO_PBES2,
+        ),
+        // A bad padding is what a wrong passphrase gives with CBC, a failed
+        // tag with GCM; anything else the decoder says is as likely the same.
+        _ => Error::WrongKeyPassphrase,
+    })
 }
 
 /// The key-derivation work an encrypted key file asks for.
@@ -230,8 +331,17 @@ fn check_pbes2_cost(params: &pkcs5::pbes2::Parameters) -> Result<()> {
 }
 
 fn openssh(block: &str, passphrase: Option<&Passphrase>) -> Result<PrivateKey> {
-    let key = PrivateKey::from_openssh(block)
-        .map_err(|e| Error::bad_key(format!("the OpenSSH private key is corrupt: {e}")))?;
+    let key = PrivateKey::from_openssh(block).map_err(|e| match e {
+        // ssh-key checks the halves it can as it reads: the public key in
+        // the header against the private section's (PublicKey), and for
+        // Ed25519 the seed against its public key (Crypto; for a plain key
+        // also what mismatched check values give). Either way the file's
+        // parts disagree: the same verdict as every other inconsistent key.
+        ssh_key::Error::PublicKey | ssh_key::Error::Crypto => Error::KeyMismatch(format!(
+            "the OpenSSH private key is inconsistent: its public and private halves do not match ({e})"
+        )),
+        e => Error::bad_key(format!("the OpenSSH private key is corrupt: {e}")),
+    })?;
     if !key.is_encrypted() {
         return Ok(key);
     }
@@ -262,28 +372,25 @@ fn rsa_pkcs1(der_bytes: &[u8]) -> Result<KeypairData> {
             "kps accepts Ed25519, ECDSA P-256/384/521, RSA 2048/3072/4096 and DSA 1024 (ssh-dss)",
         ));
     }
-    // from_components (behind from_pkcs1_der) validates n = p*q and d.
+    // from_components (behind from_pkcs1_der) validates n = p*q and d: a
+    // key that fails here is wrong, not merely stored oddly.
     let key = rsa::PrivateKey::from_pkcs1_der(der_bytes)
         .map_err(|e| Error::KeyMismatch(format!("RSA key components are inconsistent: {e}")))?;
-    // The CRT values in the file are not used by the rsa crate but are by
-    // other tools; a file whose CRT values disagree is damaged.
-    let precomputed = pkcs1::RsaPrivateKeyOwned::try_from(
-        rsa::pkcs1::EncodeRsaPrivateKey::to_pkcs1_der(&key)
-            .map_err(|e| Error::bad_key(format!("cannot re-encode RSA key: {e}")))?
-            .as_bytes(),
+    // dP and dQ exist only in PKCS#1 and are recomputed from p, q and d. The
+    // file's qInv is kept, so that it is judged (and recomputed when it is
+    // p^-1 mod q or otherwise off) by keycheck::with_own_crt, as for every
+    // other format.
+    let pair =
+        RsaKeypair::try_from(&key).map_err(|e| Error::bad_key(format!("unusable RSA key: {e}")))?;
+    let private = ssh_key::private::RsaPrivateKey::new(
+        pair.private().d().clone(),
+        mpint(raw.coefficient.as_bytes()),
+        pair.private().p().clone(),
+        pair.private().q().clone(),
     )
-    .map_err(|e| Error::bad_key(format!("cannot re-encode RSA key: {e}")))?;
-    if precomputed.exponent1.as_bytes() != raw.exponent1.as_bytes()
-        || precomputed.exponent2.as_bytes() != raw.exponent2.as_bytes()
-        || precomputed.coefficient.as_bytes() != raw.coefficient.as_bytes()
-    {
-        return Err(Error::KeyMismatch(
-            "RSA key CRT values (dP, dQ, qInv) are inconsistent with p, q and d".into(),
-        ));
-    }
-    RsaKeypair::try_from(&key)
-        .map(KeypairData::Rsa)
-        .map_err(|e| Error::bad_key(format!("unusable RSA key: {e}")))
+    .and_then(|private| RsaKeypair::new(pair.public().clone(), private))
+    .map_err(|e| Error::bad_key(format!("unusable RSA key: {e}")))?;
+    Ok(KeypairData::Rsa(private))
 }
 
 fn uint_bits(bytes: &[u8]) -> u32 {
@@ -346,12 +453,55 @@ fn unsupported_kind(message: &str) -> Error {
     )
 }
 
-/// SEC1 `ECPrivateKey`; `curve` from the PKCS#8 wrapper when there is one.
-fn sec1(der_bytes: &[u8], curve: Option<Oid>) -> Result<KeypairData> {
+fn curve_name(oid: Oid) -> String {
+    match oid {
+        OID_P256 => "P-256".into(),
+        OID_P384 => "P-384".into(),
+        OID_P521 => "P-521".into(),
+        other => format!("OID {other}"),
+    }
+}
+
+/// SEC1 `ECPrivateKey`; `outer` is the curve the PKCS#8 wrapper names, when
+/// there is one. The wrapper and the key inside must agree, as OpenSSL and
+/// pyca require: a key read as another curve than the one it was made on is
+/// a different key.
+fn sec1(der_bytes: &[u8], outer: Option<Oid>) -> Result<KeypairData> {
     let ec = sec1::EcPrivateKey::from_der(der_bytes).map_err(corrupt("SEC1 EC"))?;
-    let curve = curve
-        .or_else(|| ec.parameters.and_then(|p| p.named_curve()))
-        .ok_or_else(|| Error::bad_key("the EC key names no curve"))?;
+    let inner = match ec.parameters {
+        None => None,
+        Some(p) => Some(
+            p.named_curve()
+                .ok_or_else(|| Error::bad_key("the EC key's parameters are not a named curve"))?,
+        ),
+    };
+    let curve = match (outer, inner) {
+        (Some(o), Some(i)) if o != i => {
+            return Err(Error::bad_key(format!(
+                "the PKCS#8 algorithm names curve {} but the EC key inside names {}",
+                curve_name(o),
+                curve_name(i)
+            )));
+        }
+        (Some(c), _) | (None, Some(c)) => c,
+        (None, None) => return Err(Error::bad_key("the EC key names no curve")),
+    };
+    // SEC1 writes the scalar at the curve's size; older OpenSSL dropped
+    // leading zero bytes, so shorter is fine, but longer is another curve's.
+    let size = match curve {
+        OID_P256 => 32,
+        OID_P384 => 48,
+        OID_P521 => 66,
+        _ => usize::MAX,
+    };
+    if ec.private_key.len() > size {
+        return Err(Error::bad_key(format!(
+            "the EC private key is {} bytes, too long for curve {} ({size} bytes): \
+             the key inside is of another curve than the one named",
+            ec.private_key.len(),
+            curve_name(curve)
+        )));
+    }
     let bad_scalar = |_| Error::bad_key("the EC private scalar is out of range for its curve");
     let keypair = match curve {
         OID_P256 => {
@@ -388,6 +538,13 @@ fn sec1(der_bytes: &[u8], curve: Option<Oid>) -> Result<KeypairData> {
     if let Some(point) = ec.public_key {
         let stated = EcdsaPublicKey::from_sec1_bytes(point)
             .map_err(|_| Error::bad_key("the EC public point in the file is malformed"))?;
+        if stated.curve() != EcdsaPublicKey::from(&keypair).curve() {
+            return Err(Error::bad_key(format!(
+                "the EC public point in the file is on {}, not on curve {}",
+                stated.curve(),
+                curve_name(curve)
+            )));
+        }
         if stated != EcdsaPublicKey::from(&keypair) {
             return Err(Error::KeyMismatch(
                 "the EC public key in the file does not match its private scalar".into(),
