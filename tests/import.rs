@@ -519,7 +519,9 @@ fn inconsistent_keys_are_refused_with_kps_6011() {
     if !have_tool("openssl") {
         return;
     }
-    // An RSA key whose CRT coefficient was altered: other tools would sign wrongly.
+    // An RSA key whose d was altered: n is still p*q, but d no longer
+    // inverts e. (A wrong CRT coefficient alone is recomputed, not refused:
+    // tests/import_pem.rs.)
     sh(
         "openssl genrsa -traditional -out rsa.pem 2048 2>/dev/null",
         kps.dir.path(),
@@ -528,7 +530,7 @@ fn inconsistent_keys_are_refused_with_kps_6011() {
     let (_, der_bytes) = pem_rfc7468::decode_vec(pem.as_bytes()).unwrap();
     use pkcs1::der::{Decode, Encode};
     let mut key = pkcs1::RsaPrivateKeyOwned::from_der(&der_bytes).unwrap();
-    key.coefficient = key.exponent1.clone();
+    key.private_exponent = key.exponent1.clone();
     let bad = pem_rfc7468::encode_string(
         "RSA PRIVATE KEY",
         pem_rfc7468::LineEnding::LF,
@@ -541,8 +543,24 @@ fn inconsistent_keys_are_refused_with_kps_6011() {
         &["a", "--private-key", "rsa_bad.pem"],
         5,
         "KPS.6011",
-        "CRT",
+        "inconsistent",
     );
+    // A garbage CRT coefficient with p, q and d right: imported, with the
+    // coefficient recomputed and a warning saying so.
+    let mut key = pkcs1::RsaPrivateKeyOwned::from_der(&der_bytes).unwrap();
+    key.coefficient = key.exponent1.clone();
+    let odd = pem_rfc7468::encode_string(
+        "RSA PRIVATE KEY",
+        pem_rfc7468::LineEnding::LF,
+        &key.to_der().unwrap(),
+    )
+    .unwrap();
+    std::fs::write(kps.path("rsa_odd_crt.pem"), odd).unwrap();
+    let out = kps
+        .run(&["--json", "import", "b", "--private-key", "rsa_odd_crt.pem"])
+        .ok()
+        .json();
+    assert!(out["warnings"].to_string().contains("recomputed"), "{out}");
 }
 
 #[test]
