@@ -115,7 +115,13 @@ pub(super) fn private_key(
                 return Err(encrypted("the PKCS#8 key (ENCRYPTED PRIVATE KEY)"));
             };
             let der_bytes = decode_block(block)?;
-            (pkcs8(decrypt_pkcs8(&der_bytes, pass)?.as_bytes())?, "pkcs8")
+            let plain = decrypt_pkcs8(&der_bytes, pass)?;
+            // A wrong passphrase passes the CBC padding check about once in
+            // 256 tries and yields noise: that is still a wrong passphrase.
+            if pkcs8::PrivateKeyInfoRef::from_der(plain.as_bytes()).is_err() {
+                return Err(Error::WrongKeyPassphrase);
+            }
+            (pkcs8(plain.as_bytes())?, "pkcs8")
         }
         SEC1 => (sec1(&decode_block(block)?, None)?, "sec1"),
         DSA => (dsa_traditional(&decode_block(block)?)?, "dsa"),
