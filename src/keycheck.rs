@@ -21,19 +21,29 @@ fn inconsistent(what: &str) -> Error {
 /// required of the file; a key that fails those is refused. Other keys are
 /// returned unchanged.
 pub fn with_own_crt(key: PrivateKey) -> Result<(PrivateKey, bool)> {
-    let KeypairData::Rsa(kp) = key.key_data() else {
+    let Some(fresh) = own_crt(key.key_data())? else {
         return Ok((key, false));
+    };
+    let comment = key.comment().clone();
+    let key = PrivateKey::new(fresh, comment)
+        .map_err(|e| Error::bad_key(format!("unusable RSA key: {e}")))?;
+    Ok((key, true))
+}
+
+/// `with_own_crt` for bare key data (the .ppk reader checks the key before
+/// it has a `PrivateKey`): the key with its CRT coefficient recomputed, or
+/// `None` if it needs no change.
+pub fn own_crt(keypair: &KeypairData) -> Result<Option<KeypairData>> {
+    let KeypairData::Rsa(kp) = keypair else {
+        return Ok(None);
     };
     let full = rsa::PrivateKey::try_from(kp)
         .map_err(|_| inconsistent("the RSA modulus is not p*q, or d does not invert e"))?;
     let fresh = RsaKeypair::try_from(&full).map_err(|_| inconsistent("RSA components"))?;
     if fresh.private().iqmp() == kp.private().iqmp() {
-        return Ok((key, false));
+        return Ok(None);
     }
-    let comment = key.comment().clone();
-    let key = PrivateKey::new(KeypairData::Rsa(fresh), comment)
-        .map_err(|e| Error::bad_key(format!("unusable RSA key: {e}")))?;
-    Ok((key, true))
+    Ok(Some(KeypairData::Rsa(fresh)))
 }
 
 /// The public key that the secret parts of `keypair` determine.
@@ -204,5 +214,38 @@ mod tests {
         .unwrap();
         let broken = ssh_key::private::RsaKeypair::new(kp.public().clone(), bad).unwrap();
         assert!(derived_public(&KeypairData::Rsa(broken)).is_err());
+    }
+
+    #[test]
+    fn rsa_with_p_and_q_exchanged_gets_its_own_crt_and_a_wrong_d_does_not() {
+        let key = crate::keygen::generate(crate::algorithm::KeySpec::Rsa(2048), "c").unwrap();
+        let KeypairData::Rsa(kp) = key.key_data() else {
+            unreachable!()
+        };
+        let p = kp.private();
+        let with = |d: &ssh_key::Mpint| {
+            // q and p exchanged, iqmp kept: it is now p^-1 mod q.
+            let private = ssh_key::private::RsaPrivateKey::new(
+                d.clone(),
+                p.iqmp().clone(),
+                p.q().clone(),
+                p.p().clone(),
+            )
+            .unwrap();
+            let pair = ssh_key::private::RsaKeypair::new(kp.public().clone(), private).unwrap();
+            PrivateKey::new(KeypairData::Rsa(pair), "c").unwrap()
+        };
+        let (fixed, recomputed) = with_own_crt(with(p.d())).unwrap();
+        assert!(recomputed);
+        assert_eq!(fixed.comment(), key.comment());
+        assert!(matches(fixed.key_data(), key.public_key().key_data()).unwrap());
+        // Unchanged when already right.
+        assert!(!with_own_crt(key.clone()).unwrap().1);
+        // d that is not e's inverse: refused as inconsistent.
+        let wrong_d = ssh_key::Mpint::from_positive_bytes(p.p().as_positive_bytes().unwrap());
+        assert!(matches!(
+            with_own_crt(with(&wrong_d)),
+            Err(Error::KeyMismatch(_))
+        ));
     }
 }

@@ -257,6 +257,11 @@ pub fn decode(text: &str, passphrase: Option<&[u8]>) -> Result<PrivateKey, PpkEr
     let public = public_key_data(file.algorithm, &file.public_blob)?;
     check_key_size(&public)?;
     let keypair = keypair_from_blob(&public, &private_blob)?;
+    // PuTTY loads an RSA key whose iqmp is p^-1 mod q (it puts p > q and
+    // recomputes); so does kps (keycheck::own_crt).
+    let keypair = keycheck::own_crt(&keypair)
+        .map_err(|e| PpkError::InconsistentKey(e.to_string()))?
+        .unwrap_or(keypair);
     let derived =
         keycheck::derived_public(&keypair).map_err(|e| PpkError::InconsistentKey(e.to_string()))?;
     if derived != public {
