@@ -217,6 +217,8 @@ fn legacy_pbes1_pkcs8_is_refused_by_name_with_a_command_that_converts_it() {
             "KPS.6009",
             &[scheme],
         );
+        // Said before any passphrase is asked for: one would not help.
+        refuse(&kps, &["--private-key", &path], "KPS.6009", &[scheme]);
         let hint = kps
             .run(&[
                 "import",

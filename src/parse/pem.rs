@@ -111,11 +111,14 @@ pub(super) fn private_key(
         PKCS1 => (rsa_pkcs1(&decode_block(block)?)?, "pkcs1"),
         PKCS8 => (pkcs8(&decode_block(block)?)?, "pkcs8"),
         PKCS8_ENCRYPTED => {
+            let der_bytes = decode_block(block)?;
+            // A scheme kps does not read is named before any passphrase is
+            // asked for: the passphrase would not help.
+            let info = encrypted_pkcs8(&der_bytes)?;
             let Some(pass) = passphrase else {
                 return Err(encrypted("the PKCS#8 key (ENCRYPTED PRIVATE KEY)"));
             };
-            let der_bytes = decode_block(block)?;
-            let plain = decrypt_pkcs8(&der_bytes, pass)?;
+            let plain = decrypt_pkcs8(&info, pass)?;
             // A wrong passphrase passes the CBC padding check about once in
             // 256 tries and yields noise: that is still a wrong passphrase.
             if pkcs8::PrivateKeyInfoRef::from_der(plain.as_bytes()).is_err() {
@@ -148,7 +151,7 @@ pub(super) fn private_key(
 /// `-v1 PBE-SHA1-3DES`, and PKCS#12 files' default before OpenSSL 3) and the
 /// PKCS#5 v1.5 ones. None is read: the PKCS#12 key derivation is in no crate
 /// kps builds on, the rest are single DES or RC2, and one openssl command
-/// turns any of them into PBES2 (see `pbes1_refusal`).
+/// turns any of them into PBES2 (`TO_PBES2`).
 const PBES1_SCHEMES: &[(&str, &str)] = &[
     (
         "1.2.840.113549.1.12.1.1",
@@ -206,11 +209,11 @@ fn encryption_oid(der_bytes: &[u8]) -> Option<Oid> {
         .ok()
 }
 
-/// Decrypt an `ENCRYPTED PRIVATE KEY`: PBES2 with PBKDF2 (HMAC-SHA-1 or
-/// SHA-2) or scrypt, and AES-CBC, AES-GCM or 3DES-CBC. Every other scheme is
-/// refused by name with the command that converts it; a wrong passphrase is
-/// only ever reported when the scheme was one kps reads.
-fn decrypt_pkcs8(der_bytes: &[u8], pass: &Passphrase) -> Result<pkcs8::SecretDocument> {
+/// An `ENCRYPTED PRIVATE KEY` kps can decrypt: PBES2 with PBKDF2 (HMAC-SHA-1
+/// or SHA-2) or scrypt, at a bounded cost, and AES-CBC, AES-GCM or 3DES-CBC.
+/// Every other scheme is refused by name with the command that converts it,
+/// so that a wrong passphrase is only ever reported for a scheme kps reads.
+fn encrypted_pkcs8(der_bytes: &[u8]) -> Result<pkcs8::EncryptedPrivateKeyInfoRef<'_>> {
     let oid = encryption_oid(der_bytes);
     if let Some(oid) = oid
         && let Some((_, name)) = PBES1_SCHEMES
@@ -243,6 +246,13 @@ fn decrypt_pkcs8(der_bytes: &[u8], pass: &Passphrase) -> Result<pkcs8::SecretDoc
         ));
     };
     check_pbes2_cost(pbes2)?;
+    Ok(info)
+}
+
+fn decrypt_pkcs8(
+    info: &pkcs8::EncryptedPrivateKeyInfoRef<'_>,
+    pass: &Passphrase,
+) -> Result<pkcs8::SecretDocument> {
     info.decrypt(pass.as_bytes()).map_err(|e| match e {
         pkcs8::Error::EncryptedPrivateKey(
             e @ (pkcs5::Error::UnsupportedAlgorithm { .. }
