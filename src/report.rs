@@ -399,3 +399,19 @@ pub fn clap_error(err: clap::Error, json: bool) -> ExitCode {
         ExitCode::from(exit::USAGE)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_entry_names_its_os_error_once() {
+        let e = kps::Error::InputIo {
+            path: "keys/a".into(),
+            source: std::io::Error::from_raw_os_error(2),
+        };
+        let text = with_sources(&e);
+        assert!(text.starts_with("cannot read keys/a: "), "{text}");
+        assert_eq!(text.matches("os error 2").count(), 1, "{text}");
+    }
+}
