@@ -299,3 +299,26 @@ fn an_unreadable_file_names_the_os_error_once() {
     assert!(text.contains("cannot read passphrase file"), "{text}");
     assert_eq!(text.matches("os error 2").count(), 1, "{text}");
 }
+
+/// puttygen's `-O private-openssh` writes a P-256 scalar with its top bit
+/// set as 33 bytes, a zero first (as an SSH mpint): about half its keys.
+/// OpenSSL reads them (`openssl ec -check`: valid); so does kps, with the
+/// fingerprint puttygen gives. Found by tests/import_sweep.rs.
+#[test]
+fn puttygen_sec1_with_an_mpint_scalar_is_read() {
+    let kps = Kps::new();
+    let run = kps
+        .run(&[
+            "--json",
+            "import",
+            "p",
+            "--private-key",
+            &fixture("puttygen-p256-mpint-scalar.pem"),
+        ])
+        .ok();
+    let want = std::fs::read_to_string(fixture("puttygen-p256-mpint-scalar.pub")).unwrap();
+    assert_eq!(
+        key_part(run.json()["keypair"]["public_key"].as_str().unwrap()),
+        key_part(&want)
+    );
+}

@@ -510,7 +510,15 @@ fn sec1(der_bytes: &[u8], outer: Option<Oid>) -> Result<KeypairData> {
         OID_P521 => 66,
         _ => usize::MAX,
     };
-    if ec.private_key.len() > size {
+    // puttygen's `-O private-openssh` writes the scalar as an SSH mpint does:
+    // a zero byte before a set top bit (33 bytes for P-256, about half of
+    // its keys). OpenSSL reads those; so does kps. Only zero bytes are
+    // dropped: a longer scalar is still another curve's.
+    let mut scalar = ec.private_key;
+    while scalar.len() > size && scalar.first() == Some(&0) {
+        scalar = &scalar[1..];
+    }
+    if scalar.len() > size {
         return Err(Error::bad_key(format!(
             "the EC private key is {} bytes, too long for curve {} ({size} bytes): \
              the key inside is of another curve than the one named",
@@ -521,21 +529,21 @@ fn sec1(der_bytes: &[u8], outer: Option<Oid>) -> Result<KeypairData> {
     let bad_scalar = |_| Error::bad_key("the EC private scalar is out of range for its curve");
     let keypair = match curve {
         OID_P256 => {
-            let sk = p256::SecretKey::from_slice(ec.private_key).map_err(bad_scalar)?;
+            let sk = p256::SecretKey::from_slice(scalar).map_err(bad_scalar)?;
             EcdsaKeypair::NistP256 {
                 public: p256::ecdsa::VerifyingKey::from(sk.public_key()).into(),
                 private: sk.into(),
             }
         }
         OID_P384 => {
-            let sk = p384::SecretKey::from_slice(ec.private_key).map_err(bad_scalar)?;
+            let sk = p384::SecretKey::from_slice(scalar).map_err(bad_scalar)?;
             EcdsaKeypair::NistP384 {
                 public: p384::ecdsa::VerifyingKey::from(sk.public_key()).into(),
                 private: sk.into(),
             }
         }
         OID_P521 => {
-            let sk = p521::SecretKey::from_slice(ec.private_key).map_err(bad_scalar)?;
+            let sk = p521::SecretKey::from_slice(scalar).map_err(bad_scalar)?;
             EcdsaKeypair::NistP521 {
                 public: p521::ecdsa::VerifyingKey::from(sk.public_key()).into(),
                 private: sk.into(),
