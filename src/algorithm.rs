@@ -112,7 +112,11 @@ pub fn describe(key: &KeyData) -> Result<(&'static str, u32)> {
             let rsa = key
                 .rsa()
                 .ok_or_else(|| Error::bad_key("malformed RSA public key"))?;
-            Ok(("ssh-rsa", rsa.key_size()))
+            // The modulus's bit length, as OpenSSL and ssh-keygen count it:
+            // ssh-key's `key_size` counts whole bytes, so a 2041-bit modulus
+            // would pass for 2048.
+            let bits = mpint_bits(rsa.n().as_positive_bytes().unwrap_or_default());
+            Ok(("ssh-rsa", bits))
         }
         Algorithm::Dsa => {
             let dsa = key
@@ -184,7 +188,8 @@ pub fn check_importable(key: &KeyData) -> Result<Vec<String>> {
     Ok(Vec::new())
 }
 
-fn mpint_bits(bytes: &[u8]) -> u32 {
+/// The bit length of a big-endian magnitude (leading zero bytes allowed).
+pub(crate) fn mpint_bits(bytes: &[u8]) -> u32 {
     match bytes.iter().position(|b| *b != 0) {
         None => 0,
         Some(i) => (bytes.len() - i) as u32 * 8 - bytes[i].leading_zeros(),
