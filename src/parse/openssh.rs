@@ -47,7 +47,13 @@ pub(super) fn private_key(text: &str, passphrase: Option<&Passphrase>) -> Result
     // input cannot produce.
     let rebuilt =
         unencrypted_container(file.public, &plain).map_err(|e| corrupt(&e.to_string()))?;
-    PrivateKey::from_bytes(&rebuilt).map_err(|e| corrupt(&e.to_string()))
+    PrivateKey::from_bytes(&rebuilt).map_err(|e| match e {
+        ssh_key::Error::PublicKey => Error::KeyMismatch(
+            "the OpenSSH private key's private part does not match the public key stored with it"
+                .into(),
+        ),
+        other => corrupt(&other.to_string()),
+    })
 }
 
 fn unencrypted_container(
