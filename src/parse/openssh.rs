@@ -26,6 +26,9 @@ const MAGIC: &[u8] = b"openssh-key-v1\0";
 /// file could ask for hours of work.
 const MAX_BCRYPT_ROUNDS: u32 = 1000;
 
+/// The longest padding ssh-key accepts (and so the most `1u8..` is drawn).
+const MAX_PADDING: usize = 16;
+
 /// Read an OpenSSH private key file's text, decrypting it with `passphrase`.
 pub(super) fn private_key(text: &str, passphrase: Option<&Passphrase>) -> Result<PrivateKey> {
     let binary = decode_pem(text)?;
@@ -235,9 +238,10 @@ fn widen_ecdsa_scalar(plain: Zeroizing<Vec<u8>>) -> Result<Zeroizing<Vec<u8>>> {
     let point = take_string(&mut rest)?;
     let scalar = take_string(&mut rest)?;
     let comment = take_string(&mut rest)?;
-    // OpenSSH's padding is 1, 2, 3, ... up to a block; it checks it, and so
-    // does ssh-key, which will not see this one.
-    if rest.len() >= 256 || rest.iter().zip(1u8..).any(|(b, i)| *b != i) {
+    // OpenSSH's padding is 1, 2, 3, ... short of a cipher block (PuTTY's
+    // unencrypted files: up to 16); it checks it, and so does ssh-key, which
+    // will not see this one.
+    if rest.len() > MAX_PADDING || rest.iter().zip(1u8..).any(|(b, i)| *b != i) {
         return Err(corrupt("the padding after the private key is wrong"));
     }
     let magnitude = match scalar.iter().position(|b| *b != 0) {
@@ -384,7 +388,7 @@ mod tests {
     }
 
     #[test]
-    fn wrong_passphrase_and_corruption_are_told_apart() {
+    fn encrypted_keys_open_only_with_their_passphrase() {
         let key = PrivateKey::random(&mut rng(), Algorithm::Ed25519).unwrap();
         let pass = Passphrase::new(b"right".to_vec());
         let text = key
@@ -402,6 +406,58 @@ mod tests {
         assert!(matches!(
             private_key(&text, None),
             Err(Error::KeyEncrypted { .. })
+        ));
+    }
+
+    fn binary_of(text: &str) -> Vec<u8> {
+        decode_pem(text).unwrap().to_vec()
+    }
+
+    fn text_of(binary: &[u8]) -> String {
+        pem_rfc7468::encode_string(LABEL, pem_rfc7468::LineEnding::LF, binary).unwrap()
+    }
+
+    #[test]
+    fn truncated_or_altered_files_are_refused_without_panic() {
+        let key = PrivateKey::random(
+            &mut rng(),
+            Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP256,
+            },
+        )
+        .unwrap();
+        let binary = binary_of(&as_openssh_writes_it(&key));
+        for len in 0..binary.len() {
+            assert!(
+                private_key(&text_of(&binary[..len]), None).is_err(),
+                "{len}"
+            );
+        }
+        for i in 0..binary.len() {
+            for flip in [0x01, 0x80, 0xff] {
+                let mut altered = binary.clone();
+                altered[i] ^= flip;
+                // Some bytes (the checkints, the comment) may change freely;
+                // the point is that nothing panics.
+                let _ = private_key(&text_of(&altered), None);
+            }
+        }
+    }
+
+    #[test]
+    fn a_private_part_under_another_public_key_is_a_mismatch() {
+        let curve = EcdsaCurve::NistP256;
+        let a = PrivateKey::random(&mut rng(), Algorithm::Ecdsa { curve }).unwrap();
+        let b = PrivateKey::random(&mut rng(), Algorithm::Ecdsa { curve }).unwrap();
+        let (a, b) = (
+            binary_of(&as_openssh_writes_it(&a)),
+            binary_of(&as_openssh_writes_it(&b)),
+        );
+        let (fa, fb) = (Container::parse(&a).unwrap(), Container::parse(&b).unwrap());
+        let swapped = unencrypted_container(fb.public, fa.private).unwrap();
+        assert!(matches!(
+            private_key(&text_of(&swapped), None),
+            Err(Error::KeyMismatch(_))
         ));
     }
 }
