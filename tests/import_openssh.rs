@@ -90,8 +90,8 @@ fn base64_decode(text: &str) -> Vec<u8> {
 
 /// Field `index` of the private section of an unencrypted OpenSSH key file
 /// (after the two checkints), as the file holds it.
-fn openssh_private_field(file: &str, index: usize) -> Vec<u8> {
-    let text = std::fs::read_to_string(fixture(file)).unwrap();
+fn openssh_private_field(path: &Path, index: usize) -> Vec<u8> {
+    let text = std::fs::read_to_string(path).unwrap();
     let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
     let data = base64_decode(&body);
     let mut rest = &data[b"openssh-key-v1\0".len()..];
@@ -114,8 +114,8 @@ fn openssh_private_field(file: &str, index: usize) -> Vec<u8> {
 }
 
 /// The .ppk private blob's first field, as the file holds it (unencrypted).
-fn ppk_private_field(file: &str) -> Vec<u8> {
-    let text = std::fs::read_to_string(fixture(file)).unwrap();
+fn ppk_private_field(path: &Path) -> Vec<u8> {
+    let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
     let count: usize = lines
         .by_ref()
@@ -131,18 +131,31 @@ fn ppk_private_field(file: &str) -> Vec<u8> {
 #[test]
 fn the_fixtures_have_the_rare_shapes() {
     // OpenSSH's ECDSA key fields: type, curve, point, scalar (3).
-    assert_eq!(openssh_private_field("p256-short.key", 3).len(), 31);
-    assert_eq!(openssh_private_field("p384-short.key", 3).len(), 47);
-    assert_eq!(openssh_private_field("p521-short.key", 3).len(), 65);
+    assert_eq!(
+        openssh_private_field(&fixture("p256-short.key"), 3).len(),
+        31
+    );
+    assert_eq!(
+        openssh_private_field(&fixture("p384-short.key"), 3).len(),
+        47
+    );
+    assert_eq!(
+        openssh_private_field(&fixture("p521-short.key"), 3).len(),
+        65
+    );
     // PuTTY writes the scalar as a minimal mpint too.
-    assert_eq!(ppk_private_field("p256-short.ppk").len(), 31);
-    assert_eq!(ppk_private_field("p384-short.ppk").len(), 47);
-    assert_eq!(ppk_private_field("p521-short.ppk").len(), 65);
+    assert_eq!(
+        openssh_private_field(&fixture("p256-short.putty.key"), 3).len(),
+        31
+    );
+    assert_eq!(ppk_private_field(&fixture("p256-short.ppk")).len(), 31);
+    assert_eq!(ppk_private_field(&fixture("p384-short.ppk")).len(), 47);
+    assert_eq!(ppk_private_field(&fixture("p521-short.ppk")).len(), 65);
     // Ed25519: type, public key, seed || public key (2). The seed starts
     // 0x00 then a byte below 0x80: read as an mpint, it would lose a byte.
-    let seed = &openssh_private_field("ed25519-zero.key", 2)[..32];
+    let seed = &openssh_private_field(&fixture("ed25519-zero.key"), 2)[..32];
     assert!(seed[0] == 0 && seed[1] < 0x80, "{seed:02x?}");
-    let ppk_seed = ppk_private_field("ed25519-zero.ppk");
+    let ppk_seed = ppk_private_field(&fixture("ed25519-zero.ppk"));
     assert_eq!(ppk_seed, seed, "PuTTY writes the whole 32-byte seed");
 }
 
@@ -159,6 +172,7 @@ fn p256_with_a_31_byte_scalar_imports_in_every_form() {
     import_and_compare(&kps, "p256-short-enc.key", "p256-short.pub", true);
     import_and_compare(&kps, "p256-short.ppk", "p256-short.pub", false);
     import_and_compare(&kps, "p256-short.pem", "p256-short.pub", false);
+    import_and_compare(&kps, "p256-short.putty.key", "p256-short.pub", false);
 }
 
 /// The other curves' short scalars and Ed25519's zero-led seed, through both
@@ -278,4 +292,107 @@ fn rsa_size_is_the_modulus_bit_length_in_every_format() {
         ])
         .ok();
     assert_eq!(run.json()["keypair"]["bits"], 2048);
+}
+
+/// The wider sweep of issue 14: 600 P-256 and 600 Ed25519 keys from
+/// ssh-keygen, each also converted to .ppk by puttygen, all imported in one
+/// `import --from-dir --dry-run` and checked against ssh-keygen's
+/// fingerprints; the rare shapes among them (short scalar, zero-led seed:
+/// about 1 in 512 each, so a run usually meets one or two) are also stored
+/// and exported, and the exports read back by ssh-keygen and puttygen.
+/// Run with `cargo test --test import_openssh -- --ignored`.
+#[test]
+#[ignore = "about a minute: generates 1,200 keys"]
+fn sweep_of_ssh_keygen_keys_in_openssh_and_ppk_form() {
+    if !(have_tool("ssh-keygen") && have_tool("puttygen")) {
+        return;
+    }
+    let kps = Kps::new();
+    let dir = kps.path("sweep");
+    std::fs::create_dir(&dir).unwrap();
+    // Fingerprints from the .pub files, then the .pub files out of the way
+    // (--from-dir skips them anyway).
+    let listing = sh(
+        "for i in $(seq 600); do
+             ssh-keygen -q -t ecdsa -b 256 -N '' -C p256-$i -f p256-$i
+             ssh-keygen -q -t ed25519 -N '' -C ed-$i -f ed-$i
+         done
+         for k in p256-* ed-*; do
+             case $k in *.pub) continue ;; esac
+             puttygen $k -O private -o $k-ppk.ppk
+         done
+         for p in *.pub; do
+             printf '%s %s\\n' ${p%.pub} $(ssh-keygen -l -E sha256 -f $p | awk '{print $2}')
+         done
+         mkdir ../sweep-pub && mv *.pub ../sweep-pub/",
+        &dir,
+    );
+    let expected: std::collections::HashMap<&str, &str> =
+        listing.lines().filter_map(|l| l.split_once(' ')).collect();
+    assert_eq!(expected.len(), 1200);
+    let doc = kps
+        .run(&[
+            "--json",
+            "import",
+            "--from-dir",
+            dir.to_str().unwrap(),
+            "--dry-run",
+        ])
+        .ok()
+        .json();
+    let imported = doc["keypairs"].as_array().unwrap();
+    assert_eq!(imported.len(), 2400);
+    for entry in imported {
+        let k = &entry["keypair"];
+        let name = k["name"].as_str().unwrap();
+        let original = name.strip_suffix("-ppk").unwrap_or(name);
+        assert_eq!(k["fingerprint"], expected[original], "{name}");
+    }
+    // The rare shapes, stored and exported in both forms.
+    let mut rare = 0;
+    for (stem, short) in [("p256", 31usize), ("ed", 0)] {
+        for i in 1..=600 {
+            let name = format!("{stem}-{i}");
+            let path = dir.join(&name);
+            let is_rare = if stem == "ed" {
+                let seed = openssh_private_field(&path, 2);
+                seed[0] == 0 && seed[1] < 0x80
+            } else {
+                openssh_private_field(&path, 3).len() == short
+            };
+            if !is_rare {
+                continue;
+            }
+            rare += 1;
+            for (file, stored) in [
+                (name.clone(), name.clone()),
+                (format!("{name}-ppk.ppk"), format!("{name}-ppk")),
+            ] {
+                kps.run(&[
+                    "import",
+                    &stored,
+                    "--private-key",
+                    dir.join(&file).to_str().unwrap(),
+                ])
+                .ok();
+                let openssh = kps.path(&format!("{stored}.out"));
+                let ppk = kps.path(&format!("{stored}.out.ppk"));
+                kps.run(&["export", &stored, "-o", openssh.to_str().unwrap()])
+                    .ok();
+                kps.run(&["export-ppk", &stored, "-o", ppk.to_str().unwrap()])
+                    .ok();
+                let from_ssh = tool_ok("ssh-keygen", &[&"-l", &"-E", &"sha256", &"-f", &openssh]);
+                assert_eq!(
+                    from_ssh.split_whitespace().nth(1),
+                    Some(expected[name.as_str()])
+                );
+                let from_putty = tool_ok("puttygen", &[&ppk, &"-L"]);
+                let original =
+                    std::fs::read_to_string(kps.path("sweep-pub").join(format!("{name}.pub")))
+                        .unwrap();
+                assert_eq!(key_fields(&from_putty), key_fields(&original), "{file}");
+            }
+        }
+    }
+    eprintln!("sweep: 2400 files imported, {rare} rare shapes stored and exported");
 }
