@@ -460,4 +460,27 @@ mod tests {
             Err(Error::KeyMismatch(_))
         ));
     }
+
+    #[test]
+    fn an_unknown_cipher_or_kdf_is_named() {
+        let key = PrivateKey::random(&mut rng(), Algorithm::Ed25519).unwrap();
+        let binary = binary_of(&key.to_openssh(LineEnding::LF).unwrap());
+        let file = Container::parse(&binary).unwrap();
+        let with = |cipher: &str, kdf: &str| {
+            let mut out = MAGIC.to_vec();
+            cipher.encode(&mut out).unwrap();
+            kdf.encode(&mut out).unwrap();
+            b"".as_slice().encode(&mut out).unwrap();
+            1u32.encode(&mut out).unwrap();
+            file.public.encode(&mut out).unwrap();
+            file.private.encode(&mut out).unwrap();
+            let pass = Passphrase::new(b"x".to_vec());
+            match private_key(&text_of(&out), Some(&pass)) {
+                Err(Error::InvalidKey { message, .. }) => message,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert!(with("blowfish-cbc", "bcrypt").contains("\"blowfish-cbc\""));
+        assert!(with("none", "scrypt").contains("\"scrypt\""));
+    }
 }
