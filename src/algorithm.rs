@@ -132,6 +132,15 @@ pub fn describe(key: &KeyData) -> Result<(&'static str, u32)> {
     }
 }
 
+/// The size kps recorded for an RSA key before it counted bits: the modulus
+/// in whole bytes, so a 2041..2047-bit key imported from an OpenSSH or .ppk
+/// file was stored as 2048. Such a row is still the one kps wrote, not a
+/// tampered one, and its key still opens.
+pub fn bits_before_issue_14(key: &KeyData) -> Option<u32> {
+    // ssh-key's `key_size` is exactly that count.
+    key.rsa().map(|rsa| rsa.key_size())
+}
+
 /// What the service accepts for an imported key: Ed25519, ECDSA P-256/384/521,
 /// RSA of exactly 2048/3072/4096 bits, and DSA with a 1024-bit p and 160-bit q
 /// (SSH-DSS as OpenSSH makes it), the last with a warning. Returns the warnings.
