@@ -112,7 +112,11 @@ pub fn describe(key: &KeyData) -> Result<(&'static str, u32)> {
             let rsa = key
                 .rsa()
                 .ok_or_else(|| Error::bad_key("malformed RSA public key"))?;
-            Ok(("ssh-rsa", rsa.key_size()))
+            // The modulus's bit length, as OpenSSL and ssh-keygen count it:
+            // ssh-key's `key_size` counts whole bytes, so a 2041-bit modulus
+            // would pass for 2048.
+            let bits = mpint_bits(rsa.n().as_positive_bytes().unwrap_or_default());
+            Ok(("ssh-rsa", bits))
         }
         Algorithm::Dsa => {
             let dsa = key
@@ -126,6 +130,15 @@ pub fn describe(key: &KeyData) -> Result<(&'static str, u32)> {
             other.as_str()
         ))),
     }
+}
+
+/// The size kps recorded for an RSA key before it counted bits: the modulus
+/// in whole bytes, so a 2041..2047-bit key imported from an OpenSSH or .ppk
+/// file was stored as 2048. Such a row is still the one kps wrote, not a
+/// tampered one, and its key still opens.
+pub fn bits_before_issue_14(key: &KeyData) -> Option<u32> {
+    // ssh-key's `key_size` is exactly that count.
+    key.rsa().map(|rsa| rsa.key_size())
 }
 
 /// What the service accepts for an imported key: Ed25519, ECDSA P-256/384/521,
@@ -184,7 +197,8 @@ pub fn check_importable(key: &KeyData) -> Result<Vec<String>> {
     Ok(Vec::new())
 }
 
-fn mpint_bits(bytes: &[u8]) -> u32 {
+/// The bit length of a big-endian magnitude (leading zero bytes allowed).
+pub(crate) fn mpint_bits(bytes: &[u8]) -> u32 {
     match bytes.iter().position(|b| *b != 0) {
         None => 0,
         Some(i) => (bytes.len() - i) as u32 * 8 - bytes[i].leading_zeros(),

@@ -708,7 +708,10 @@ fn public_key_data(algorithm: &str, blob: &[u8]) -> Result<KeyData, PpkError> {
 /// sizes. puttygen's DSA keys above 1024 bits keep a 160-bit q (`-b 2048`
 /// gives 2048/160), which would otherwise be reported as an inconsistent key.
 fn check_key_size(public: &KeyData) -> Result<(), PpkError> {
-    let bits = |m: &Mpint| m.as_positive_bytes().map_or(0, |b| b.len() * 8);
+    // Bit lengths, not whole bytes: a 1023-bit p is not a 1024-bit one.
+    let bits = |m: &Mpint| {
+        crate::algorithm::mpint_bits(m.as_positive_bytes().unwrap_or_default()) as usize
+    };
     match public {
         KeyData::Rsa(rsa) if bits(rsa.n()) > MAX_RSA_BITS => Err(PpkError::Unsupported(format!(
             "an RSA key of {} bits (kps takes up to {MAX_RSA_BITS})",

@@ -7,6 +7,7 @@
 //! the secret parts and compared) and of a kind the service allows.
 
 mod dir;
+mod openssh;
 mod pem;
 mod public;
 
@@ -91,6 +92,8 @@ pub fn private_key(bytes: &[u8], passphrase: Option<&Passphrase>) -> Result<Pars
     let text = key_text(bytes)?;
     let (key, format) = if crate::ppk::is_ppk(&text) {
         (ppk(&text, passphrase)?, "ppk")
+    } else if pem::first_label(&text) == Some(openssh::LABEL) {
+        (openssh::private_key(&text, passphrase)?, "openssh")
     } else if let Some(label) = pem::first_label(&text) {
         pem::private_key(&text, label, passphrase)?
     } else if public::looks_public(&text) {

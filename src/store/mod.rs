@@ -1199,7 +1199,8 @@ impl Store {
         );
         if verified
             && (k.algorithm != alg
-                || k.bits != bits
+                || (k.bits != bits
+                    && Some(k.bits) != algorithm::bits_before_issue_14(public.key_data()))
                 || k.fingerprint != fingerprint
                 || k.fingerprint_md5 != md5
                 || k.fingerprint_aws_imported != aws)
