@@ -107,7 +107,11 @@ pub(super) fn private_key(
         });
     }
     let (data, format) = match label {
-        OPENSSH => return openssh(block, passphrase).map(|k| (k, "openssh")),
+        // parse::private_key sends these to parse::openssh first; one that
+        // gets here anyway is read there too.
+        OPENSSH => {
+            return super::openssh::private_key(text, passphrase).map(|k| (k, "openssh"));
+        }
         PKCS1 => (rsa_pkcs1(&decode_block(block)?)?, "pkcs1"),
         PKCS8 => (pkcs8(&decode_block(block)?)?, "pkcs8"),
         PKCS8_ENCRYPTED => {
@@ -319,7 +323,6 @@ fn scrypt_bytes(s: &pkcs5::pbes2::ScryptParams) -> u64 {
 /// scrypt N=2^14; ssh-keygen: 16 bcrypt rounds, -a 100 for the careful).
 const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
 const MAX_SCRYPT_BYTES: u64 = 1 << 30;
-const MAX_BCRYPT_ROUNDS: u32 = 1000;
 
 fn too_costly(what: String) -> Error {
     Error::bad_key_with_hint(
@@ -344,33 +347,6 @@ fn check_pbes2_cost(params: &pkcs5::pbes2::Parameters) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn openssh(block: &str, passphrase: Option<&Passphrase>) -> Result<PrivateKey> {
-    let key = PrivateKey::from_openssh(block).map_err(|e| match e {
-        // ssh-key checks the halves it can as it reads: the public key in
-        // the header against the private section's (PublicKey), and for
-        // Ed25519 the seed against its public key (Crypto; for a plain key
-        // also what mismatched check values give). Either way the file's
-        // parts disagree: the same verdict as every other inconsistent key.
-        ssh_key::Error::PublicKey | ssh_key::Error::Crypto => Error::KeyMismatch(format!(
-            "the OpenSSH private key is inconsistent: its public and private halves do not match ({e})"
-        )),
-        e => Error::bad_key(format!("the OpenSSH private key is corrupt: {e}")),
-    })?;
-    if !key.is_encrypted() {
-        return Ok(key);
-    }
-    let Some(pass) = passphrase else {
-        return Err(encrypted("the OpenSSH private key"));
-    };
-    if let ssh_key::Kdf::Bcrypt { rounds, .. } = key.kdf()
-        && *rounds > MAX_BCRYPT_ROUNDS
-    {
-        return Err(too_costly(format!("{rounds} bcrypt rounds")));
-    }
-    key.decrypt(pass.as_bytes())
-        .map_err(|_| Error::WrongKeyPassphrase)
 }
 
 /// PKCS#1 `RSAPrivateKey`. The size is checked on the raw modulus first, so

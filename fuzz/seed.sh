@@ -1,0 +1,16 @@
+#!/bin/sh
+# Seed the fuzz corpora with the committed key fixtures: the rare shapes
+# and odd schemes of issue 14 (short ECDSA scalars, zero-led Ed25519 seeds,
+# every OpenSSH cipher, RSA 2041/2047, PKCS#8 curve mismatches, swapped CRT
+# values, PBES1/PBES2 variants) and the .ppk files. Run from the repository
+# root before `cargo +nightly fuzz run TARGET`; cargo-fuzz reads
+# fuzz/corpus/TARGET by default.
+set -eu
+cd "$(dirname "$0")/.."
+mkdir -p fuzz/corpus/parse_key fuzz/corpus/ppk
+for f in tests/fixtures/import-openssh/* tests/fixtures/import-pem/* tests/fixtures/ppk/*; do
+    case $f in *.sh | *.py | *.txt) continue ;; esac
+    cp "$f" fuzz/corpus/parse_key/
+    case $f in *.ppk) cp "$f" fuzz/corpus/ppk/ ;; esac
+done
+echo "seeded: $(ls fuzz/corpus/parse_key | wc -l) parse_key, $(ls fuzz/corpus/ppk | wc -l) ppk"
