@@ -55,6 +55,13 @@ pub(super) fn private_key(text: &str, passphrase: Option<&Passphrase>) -> Result
             "the OpenSSH private key's private part does not match the public key stored with it"
                 .into(),
         ),
+        // The check values were compared when it was decrypted (or are the
+        // same in a plain file): what ssh-key still calls a crypto error is
+        // an Ed25519 seed whose public key is not the one in the file.
+        ssh_key::Error::Crypto => Error::KeyMismatch(
+            "the OpenSSH private key is inconsistent: its public and private halves do not match"
+                .into(),
+        ),
         other => corrupt(&other.to_string()),
     })
 }
