@@ -1,9 +1,11 @@
 //! The encrypted local store: one SQLite database holding keypair records,
 //! their sealed private keys, and the wrapped store identity.
 //!
-//! Writing needs only the store's public key, so `create`, `list`, `show` and
-//! `delete` never ask for the passphrase; reading a private key unlocks the
-//! identity once per command. See `docs/store-format.md`.
+//! Writing needs only the store's public key, once this machine has proven
+//! it with the passphrase (the pin, pin.rs), so `create`, `list`, `show` and
+//! `delete` do not ask for it; reading a private key unlocks the identity
+//! once per command. Every keypair row is authenticated (rowmac.rs) and
+//! checked as it is read. See `docs/store-format.md`.
 
 mod files;
 mod identity;
