@@ -44,6 +44,15 @@ pub enum Error {
     #[error("the store was set up by another process with a different passphrase")]
     InitialisedConcurrently,
 
+    /// A command that needs a store was given a path where there is none.
+    #[error("no store at {path}")]
+    NoStore { path: PathBuf },
+
+    /// The store's file system or files do not let kps write; SQLite says
+    /// "attempt to write a readonly database".
+    #[error("the store at {path} is read-only: {detail}")]
+    StoreReadOnly { path: PathBuf, detail: String },
+
     #[error("the store at {path} is busy: another kps process held it too long")]
     StoreBusy { path: PathBuf },
 

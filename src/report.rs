@@ -112,6 +112,20 @@ fn core_verdict(e: &kps::Error) -> Verdict {
             exit::STORE,
             Some("another kps process is writing; try again"),
         ),
+        E::NoStore { .. } => v(
+            "KPS.7032",
+            exit::STORE,
+            Some(
+                "check --store and KPS_STORE; 'kps init' (or a first 'kps create' or 'kps import') makes a new store",
+            ),
+        ),
+        E::StoreReadOnly { .. } => v(
+            "KPS.7033",
+            exit::STORE,
+            Some(
+                "nothing was changed; to change the store, make its directory and files writable by you (or its file system read-write), or work on a copy",
+            ),
+        ),
         E::StoreCorrupt { .. } | E::StoreIo { .. } => v(
             "KPS.7004",
             exit::STORE,

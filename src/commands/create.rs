@@ -15,8 +15,18 @@ pub fn run(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     let spec = KeySpec::parse(Some(&args.key_type), args.bits)?;
     let encryption = protection(args.protection.encryption, &args.protection.kms_key)?;
     let kdf = kdf_params(&args.kdf, Default::default())?;
-    let store = ctx.open_store()?;
-    require_kms_config(ctx, Some(&store), &encryption)?;
+    ctx.with_new_or_existing_store(|store| create(ctx, args, spec, encryption, kdf, store))
+}
+
+fn create(
+    ctx: &Context,
+    args: CreateArgs,
+    spec: KeySpec,
+    encryption: kps::keypair::Encryption,
+    kdf: kps::store::KdfParams,
+    store: &Store,
+) -> anyhow::Result<()> {
+    require_kms_config(ctx, Some(store), &encryption)?;
     match store.get(&args.name) {
         // Re-run pipelines: the same kind of keypair is already there.
         Ok(existing)

@@ -231,14 +231,27 @@ fn store_all(
     items: &[(NewKeypair, Material<'_>)],
 ) -> anyhow::Result<Vec<Keypair>> {
     let kdf = kdf_params(&args.kdf, Default::default())?;
-    let store = ctx.open_store()?;
+    let mut stored = Vec::new();
+    ctx.with_new_or_existing_store(|store| {
+        stored = store_in(ctx, store, items, kdf)?;
+        Ok(())
+    })?;
+    Ok(stored)
+}
+
+fn store_in(
+    ctx: &Context,
+    store: &Store,
+    items: &[(NewKeypair, Material<'_>)],
+    kdf: kps::store::KdfParams,
+) -> anyhow::Result<Vec<Keypair>> {
     for (m, _) in items {
-        require_kms_config(ctx, Some(&store), &m.encryption)?;
+        require_kms_config(ctx, Some(store), &m.encryption)?;
     }
     // A public-key-only import needs neither the store identity nor the token.
     let protection_for = Protection::gather(
         ctx,
-        &store,
+        store,
         items
             .iter()
             .filter(|(_, m)| matches!(m, Material::Private(_)))

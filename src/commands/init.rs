@@ -4,16 +4,17 @@ use crate::output;
 
 pub fn run(ctx: &Context, args: InitArgs) -> anyhow::Result<()> {
     let kdf = kdf_params(&args.kdf, Default::default())?;
-    let store = ctx.open_store()?;
-    if store.is_initialised()? {
-        return Err(kps::Error::AlreadyInitialised.into());
-    }
-    let passphrase = ctx.passphrases.new_store()?;
-    store.initialise(&passphrase, kdf)?;
-    if ctx.json {
-        output::print_json(&output::store_json(&ctx.store_dir, &kdf))?;
-    } else {
-        ctx.status(&format!("Initialised store {}", ctx.store_dir.display()))?;
-    }
-    Ok(())
+    ctx.with_new_or_existing_store(|store| {
+        if store.is_initialised()? {
+            return Err(kps::Error::AlreadyInitialised.into());
+        }
+        let passphrase = ctx.passphrases.new_store()?;
+        store.initialise(&passphrase, kdf)?;
+        if ctx.json {
+            output::print_json(&output::store_json(&ctx.store_dir, &kdf))?;
+        } else {
+            ctx.status(&format!("Initialised store {}", ctx.store_dir.display()))?;
+        }
+        Ok(())
+    })
 }

@@ -30,8 +30,10 @@ pub fn run(ctx: &Context, command: KmsCommand) -> anyhow::Result<()> {
             }
         }
         KmsCommand::CreateKey { name } => {
-            let store = ctx.open_store()?;
-            let kms = ctx.open_kms(Some(&store))?;
+            // The store only for the hint about a module it names: a
+            // missing one is neither an error nor made here.
+            let store = kps::store::Store::open_existing(&ctx.store_dir)?;
+            let kms = ctx.open_kms(store.as_ref())?;
             let key = kms.create_key(&name)?;
             if ctx.json {
                 output::print_json(&json!({
@@ -48,8 +50,10 @@ pub fn run(ctx: &Context, command: KmsCommand) -> anyhow::Result<()> {
             }
         }
         KmsCommand::ListKeys => {
-            let store = ctx.open_store()?;
-            let kms = ctx.open_kms(Some(&store))?;
+            // The store only for the hint about a module it names: a
+            // missing one is neither an error nor made here.
+            let store = kps::store::Store::open_existing(&ctx.store_dir)?;
+            let kms = ctx.open_kms(store.as_ref())?;
             let keys = kms.list_keys()?;
             if ctx.json {
                 output::print_json(&json!({

@@ -45,8 +45,39 @@ impl Context {
         }
     }
 
+    /// The store, which must exist (KPS.7032 if not): only `init`,
+    /// `create` and `import` make one ([`Context::with_new_or_existing_store`]).
     pub fn open_store(&self) -> anyhow::Result<Store> {
-        Ok(Store::open(&self.store_dir)?)
+        Ok(Store::open_required(&self.store_dir)?)
+    }
+
+    /// Run `f` on the store, making it first if there is none. A store made
+    /// here is removed again if `f` fails and left it empty (a first
+    /// `create` in CI without a passphrase leaves nothing behind). On
+    /// success, the first use is noted on stderr, even with -q (stdout
+    /// stays clean): where the store is, and that its passphrase, if one
+    /// was set now, cannot be recovered.
+    pub fn with_new_or_existing_store(
+        &self,
+        f: impl FnOnce(&Store) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let (store, made) = Store::open_or_create(&self.store_dir)?;
+        let had_passphrase = store.is_initialised()?;
+        match f(&store) {
+            Ok(()) => {
+                let set_now = !had_passphrase && store.is_initialised()?;
+                first_use_note(&self.store_dir, made.is_some(), set_now);
+                Ok(())
+            }
+            Err(e) => {
+                if let Some(made) = made {
+                    // The command's own failure is what the user needs to
+                    // see; a store left behind is only litter.
+                    let _ = store.discard_new(made);
+                }
+                Err(e)
+            }
+        }
     }
 
     /// The KMS to use: `KPS_PKCS11_MODULE` and `KPS_PKCS11_TOKEN` over the
@@ -77,6 +108,23 @@ impl Context {
         kps::kms::trusted_module(&config.module)?;
         let pin = crate::passphrase::pin(self.pin_file.as_deref(), &config.token)?;
         Ok(Kms::open(&config, &pin)?)
+    }
+}
+
+/// Tell the user about a store made, or given its passphrase, just now.
+fn first_use_note(dir: &Path, made: bool, passphrase_set: bool) {
+    let dir = kps::text::escape(&dir.display().to_string()).into_owned();
+    let mut lines = Vec::new();
+    if made {
+        lines.push(format!("note: created a new store at {dir}"));
+    }
+    if passphrase_set {
+        lines.push(format!(
+            "note: the passphrase of the store at {dir} cannot be recovered: without it no private key in the store can be used; keep it safe, and back the store up with 'kps backup'"
+        ));
+    }
+    if !lines.is_empty() {
+        eprintln!("{}", lines.join("\n"));
     }
 }
 

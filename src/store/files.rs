@@ -21,6 +21,61 @@ impl Store {
         }
     }
 
+    /// Open the store at `path`, failing with [`Error::NoStore`] if there
+    /// is none: only the commands that set a store up may make one, so a
+    /// mistyped `--store` or `KPS_STORE` is an error, not a new empty store.
+    pub fn open_required(path: &Path) -> Result<Store> {
+        Store::open_existing(path)?.ok_or_else(|| Error::NoStore {
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Open the store at `path`, making it if there is none; what was made
+    /// is returned so that a first command that fails can take it away
+    /// again ([`Store::discard_new`]).
+    pub fn open_or_create(path: &Path) -> Result<(Store, Option<NewStore>)> {
+        if let Some(store) = Store::open_existing(path)? {
+            return Ok((store, None));
+        }
+        let made_dir = !path.exists();
+        let store = Store::open(path)?;
+        let made = NewStore {
+            dir: made_dir.then(|| path.to_path_buf()),
+        };
+        Ok((store, Some(made)))
+    }
+
+    /// Remove a store this process has just made ([`Store::open_or_create`])
+    /// and that is still empty: no passphrase, no keypair. One that another
+    /// process has meanwhile put something into is left alone.
+    pub fn discard_new(self, made: NewStore) -> Result<()> {
+        let empty: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM keypairs", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if empty != 0 || self.is_initialised()? {
+            return Ok(());
+        }
+        let db_path = self.db_path.clone();
+        drop(self);
+        let io_err = |source| Error::StoreIo {
+            path: db_path.clone(),
+            source,
+        };
+        for suffix in crate::perms::SIDE_SUFFIXES {
+            match fs::remove_file(crate::perms::side_file(&db_path, suffix)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io_err(e)),
+                _ => {}
+            }
+        }
+        fs::remove_file(&db_path).map_err(io_err)?;
+        if let Some(dir) = made.dir {
+            // Only if empty: anything else in it was not made here.
+            fs::remove_dir(&dir).map_err(io_err)?;
+        }
+        Ok(())
+    }
+
     /// Open the store at `path`, creating the directory (0700), the database
     /// (0600) and the schema as needed. A `path` that is a regular file is a
     /// store database itself (what `kps backup` writes).
@@ -134,6 +189,13 @@ impl Store {
         crate::outfile::sync_parent(target);
         Ok(())
     }
+}
+
+/// What [`Store::open_or_create`] made: the database, and the directory
+/// if it did not exist before.
+#[derive(Debug)]
+pub struct NewStore {
+    dir: Option<PathBuf>,
 }
 
 /// A directory only this process uses, removed with what is in it when

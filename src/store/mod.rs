@@ -15,6 +15,7 @@ mod rowmac;
 mod schema;
 mod seal;
 
+pub use files::NewStore;
 pub use identity::{Identity, KdfParams, Unwrapped, WrappedIdentity};
 pub use rowmac::RowKey;
 
@@ -858,7 +859,7 @@ impl Store {
                 Err(Error::AlreadyExists(record.name.clone()))
             }
             Err(e) => match self.err(e) {
-                busy @ Error::StoreBusy { .. } => Err(busy),
+                e @ (Error::StoreBusy { .. } | Error::StoreReadOnly { .. }) => Err(e),
                 other => Err(Error::SaveFailed {
                     name: record.name.clone(),
                     detail: other.to_string(),
@@ -1362,6 +1363,10 @@ fn sql_error(path: &Path, e: rusqlite::Error) -> Error {
         rusqlite::Error::SqliteFailure(f, _) => match f.code {
             ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => Error::StoreBusy {
                 path: path.to_path_buf(),
+            },
+            ErrorCode::ReadOnly => Error::StoreReadOnly {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
             },
             ErrorCode::NotADatabase => Error::StoreCorrupt {
                 path: path.to_path_buf(),
