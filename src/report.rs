@@ -29,6 +29,12 @@ pub enum CliError {
     #[error("cancelled")]
     Cancelled,
 
+    /// The user answered "no" at a confirmation prompt: exit 1 so scripts
+    /// notice, but no `error:` line, since nothing went wrong. With --json
+    /// it is still a JSON error on stderr, as every non-zero exit is.
+    #[error("{0}")]
+    Declined(String),
+
     #[error(
         "no PIN for token '{token}': no --pin-file, KPS_PKCS11_PIN_FILE or KPS_PKCS11_PIN, and no terminal to ask at"
     )]
@@ -289,7 +295,7 @@ fn verdict(err: &anyhow::Error) -> Verdict {
                 Some("give --passphrase-file FILE, or set KPS_PASSPHRASE_FILE or KPS_PASSPHRASE"),
             ),
             CliError::PassphraseFile { .. } => v("KPS.7003", exit::LOCKED, None),
-            CliError::Cancelled => v("KPS.7011", exit::FAILURE, None),
+            CliError::Cancelled | CliError::Declined(_) => v("KPS.7011", exit::FAILURE, None),
             CliError::NoPin { .. } => v(
                 "KPS.7003",
                 exit::LOCKED,
@@ -332,6 +338,10 @@ pub fn failure(err: &anyhow::Error, json: bool) -> ExitCode {
         _ => &[],
     };
     let mut stderr = std::io::stderr().lock();
+    if let (false, Some(CliError::Declined(line))) = (json, err.downcast_ref::<CliError>()) {
+        let _ = writeln!(stderr, "{}", escape(line));
+        return ExitCode::from(verdict.exit);
+    }
     if json {
         // JSON escapes what it must itself (output::json_line); the message
         // keeps the text as it was, for scripts.

@@ -384,8 +384,24 @@ fn delete_asks_for_confirmation_naming_the_keypair() {
     let (code, screen) = term.finish();
     assert_eq!(code, 1, "{screen}");
     assert!(screen.contains(&format!("{question} no")), "{screen}");
-    assert!(screen.contains("error: cancelled"), "{screen}");
+    // Exit 1 for scripts, but a plain line: answering no is not an error.
+    assert!(screen.contains("Not deleted: keypair demo"), "{screen}");
+    assert!(!screen.contains("error"), "{screen}");
     assert!(term.cursor_visible(), "the cursor is left hidden");
+    drop(term);
+    assert_eq!(names(&kps), ["demo"]);
+
+    // With --json every failure is a JSON document on stderr: so is this.
+    let term = Terminal::start(&kps, &[], &["--json", "delete", "demo"]);
+    term.wait_for(&format!("{question} [y/N]"));
+    term.wait_for_hidden_input();
+    term.type_text("n");
+    let (code, screen) = term.finish();
+    assert_eq!(code, 1, "{screen}");
+    assert!(
+        screen.contains(r#"{"error_code":"KPS.7011","error_msg":"Not deleted: keypair demo"}"#),
+        "{screen}"
+    );
     drop(term);
     assert_eq!(names(&kps), ["demo"]);
 

@@ -38,7 +38,9 @@ pub fn run(ctx: &Context, args: DeleteArgs) -> anyhow::Result<()> {
             .interact()
             .map_err(|_| CliError::Cancelled)?;
         if !confirmed {
-            return Err(CliError::Cancelled.into());
+            return Err(
+                CliError::Declined(format!("Not deleted: keypair {}", keypair.name)).into(),
+            );
         }
     }
     store.delete(&keypair.name)?;
