@@ -40,7 +40,10 @@ fn a_missing_store_is_an_error_and_is_not_made() {
         assert!(!kps.store.exists(), "{args:?} made the store");
     }
     let run = kps.run(&["list"]).expect(7);
-    assert!(run.stderr().contains("hint: check --store and KPS_STORE; 'kps init'"));
+    assert!(
+        run.stderr()
+            .contains("hint: check --store and KPS_STORE; 'kps init'")
+    );
 }
 
 #[test]
@@ -182,7 +185,12 @@ fn run_read_only(kps: &Kps, args: &[&str]) -> Option<Run> {
         }
     }
     let output = cmd
-        .args(["-m", "sh", "-c", r#"mount --bind -o ro "$0" "$0" && exec "$@""#])
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            r#"mount --bind -o ro "$0" "$0" && exec "$@""#,
+        ])
         .arg(store)
         .arg(bin())
         .arg("--store")
