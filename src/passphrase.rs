@@ -176,7 +176,18 @@ fn non_empty(p: Passphrase) -> Result<Passphrase, CliError> {
 fn prompt(label: &str, confirm: bool) -> Result<Passphrase, CliError> {
     ask(
         |input| {
-            let input = input.with_prompt(label);
+            // dialoguer asks again without a word at an empty line; a store
+            // passphrase is never empty, so say so (before the repeat).
+            let input = input
+                .with_prompt(label)
+                .allow_empty_password(true)
+                .validate_with(|p: &String| {
+                    if p.is_empty() {
+                        Err("the store passphrase cannot be empty; type one, or Ctrl-C to stop")
+                    } else {
+                        Ok(())
+                    }
+                });
             if confirm {
                 input.with_confirmation("Repeat passphrase", "Passphrases do not match, try again")
             } else {

@@ -322,6 +322,41 @@ fn first_create_asks_for_a_new_passphrase_twice_without_echo() {
 }
 
 #[test]
+fn an_empty_new_passphrase_gets_a_message_and_the_first_create_a_note() {
+    if !have_tool("tmux") {
+        return;
+    }
+    let kps = Kps::empty();
+    let typed = "Qx7-plum typed after an empty line";
+    let mut args = vec!["create", "demo"];
+    args.extend(CHEAP_KDF);
+    let term = Terminal::start(&kps, &[], &args);
+    term.wait_for("New store passphrase:");
+    term.wait_for_hidden_input();
+    term.enter();
+    let screen = term.wait_for_nth("New store passphrase:", 2);
+    assert!(
+        screen.contains("the store passphrase cannot be empty"),
+        "{screen}"
+    );
+    assert!(!screen.contains("Repeat passphrase"), "{screen}");
+    type_secret(&term, typed);
+    term.wait_for("Repeat passphrase:");
+    type_secret(&term, typed);
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains(&format!(
+            "note: created a new store at {}",
+            kps.store.display()
+        )),
+        "{screen}"
+    );
+    assert!(screen.contains("cannot be recovered"), "{screen}");
+    assert_hidden(&screen, &[typed]);
+}
+
+#[test]
 fn export_asks_for_the_store_passphrase_without_echo() {
     if !have_tool("tmux") {
         return;
