@@ -18,6 +18,7 @@ pub fn run(ctx: &Context, args: CreateArgs) -> anyhow::Result<()> {
     ctx.with_new_or_existing_store(|store| create(ctx, args, spec, encryption, kdf, store))
 }
 
+/// The rest of `run`, on the store (made by `run` if there was none).
 fn create(
     ctx: &Context,
     args: CreateArgs,
@@ -34,13 +35,13 @@ fn create(
                 && existing.algorithm == spec.ssh_algorithm()
                 && existing.bits == spec.bits() =>
         {
-            return report(ctx, &store, &existing, false);
+            return report(ctx, store, &existing, false);
         }
         Ok(_) => return Err(kps::Error::AlreadyExists(args.name).into()),
         Err(kps::Error::NotFound(_)) => {}
         Err(e) => return Err(e.into()),
     }
-    let protection_for = Protection::gather(ctx, &store, [&encryption], kdf)?;
+    let protection_for = Protection::gather(ctx, store, [&encryption], kdf)?;
 
     let comment = args.comment.clone().unwrap_or_else(|| args.name.clone());
     let key = {
@@ -55,13 +56,13 @@ fn create(
         encryption,
     };
     match store.insert(&meta, Material::Private(&key), protection_for.sealers()) {
-        Ok(keypair) => report(ctx, &store, &keypair, true),
+        Ok(keypair) => report(ctx, store, &keypair, true),
         // Another process created it meanwhile: for --if-not-exists that is
         // fine when it is of the same kind.
         Err(kps::Error::AlreadyExists(name)) if args.if_not_exists => {
             let existing = store.get(&name)?;
             if existing.algorithm == spec.ssh_algorithm() && existing.bits == spec.bits() {
-                report(ctx, &store, &existing, false)
+                report(ctx, store, &existing, false)
             } else {
                 Err(kps::Error::AlreadyExists(name).into())
             }
