@@ -1,0 +1,61 @@
+//! Issue 15's message fixes: what `list`, `show`, `create --if-not-exists`,
+//! `import` and `get-win-password` say, and that `--json` always means JSON.
+mod common;
+use common::*;
+
+/// A store with `full` (a generated Ed25519 keypair) and `pub` (its public
+/// key only, imported).
+fn store_with_public_only() -> Kps {
+    let kps = Kps::new();
+    kps.create("full", &[]);
+    let line = kps.run(&["show", "full", "--public"]).ok().stdout();
+    std::fs::write(kps.path("k.pub"), line).unwrap();
+    kps.run(&["import", "pub", "--public-key", "k.pub"]).ok();
+    kps
+}
+
+#[test]
+fn list_marks_public_only_keypairs() {
+    let kps = store_with_public_only();
+    let table = kps.run(&["list"]).ok().stdout();
+    let row = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no row {name}: {table}"))
+            .to_string()
+    };
+    assert!(row("pub").contains("public-only"), "{table}");
+    assert!(!row("pub").contains("default"), "{table}");
+    assert!(row("full").contains("default"), "{table}");
+    // The columns still line up: CREATED starts where the header says.
+    let header = table.lines().next().unwrap();
+    let at = header.find("CREATED").unwrap();
+    for name in ["pub", "full"] {
+        assert!(
+            row(name)[at..].starts_with("20"),
+            "{name} misaligned: {table}"
+        );
+    }
+
+    // JSON: no encryption type is claimed for a private key that is not there.
+    let doc = kps.run(&["--json", "list"]).ok().json();
+    let by_name = |name: &str| {
+        doc["keypairs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| &k["keypair"])
+            .find(|k| k["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let public = by_name("pub");
+    assert_eq!(public["is_key_protection"], false);
+    assert!(public["key_protection"].is_null(), "{public}");
+    let full = by_name("full");
+    assert_eq!(full["is_key_protection"], true);
+    assert_eq!(full["key_protection"]["encryption"]["type"], "default");
+    let shown = kps.run(&["--json", "show", "pub"]).ok().json();
+    assert!(shown["keypair"]["key_protection"].is_null(), "{shown}");
+}
