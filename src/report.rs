@@ -29,6 +29,15 @@ pub enum CliError {
     #[error("cancelled")]
     Cancelled,
 
+    /// `create --if-not-exists` found the name taken by another kind of key:
+    /// the message says both kinds, so the operator sees what differs.
+    #[error("keypair '{name}' exists as {existing}; asked for {asked}")]
+    ExistsAsOther {
+        name: String,
+        existing: String,
+        asked: String,
+    },
+
     #[error(
         "no PIN for token '{token}': no --pin-file, KPS_PKCS11_PIN_FILE or KPS_PKCS11_PIN, and no terminal to ask at"
     )]
@@ -276,6 +285,15 @@ fn verdict(err: &anyhow::Error) -> Verdict {
             ),
             CliError::PassphraseFile { .. } => v("KPS.7003", exit::LOCKED, None),
             CliError::Cancelled => v("KPS.7011", exit::FAILURE, None),
+            // The same code and exit status as any other name clash.
+            CliError::ExistsAsOther { .. } => v(
+                "KPS.7001",
+                exit::EXISTS,
+                Some(
+                    "ask for the existing kind, choose another name, \
+                     or 'kps delete' the old keypair first",
+                ),
+            ),
             CliError::NoPin { .. } => v(
                 "KPS.7003",
                 exit::LOCKED,

@@ -59,3 +59,47 @@ fn list_marks_public_only_keypairs() {
     let shown = kps.run(&["--json", "show", "pub"]).ok().json();
     assert!(shown["keypair"]["key_protection"].is_null(), "{shown}");
 }
+
+#[test]
+fn if_not_exists_says_what_exists_and_what_was_asked() {
+    let kps = Kps::new();
+    kps.create("x", &["--type", "ed25519"]);
+    let run = kps
+        .run(&[
+            "create",
+            "x",
+            "--type",
+            "rsa",
+            "--bits",
+            "3072",
+            "--if-not-exists",
+        ])
+        .expect(4);
+    assert!(
+        run.stderr()
+            .contains("keypair 'x' exists as ssh-ed25519 256; asked for ssh-rsa 3072"),
+        "{}",
+        run.stderr()
+    );
+    let err = kps
+        .run(&["--json", "create", "x", "--type", "rsa", "--if-not-exists"])
+        .expect(4)
+        .error_json();
+    assert_eq!(err["error_code"], "KPS.7001");
+    assert!(
+        err["error_msg"]
+            .as_str()
+            .unwrap()
+            .contains("exists as ssh-ed25519 256; asked for ssh-rsa"),
+        "{err}"
+    );
+    // The same kind is still fine, and without the flag the message is as before.
+    kps.run(&["create", "x", "--type", "ed25519", "--if-not-exists"])
+        .ok();
+    let plain = kps.run(&["create", "x", "--type", "rsa"]).expect(4);
+    assert!(
+        plain.stderr().contains("already exists"),
+        "{}",
+        plain.stderr()
+    );
+}
