@@ -348,10 +348,12 @@ pub fn failure(err: &anyhow::Error, json: bool) -> ExitCode {
             doc["failures"] = batch
                 .iter()
                 .map(|(file, e)| {
+                    let verdict = core_verdict(e);
                     json!({
                         "file": file,
-                        "error_code": core_verdict(e).code,
+                        "error_code": verdict.code,
                         "error_msg": with_sources(e),
+                        "hint": verdict.hint,
                     })
                 })
                 .collect();
@@ -361,12 +363,17 @@ pub fn failure(err: &anyhow::Error, json: bool) -> ExitCode {
         // Messages quote file names, key algorithm names and stored text:
         // each piece is escaped, and only the line breaks added here remain.
         let mut message = escape(&format!("{err:#}")).into_owned();
+        // Each file's own hint (how to open an encrypted key, say) goes
+        // under its line: the batch's hint only says to fix the files.
         for (file, e) in batch {
             message.push_str(&format!(
                 "\n  {}: {}",
                 escape(file),
                 escape(&with_sources(e))
             ));
+            if let Some(hint) = core_verdict(e).hint {
+                message.push_str(&format!("\n    hint: {}", escape(&hint)));
+            }
         }
         let color = stderr_color();
         let (red, yellow, reset) = if color {

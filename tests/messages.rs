@@ -103,3 +103,82 @@ fn if_not_exists_says_what_exists_and_what_was_asked() {
         plain.stderr()
     );
 }
+
+#[test]
+fn an_encrypted_ppk_gets_puttygen_advice_that_works() {
+    if !have_tool("puttygen") {
+        return;
+    }
+    let kps = Kps::new();
+    sh(
+        "printf 'ppk pass phrase\\n' > ppkpass
+         puttygen -q -t ed25519 -o k.ppk --new-passphrase ppkpass",
+        kps.dir.path(),
+    );
+    let run = kps
+        .run(&["import", "k", "--private-key", "k.ppk"])
+        .expect(5);
+    let err = run.stderr();
+    assert!(
+        !err.contains("ssh-keygen"),
+        "ssh-keygen cannot read .ppk: {err}"
+    );
+    assert!(err.contains("--key-passphrase-file"), "{err}");
+    let advice = err
+        .split("decrypt it first: ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no puttygen advice: {err}"))
+        .trim();
+    assert!(advice.starts_with("puttygen "), "{err}");
+    // The advice, with its placeholders filled in, gives a file kps imports.
+    let command = advice
+        .replace("FILE.ppk", "k.ppk")
+        .replace("PASSFILE", "ppkpass");
+    sh(&command, kps.dir.path());
+    kps.run(&["import", "k", "--private-key", "PLAIN.ppk"]).ok();
+    let json = kps
+        .run(&["--json", "import", "j", "--private-key", "k.ppk"])
+        .expect(5)
+        .error_json();
+    assert_eq!(json["error_code"], "KPS.7015");
+}
+
+#[test]
+fn from_dir_gives_each_failed_file_its_hint() {
+    if !have_tool("ssh-keygen") {
+        return;
+    }
+    let kps = Kps::new();
+    let dir = kps.path("keys");
+    std::fs::create_dir(&dir).unwrap();
+    sh(
+        "ssh-keygen -q -t ed25519 -N 'secret' -f locked
+         ssh-keygen -q -t ed25519 -N '' -f plain",
+        &dir,
+    );
+    let text = kps
+        .run(&["import", "--from-dir", dir.to_str().unwrap()])
+        .expect(5)
+        .stderr();
+    let after = text
+        .split("locked: ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{text}"));
+    let next_line = after.lines().nth(1).unwrap_or_default();
+    assert!(
+        next_line.trim_start().starts_with("hint: ") && next_line.contains("--key-passphrase-file"),
+        "{text}"
+    );
+    let err = kps
+        .run(&["--json", "import", "--from-dir", dir.to_str().unwrap()])
+        .expect(5)
+        .error_json();
+    let failure = &err["failures"][0];
+    assert_eq!(failure["error_code"], "KPS.7015", "{err}");
+    assert!(
+        failure["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("--key-passphrase-file")),
+        "{err}"
+    );
+}
