@@ -182,3 +182,51 @@ fn from_dir_gives_each_failed_file_its_hint() {
         "{err}"
     );
 }
+
+#[test]
+fn get_win_password_with_empty_stdin_is_no_data_not_try_later() {
+    let kps = Kps::new();
+    kps.create("win", &["--type", "rsa", "--bits", "2048"]);
+    // Stdin is /dev/null: not a terminal, and empty.
+    let run = kps.run(&["get-win-password", "win"]).expect(2);
+    assert!(
+        run.stderr().contains("no password data given"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!run.stderr().contains("not available"), "{}", run.stderr());
+    let err = kps
+        .run(&["--json", "get-win-password", "win", "--password-data", "-"])
+        .expect(2)
+        .error_json();
+    assert_eq!(err["error_code"], "KPS.0002");
+    // AWS's answer before the password is ready is still "not available yet".
+    let aws_empty = r#"{"InstanceId": "i-0abc", "PasswordData": ""}"#;
+    let err = kps
+        .run_with(&["--json", "get-win-password", "win"], |c| {
+            c.stdin(std::fs::File::open(write(&kps, "aws.json", aws_empty)).unwrap());
+        })
+        .expect(1)
+        .error_json();
+    assert_eq!(err["error_code"], "KPS.7019");
+    assert!(
+        err["error_msg"]
+            .as_str()
+            .unwrap()
+            .contains("not available yet")
+    );
+    // So is the blank line `aws ec2 get-password-data --output text` prints then.
+    let err = kps
+        .run_with(&["--json", "get-win-password", "win"], |c| {
+            c.stdin(std::fs::File::open(write(&kps, "blank.txt", "\n")).unwrap());
+        })
+        .expect(1)
+        .error_json();
+    assert_eq!(err["error_code"], "KPS.7019");
+}
+
+fn write(kps: &Kps, name: &str, text: &str) -> std::path::PathBuf {
+    let path = kps.path(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
