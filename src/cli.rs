@@ -426,7 +426,7 @@ pub struct ImportArgs {
 
 #[derive(Args, Debug)]
 pub struct ListArgs {
-    /// One keypair name a line, nothing else
+    /// One keypair name a line, nothing else; with --json, {"names": [...]}
     #[arg(long)]
     pub names: bool,
 }
@@ -441,7 +441,7 @@ pub struct FindArgs {
 pub struct ShowArgs {
     pub name: String,
 
-    /// Print only the authorized_keys line
+    /// Print only the authorized_keys line; with --json, {"name", "public_key"}
     #[arg(long)]
     pub public: bool,
 }

@@ -101,8 +101,13 @@ pub struct JsonList<W: Write> {
 }
 
 impl<W: Write> JsonList<W> {
-    pub fn start(mut out: W) -> std::io::Result<Self> {
-        out.write_all(b"{\n  \"keypairs\": [")?;
+    pub fn start(out: W) -> std::io::Result<Self> {
+        Self::start_named(out, "keypairs")
+    }
+
+    /// `{"<key>": [...]}`, for lists of other things (`list --names`).
+    pub fn start_named(mut out: W, key: &'static str) -> std::io::Result<Self> {
+        write!(out, "{{\n  \"{key}\": [")?;
         Ok(JsonList { out, count: 0 })
     }
 
@@ -111,17 +116,20 @@ impl<W: Write> JsonList<W> {
         struct Item<'a> {
             keypair: KeypairView<'a>,
         }
+        self.push_item(&Item {
+            keypair: KeypairView::of(k),
+        })
+    }
+
+    pub fn push_item(&mut self, item: &impl Serialize) -> std::io::Result<()> {
         self.out.write_all(if self.count == 0 {
             b"\n    "
         } else {
             b",\n    "
         })?;
-        // Two levels deep: inside the document and its "keypairs" array.
+        // Two levels deep: inside the document and its array.
         let mut ser = serde_json::Serializer::with_formatter(&mut self.out, Pretty::at(2));
-        Item {
-            keypair: KeypairView::of(k),
-        }
-        .serialize(&mut ser)?;
+        item.serialize(&mut ser)?;
         self.count += 1;
         Ok(())
     }

@@ -230,3 +230,42 @@ fn write(kps: &Kps, name: &str, text: &str) -> std::path::PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+#[test]
+fn json_means_one_json_document_for_every_list_and_show_form() {
+    let kps = Kps::new();
+    // Empty store: still a document.
+    let doc = kps.run(&["--json", "list", "--names"]).ok().json();
+    assert_eq!(doc, serde_json::json!({ "names": [] }));
+    let created = kps.create("b", &[]);
+    kps.create("a", &[]);
+    let line = created["keypair"]["public_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // list: every combination of --json and --names.
+    let plain = kps.run(&["list"]).ok().stdout();
+    assert!(plain.starts_with("NAME"), "{plain}");
+    let names = kps.run(&["list", "--names"]).ok().stdout();
+    assert_eq!(names, "a\nb\n");
+    let doc = kps.run(&["--json", "list"]).ok().json();
+    assert_eq!(doc["keypairs"].as_array().unwrap().len(), 2, "{doc}");
+    let doc = kps.run(&["--json", "list", "--names"]).ok().json();
+    assert_eq!(doc, serde_json::json!({ "names": ["a", "b"] }));
+    // The flag after the subcommand too.
+    let doc = kps.run(&["list", "--names", "--json"]).ok().json();
+    assert_eq!(doc, serde_json::json!({ "names": ["a", "b"] }));
+
+    // show: every combination of --json and --public.
+    let text = kps.run(&["show", "b"]).ok().stdout();
+    assert!(text.contains("fingerprint"), "{text}");
+    let public = kps.run(&["show", "b", "--public"]).ok().stdout();
+    assert_eq!(public.trim_end(), line);
+    let doc = kps.run(&["--json", "show", "b"]).ok().json();
+    assert_eq!(doc["keypair"]["name"], "b");
+    let doc = kps.run(&["--json", "show", "b", "--public"]).ok().json();
+    assert_eq!(doc, serde_json::json!({ "name": "b", "public_key": line }));
+    let doc = kps.run(&["show", "--public", "b", "--json"]).ok().json();
+    assert_eq!(doc["public_key"], line.as_str());
+}
