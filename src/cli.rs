@@ -606,3 +606,22 @@ pub struct DeleteArgs {
     #[arg(short = 'y', long)]
     pub yes: bool,
 }
+
+/// The flags that can come from the environment (`env = ...` above).
+const ENV_ARGS: &[&str] = &["store", "passphrase_file", "pin_file"];
+
+/// clap's usage line in an error names every argument that was given, and
+/// counts a value from the environment as given: with KPS_PASSPHRASE_FILE
+/// set, `kps show` would print `Usage: kps show --passphrase-file <FILE>
+/// <NAME>` as if the flag were required. So the command line is parsed again
+/// without the environment, and that error is shown when it is the same
+/// failure; the arguments themselves decide what is wrong, not the env.
+pub fn error_without_env(err: clap::Error, mut cmd: clap::Command) -> clap::Error {
+    for id in ENV_ARGS {
+        cmd = cmd.mut_arg(*id, |a| a.env(None));
+    }
+    match cmd.try_get_matches() {
+        Err(again) if again.kind() == err.kind() => again,
+        _ => err,
+    }
+}

@@ -269,3 +269,40 @@ fn json_means_one_json_document_for_every_list_and_show_form() {
     let doc = kps.run(&["show", "--public", "b", "--json"]).ok().json();
     assert_eq!(doc["public_key"], line.as_str());
 }
+
+#[test]
+fn usage_lines_do_not_list_flags_the_environment_gave() {
+    let kps = Kps::new();
+    for args in [
+        &["show"][..],
+        &["export"],
+        &["create"],
+        &["import", "x", "--private-key", "a", "--public-key", "b"],
+    ] {
+        let out = std::process::Command::new(bin())
+            .args(args)
+            .env("KPS_PASSPHRASE_FILE", &kps.pass_file)
+            .env("KPS_STORE", &kps.store)
+            .env("KPS_PKCS11_PIN_FILE", kps.path("pin"))
+            .env("XDG_CONFIG_HOME", kps.config_home())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let usage = err
+            .lines()
+            .find(|l| l.starts_with("Usage: "))
+            .unwrap_or_else(|| panic!("{args:?}: no usage line: {err}"));
+        for flag in ["--passphrase-file", "--store", "--pin-file"] {
+            assert!(!usage.contains(flag), "{args:?}: {usage}");
+        }
+    }
+    // With the environment as the harness sets it: the bare usage.
+    let out = kps.run(&["show"]).expect(2);
+    assert!(
+        out.stderr().contains("Usage: kps show <NAME>\n"),
+        "{}",
+        out.stderr()
+    );
+}
