@@ -102,14 +102,14 @@ complete -c kps -n "__fish_kps_using_subcommand import" -s h -l help -d 'Print h
 complete -c kps -n "__fish_kps_using_subcommand list" -l store -d 'Store directory [default: the platform data dir, ~/.local/share/kps on Linux]' -r -F
 complete -c kps -n "__fish_kps_using_subcommand list" -l passphrase-file -d 'Read the store passphrase from FILE (one trailing newline is ignored)' -r -F
 complete -c kps -n "__fish_kps_using_subcommand list" -l pin-file -d 'Read the PKCS#11 token PIN (encryption type kms) from FILE' -r -F
-complete -c kps -n "__fish_kps_using_subcommand list" -l names -d 'One keypair name a line, nothing else'
+complete -c kps -n "__fish_kps_using_subcommand list" -l names -d 'One keypair name a line, nothing else; with --json, {"names": [...]}'
 complete -c kps -n "__fish_kps_using_subcommand list" -l json -d 'Print one JSON document on stdout; errors as {"error_code","error_msg"} on stderr'
 complete -c kps -n "__fish_kps_using_subcommand list" -s q -l quiet -d 'Print nothing on stdout but the requested data (no status lines)'
 complete -c kps -n "__fish_kps_using_subcommand list" -s h -l help -d 'Print help'
 complete -c kps -n "__fish_kps_using_subcommand show" -l store -d 'Store directory [default: the platform data dir, ~/.local/share/kps on Linux]' -r -F
 complete -c kps -n "__fish_kps_using_subcommand show" -l passphrase-file -d 'Read the store passphrase from FILE (one trailing newline is ignored)' -r -F
 complete -c kps -n "__fish_kps_using_subcommand show" -l pin-file -d 'Read the PKCS#11 token PIN (encryption type kms) from FILE' -r -F
-complete -c kps -n "__fish_kps_using_subcommand show" -l public -d 'Print only the authorized_keys line'
+complete -c kps -n "__fish_kps_using_subcommand show" -l public -d 'Print only the authorized_keys line; with --json, {"name", "public_key"}'
 complete -c kps -n "__fish_kps_using_subcommand show" -l json -d 'Print one JSON document on stdout; errors as {"error_code","error_msg"} on stderr'
 complete -c kps -n "__fish_kps_using_subcommand show" -s q -l quiet -d 'Print nothing on stdout but the requested data (no status lines)'
 complete -c kps -n "__fish_kps_using_subcommand show" -s h -l help -d 'Print help'

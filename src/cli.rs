@@ -426,7 +426,7 @@ pub struct ImportArgs {
 
 #[derive(Args, Debug)]
 pub struct ListArgs {
-    /// One keypair name a line, nothing else
+    /// One keypair name a line, nothing else; with --json, {"names": [...]}
     #[arg(long)]
     pub names: bool,
 }
@@ -441,7 +441,7 @@ pub struct FindArgs {
 pub struct ShowArgs {
     pub name: String,
 
-    /// Print only the authorized_keys line
+    /// Print only the authorized_keys line; with --json, {"name", "public_key"}
     #[arg(long)]
     pub public: bool,
 }
@@ -605,4 +605,23 @@ pub struct DeleteArgs {
     /// Do not ask for confirmation (required without a terminal)
     #[arg(short = 'y', long)]
     pub yes: bool,
+}
+
+/// The flags that can come from the environment (`env = ...` above).
+const ENV_ARGS: &[&str] = &["store", "passphrase_file", "pin_file"];
+
+/// clap's usage line in an error names every argument that was given, and
+/// counts a value from the environment as given: with KPS_PASSPHRASE_FILE
+/// set, `kps show` would print `Usage: kps show --passphrase-file <FILE>
+/// <NAME>` as if the flag were required. So the command line is parsed again
+/// without the environment, and that error is shown when it is the same
+/// failure; the arguments themselves decide what is wrong, not the env.
+pub fn error_without_env(err: clap::Error, mut cmd: clap::Command) -> clap::Error {
+    for id in ENV_ARGS {
+        cmd = cmd.mut_arg(*id, |a| a.env(None));
+    }
+    match cmd.try_get_matches() {
+        Err(again) if again.kind() == err.kind() => again,
+        _ => err,
+    }
 }

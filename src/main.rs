@@ -21,6 +21,7 @@ fn main() -> ExitCode {
     let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
+            let e = cli::error_without_env(e, docs::grouped_command());
             // clap stops before it knows the flags, so look for --json by hand.
             let json = std::env::args_os().skip(1).any(|a| a == "--json");
             return report::clap_error(e, json);

@@ -33,7 +33,9 @@ pub struct KeypairView<'a> {
     create_time: &'a str,
     update_time: &'a str,
     is_key_protection: bool,
-    key_protection: ProtectionView<'a>,
+    /// `null` for a public-key-only keypair: there is no private key to
+    /// protect, and `{"type": "default"}` there would claim one.
+    key_protection: Option<ProtectionView<'a>>,
     /// kps's own: whether the row is authenticated (see docs/store-format.md).
     integrity: &'static str,
 }
@@ -71,13 +73,13 @@ impl<'a> KeypairView<'a> {
             create_time: &k.create_time,
             update_time: &k.update_time,
             is_key_protection: k.has_private_key,
-            key_protection: ProtectionView {
+            key_protection: k.has_private_key.then(|| ProtectionView {
                 encryption: EncryptionView {
                     kind: k.encryption.type_name(),
                     kms_key_name: k.encryption.kms_key_name(),
                     kms_key_id: k.encryption.kms_key_id(),
                 },
-            },
+            }),
             integrity: k.integrity.as_str(),
         }
     }
@@ -99,8 +101,13 @@ pub struct JsonList<W: Write> {
 }
 
 impl<W: Write> JsonList<W> {
-    pub fn start(mut out: W) -> std::io::Result<Self> {
-        out.write_all(b"{\n  \"keypairs\": [")?;
+    pub fn start(out: W) -> std::io::Result<Self> {
+        Self::start_named(out, "keypairs")
+    }
+
+    /// `{"<key>": [...]}`, for lists of other things (`list --names`).
+    pub fn start_named(mut out: W, key: &'static str) -> std::io::Result<Self> {
+        write!(out, "{{\n  \"{key}\": [")?;
         Ok(JsonList { out, count: 0 })
     }
 
@@ -109,17 +116,20 @@ impl<W: Write> JsonList<W> {
         struct Item<'a> {
             keypair: KeypairView<'a>,
         }
+        self.push_item(&Item {
+            keypair: KeypairView::of(k),
+        })
+    }
+
+    pub fn push_item(&mut self, item: &impl Serialize) -> std::io::Result<()> {
         self.out.write_all(if self.count == 0 {
             b"\n    "
         } else {
             b",\n    "
         })?;
-        // Two levels deep: inside the document and its "keypairs" array.
+        // Two levels deep: inside the document and its array.
         let mut ser = serde_json::Serializer::with_formatter(&mut self.out, Pretty::at(2));
-        Item {
-            keypair: KeypairView::of(k),
-        }
-        .serialize(&mut ser)?;
+        item.serialize(&mut ser)?;
         self.count += 1;
         Ok(())
     }
@@ -408,7 +418,7 @@ impl<W: Write> Table<W> {
         let width = longest_name.max(4);
         writeln!(
             out,
-            "{:<width$}  {:<19}  {:>4}  {:<50}  {:<10}  CREATED",
+            "{:<width$}  {:<19}  {:>4}  {:<50}  {:<11}  CREATED",
             "NAME", "ALGORITHM", "BITS", "FINGERPRINT", "ENCRYPTION"
         )?;
         Ok(Table { out, width })
@@ -418,12 +428,18 @@ impl<W: Write> Table<W> {
         let width = self.width;
         writeln!(
             self.out,
-            "{:<width$}  {:<19}  {:>4}  {:<50}  {:<10}  {}",
+            "{:<width$}  {:<19}  {:>4}  {:<50}  {:<11}  {}",
             escape(&k.name),
             escape(&k.algorithm),
             k.bits,
             escape(&k.fingerprint),
-            k.encryption.type_name(),
+            // The stored encryption type of a public-only row is a default
+            // that protects nothing.
+            if k.has_private_key {
+                k.encryption.type_name()
+            } else {
+                "public-only"
+            },
             escape(&k.create_time)
         )
     }

@@ -35,6 +35,15 @@ pub enum CliError {
     #[error("{0}")]
     Declined(String),
 
+    /// `create --if-not-exists` found the name taken by another kind of key:
+    /// the message says both kinds, so the operator sees what differs.
+    #[error("keypair '{name}' exists as {existing}; asked for {asked}")]
+    ExistsAsOther {
+        name: String,
+        existing: String,
+        asked: String,
+    },
+
     #[error(
         "no PIN for token '{token}': no --pin-file, KPS_PKCS11_PIN_FILE or KPS_PKCS11_PIN, and no terminal to ask at"
     )]
@@ -296,6 +305,15 @@ fn verdict(err: &anyhow::Error) -> Verdict {
             ),
             CliError::PassphraseFile { .. } => v("KPS.7003", exit::LOCKED, None),
             CliError::Cancelled | CliError::Declined(_) => v("KPS.7011", exit::FAILURE, None),
+            // The same code and exit status as any other name clash.
+            CliError::ExistsAsOther { .. } => v(
+                "KPS.7001",
+                exit::EXISTS,
+                Some(
+                    "ask for the existing kind, choose another name, \
+                     or 'kps delete' the old keypair first",
+                ),
+            ),
             CliError::NoPin { .. } => v(
                 "KPS.7003",
                 exit::LOCKED,
@@ -354,10 +372,12 @@ pub fn failure(err: &anyhow::Error, json: bool) -> ExitCode {
             doc["failures"] = batch
                 .iter()
                 .map(|(file, e)| {
+                    let verdict = core_verdict(e);
                     json!({
                         "file": file,
-                        "error_code": core_verdict(e).code,
+                        "error_code": verdict.code,
                         "error_msg": with_sources(e),
+                        "hint": verdict.hint,
                     })
                 })
                 .collect();
@@ -367,12 +387,17 @@ pub fn failure(err: &anyhow::Error, json: bool) -> ExitCode {
         // Messages quote file names, key algorithm names and stored text:
         // each piece is escaped, and only the line breaks added here remain.
         let mut message = escape(&format!("{err:#}")).into_owned();
+        // Each file's own hint (how to open an encrypted key, say) goes
+        // under its line: the batch's hint only says to fix the files.
         for (file, e) in batch {
             message.push_str(&format!(
                 "\n  {}: {}",
                 escape(file),
                 escape(&with_sources(e))
             ));
+            if let Some(hint) = core_verdict(e).hint {
+                message.push_str(&format!("\n    hint: {}", escape(&hint)));
+            }
         }
         let color = stderr_color();
         let (red, yellow, reset) = if color {

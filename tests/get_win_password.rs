@@ -339,8 +339,9 @@ fn failures_are_clear_and_print_no_password() {
         1,
         "KPS.7017",
     );
-    // No data and a terminal-less stdin that is empty: not available, not a hang.
-    refuse(&kps, &["get-win-password", "win"], Some(""), 1, "KPS.7019");
+    // No data and a terminal-less stdin that is empty: no data given (as at
+    // a terminal), not a hang and not "try again later".
+    refuse(&kps, &["get-win-password", "win"], Some(""), 2, "KPS.0002");
 }
 
 #[test]

@@ -37,6 +37,7 @@ fn create(
         {
             return report(ctx, store, &existing, false);
         }
+        Ok(existing) if args.if_not_exists => return Err(other_kind(&existing, spec)),
         Ok(_) => return Err(kps::Error::AlreadyExists(args.name).into()),
         Err(kps::Error::NotFound(_)) => {}
         Err(e) => return Err(e.into()),
@@ -64,11 +65,21 @@ fn create(
             if existing.algorithm == spec.ssh_algorithm() && existing.bits == spec.bits() {
                 report(ctx, store, &existing, false)
             } else {
-                Err(kps::Error::AlreadyExists(name).into())
+                Err(other_kind(&existing, spec))
             }
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `--if-not-exists` met a keypair of another kind under the name.
+fn other_kind(existing: &kps::keypair::Keypair, asked: KeySpec) -> anyhow::Error {
+    crate::report::CliError::ExistsAsOther {
+        name: existing.name.clone(),
+        existing: format!("{} {}", existing.algorithm, existing.bits),
+        asked: format!("{} {}", asked.ssh_algorithm(), asked.bits()),
+    }
+    .into()
 }
 
 fn report(

@@ -34,7 +34,7 @@ fn password_data(
                 )
                 .into());
             }
-            read_stdin()
+            read_stdin_data()
         }
         Some(arg) if arg.starts_with('@') => {
             let path = Path::new(&arg[1..]);
@@ -49,14 +49,30 @@ fn password_data(
                 })
         }
         Some(data) => Ok(Zeroizing::new(data.as_bytes().to_vec())),
-        None if !stdin_taken && !std::io::stdin().is_terminal() => read_stdin(),
-        None => Err(CliError::usage(
-            "no password data",
-            "give --password-data DATA, @FILE or -, or pipe it in: \
-             ... | kps get-win-password NAME",
-        )
-        .into()),
+        None if !stdin_taken && !std::io::stdin().is_terminal() => read_stdin_data(),
+        None => Err(no_password_data().into()),
     }
+}
+
+fn no_password_data() -> CliError {
+    CliError::usage(
+        "no password data given",
+        "give --password-data DATA, @FILE or -, or pipe it in: \
+         ... | kps get-win-password NAME",
+    )
+}
+
+/// Standard input as password data. Zero bytes (`</dev/null`, a closed
+/// stdin in CI) is no data at all, as at a terminal: "not available yet"
+/// would invite a retry loop that never ends. A blank line is what
+/// `aws ec2 get-password-data --output text` prints before the password is
+/// ready, so it still goes on to say "not available yet".
+fn read_stdin_data() -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    let data = read_stdin()?;
+    if data.is_empty() {
+        return Err(no_password_data().into());
+    }
+    Ok(data)
 }
 
 pub fn run(ctx: &Context, args: GetWinPasswordArgs) -> anyhow::Result<()> {

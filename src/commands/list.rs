@@ -9,7 +9,12 @@ use std::io::{BufWriter, Write};
 pub fn run(ctx: &Context, args: ListArgs) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
     let out = BufWriter::new(std::io::stdout().lock());
-    if args.names {
+    if args.names && ctx.json {
+        // --json always means one JSON document: the names as an array.
+        let mut list = JsonList::start_named(out, "names")?;
+        store.each(|k| list.push_item(&k.name).map_err(anyhow::Error::from))?;
+        list.finish()?;
+    } else if args.names {
         let mut out = out;
         store.each(|k| -> anyhow::Result<()> {
             out.write_all(escape(&k.name).as_bytes())?;

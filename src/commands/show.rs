@@ -8,7 +8,10 @@ pub fn run(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
     let keypair = store.get(&args.name)?;
     // Every form shows the public key line: a damaged one is refused, not shown.
     let line = kps::text::stored_public_line(&keypair, store.db_path())?;
-    if args.public {
+    if args.public && ctx.json {
+        // --json always means one JSON document.
+        output::print_json(&json!({ "name": keypair.name, "public_key": line.trim_end() }))?;
+    } else if args.public {
         output::print_text(line)?;
     } else if ctx.json {
         output::print_json(&json!({ "keypair": output::keypair_json(&keypair) }))?;

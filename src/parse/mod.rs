@@ -154,7 +154,15 @@ fn private_not_public() -> Error {
 fn ppk(text: &str, passphrase: Option<&Passphrase>) -> Result<PrivateKey> {
     use crate::ppk::PpkError;
     crate::ppk::decode(text, passphrase.map(Passphrase::as_bytes)).map_err(|e| match e {
-        PpkError::NeedsPassphrase => encrypted("the PuTTY key file"),
+        // ssh-keygen cannot read a .ppk: the way out is puttygen's (-P with
+        // an empty new passphrase writes "Encryption: none").
+        PpkError::NeedsPassphrase => Error::KeyEncrypted {
+            what: "the PuTTY key file".into(),
+            hint: "give its passphrase with --key-passphrase-file FILE or --ask-key-passphrase, \
+                   or decrypt it first: puttygen FILE.ppk -P --old-passphrase PASSFILE \
+                   --new-passphrase /dev/null -O private -o PLAIN.ppk"
+                .into(),
+        },
         PpkError::WrongPassphrase => Error::WrongKeyPassphrase,
         PpkError::InconsistentKey(m) => Error::KeyMismatch(format!("PuTTY key file: {m}")),
         PpkError::Unsupported(m) => Error::bad_key(format!("PuTTY key file: {m}")),
