@@ -33,8 +33,11 @@ step 0 kps import legacy --private-key "$work/legacy.pem" -q
 names=$(kps list --json | jq -r '.keypairs[].keypair.name') || fail "kps list failed"
 [ "$names" = "$(printf 'deploy\nlegacy')" ] || fail "unexpected keypairs: $names"
 
-# Hand out the public key and a PuTTY file for the Windows jump host.
-kps show deploy --public >> "$work/authorized_keys" || fail "kps show failed"
+# Hand out the public key (once: a re-run must not add it again) and a
+# PuTTY file for the Windows jump host.
+key=$(kps show deploy --public) || fail "kps show failed"
+grep -qxF "$key" "$work/authorized_keys" 2>/dev/null ||
+    printf '%s\n' "$key" >> "$work/authorized_keys"
 step 0 kps export-ppk deploy -o "$work/deploy.ppk" --force -q
 
 # Clean up what is no longer needed; no prompt without a terminal.
