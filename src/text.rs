@@ -11,11 +11,9 @@
 //!   text that got into the store some other way still cannot act on the
 //!   operator's terminal.
 
-use crate::keypair::Keypair;
 use crate::{Error, Result};
 use std::borrow::Cow;
 use std::fmt::Write;
-use std::path::Path;
 
 /// The characters no free-text field may hold and no human output prints
 /// raw: every control character (C0 including tab and line feed, DEL, and
@@ -148,24 +146,6 @@ pub fn check_key_comment(comment: &str) -> Result<()> {
                  then import it again: {WHY}"
             ),
         )),
-    }
-}
-
-/// A stored keypair's public key line, fit to print or to write where an
-/// `authorized_keys` line goes. kps never stores a line with a forbidden
-/// character, so one that holds it was written by something else: store
-/// damage (as a line that does not parse is), never printed, even escaped,
-/// since an escaped line is no longer the key.
-pub fn stored_public_line<'k>(keypair: &'k Keypair, store: &Path) -> Result<&'k str> {
-    match finding(&keypair.public_line) {
-        None => Ok(&keypair.public_line),
-        Some(what) => Err(Error::StoreCorrupt {
-            path: store.to_path_buf(),
-            detail: format!(
-                "stored public key of keypair '{}' {what}",
-                escape(&keypair.name)
-            ),
-        }),
     }
 }
 

@@ -35,7 +35,7 @@ fn create(
                 && existing.algorithm == spec.ssh_algorithm()
                 && existing.bits == spec.bits() =>
         {
-            return report(ctx, store, &existing, false);
+            return report(ctx, &existing, false);
         }
         Ok(existing) if args.if_not_exists => return Err(other_kind(&existing, spec)),
         Ok(_) => return Err(kps::Error::AlreadyExists(args.name).into()),
@@ -57,13 +57,13 @@ fn create(
         encryption,
     };
     match store.insert(&meta, Material::Private(&key), protection_for.sealers()) {
-        Ok(keypair) => report(ctx, store, &keypair, true),
+        Ok(keypair) => report(ctx, &keypair, true),
         // Another process created it meanwhile: for --if-not-exists that is
         // fine when it is of the same kind.
         Err(kps::Error::AlreadyExists(name)) if args.if_not_exists => {
             let existing = store.get(&name)?;
             if existing.algorithm == spec.ssh_algorithm() && existing.bits == spec.bits() {
-                report(ctx, store, &existing, false)
+                report(ctx, &existing, false)
             } else {
                 Err(other_kind(&existing, spec))
             }
@@ -82,14 +82,8 @@ fn other_kind(existing: &kps::keypair::Keypair, asked: KeySpec) -> anyhow::Error
     .into()
 }
 
-fn report(
-    ctx: &Context,
-    store: &Store,
-    keypair: &kps::keypair::Keypair,
-    created: bool,
-) -> anyhow::Result<()> {
-    // An existing keypair (--if-not-exists) comes from the store's row.
-    let line = kps::text::stored_public_line(keypair, store.db_path())?;
+fn report(ctx: &Context, keypair: &kps::keypair::Keypair, created: bool) -> anyhow::Result<()> {
+    let line = &keypair.public_line;
     if ctx.json {
         let mut doc = json!({ "keypair": output::keypair_json(keypair) });
         if !created {

@@ -71,8 +71,6 @@ pub fn run(ctx: &Context, args: ExportPpkArgs) -> anyhow::Result<()> {
     };
     let store = ctx.open_store()?;
     let keypair = store.get(&args.name)?;
-    // The stored comment goes into the file's Comment header.
-    kps::text::stored_public_line(&keypair, store.db_path())?;
     let path = args
         .output
         .clone()
