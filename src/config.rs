@@ -4,10 +4,8 @@
 //! forge it (the store pins). Kept 0700 and refused, like the store, when
 //! another user owns it or group or others can write to it.
 
-use crate::perms::check_private;
+use crate::perms::{check_private, make_private_dir};
 use crate::{Error, Result};
-use std::fs;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::PathBuf;
 
 /// The platform's config directory for kps, if a home directory is known.
@@ -35,18 +33,7 @@ pub fn ensure_dir() -> Result<PathBuf> {
             "set HOME or XDG_CONFIG_HOME",
         )
     })?;
-    if !d.exists() {
-        let io_err = |source| Error::StoreIo {
-            path: d.clone(),
-            source,
-        };
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&d)
-            .map_err(io_err)?;
-        fs::set_permissions(&d, fs::Permissions::from_mode(0o700)).map_err(io_err)?;
-    }
+    make_private_dir(&d)?;
     check_private(&d)?;
     Ok(d)
 }

@@ -62,14 +62,14 @@ pub(crate) fn check_store_files(db_path: &Path) -> Result<()> {
         None => PathBuf::from("/"),
     };
     check_private_dir(&dir, db_path)?;
-    check_private_file(&real, fs::metadata(&real), true)?;
+    check_private_file(&real, fs::metadata(&real), FileRole::Database)?;
     for suffix in SIDE_SUFFIXES {
         let side = side_file(&real, suffix);
         // A side file is never a link in a store kps made: SQLite would
         // follow it to wherever it points.
         match fs::symlink_metadata(&side) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            meta => check_private_file(&side, meta, false)?,
+            meta => check_private_file(&side, meta, FileRole::SideFile)?,
         }
     }
     Ok(())
@@ -128,9 +128,24 @@ pub(crate) fn check_private_dir(dir: &Path, db_path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// A store file: yours, a regular file (not a link, for side files), and no
-/// permission for group or others. `is_db` only changes the advice.
-fn check_private_file(path: &Path, meta: std::io::Result<fs::Metadata>, is_db: bool) -> Result<()> {
+/// What a checked file is to kps; only the advice differs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FileRole {
+    /// The store database.
+    Database,
+    /// SQLite's `-journal`, `-wal`, `-shm` beside it.
+    SideFile,
+    /// A file kps writes for the user in the config directory.
+    Own,
+}
+
+/// A private file: yours, a regular file (not a link), and no permission
+/// for group or others.
+fn check_private_file(
+    path: &Path,
+    meta: std::io::Result<fs::Metadata>,
+    role: FileRole,
+) -> Result<()> {
     let meta = meta.map_err(|source| Error::StoreIo {
         path: path.to_path_buf(),
         source,
@@ -146,7 +161,7 @@ fn check_private_file(path: &Path, meta: std::io::Result<fs::Metadata>, is_db: b
         } else {
             "not a regular file"
         };
-        let fix = if is_db {
+        let fix = if role == FileRole::Database {
             "give --store a store directory or a store file of your own".into()
         } else {
             format!(
@@ -158,13 +173,18 @@ fn check_private_file(path: &Path, meta: std::io::Result<fs::Metadata>, is_db: b
     }
     let me = rustix::process::geteuid().as_raw();
     if meta.uid() != me {
-        let fix = if is_db {
-            "use a store of your own (--store), or have its owner make you a backup".into()
-        } else {
-            format!(
+        let fix = match role {
+            FileRole::Database => {
+                "use a store of your own (--store), or have its owner make you a backup".into()
+            }
+            FileRole::SideFile => format!(
                 "kps would replay another user's file into the store: find out who put it there, then remove {}",
                 shell_quote(path)
-            )
+            ),
+            FileRole::Own => format!(
+                "find out who put it there, then remove {}: kps writes it again",
+                shell_quote(path)
+            ),
         };
         return Err(insecure(
             format!("it belongs to user id {}, not to you ({me})", meta.uid()),
@@ -175,13 +195,40 @@ fn check_private_file(path: &Path, meta: std::io::Result<fs::Metadata>, is_db: b
     if mode & 0o077 != 0 {
         return Err(insecure(
             format!(
-                "group or others can access it (mode {:03o}); a store must be private",
+                "group or others can access it (mode {:03o}); it must be private",
                 mode & 0o777
             ),
             format!("chmod 600 {}", shell_quote(path)),
         ));
     }
     Ok(())
+}
+
+/// Make directory `path` (with missing parents) exactly 0700, whatever the
+/// umask, unless it exists; a directory made meanwhile by another process
+/// is fine. The caller checks it.
+pub(crate) fn make_private_dir(path: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if path.is_dir() {
+        return Ok(());
+    }
+    let io_err = |source| Error::StoreIo {
+        path: path.to_path_buf(),
+        source,
+    };
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(io_err)?;
+    // The mode given to mkdir is narrowed by the umask; make it exact.
+    fs::set_permissions(path, fs::Permissions::from_mode(0o700)).map_err(io_err)
+}
+
+/// A file kps keeps for the user outside the store (a store pin): as
+/// private as the store's own files.
+pub(crate) fn check_own_file(path: &Path) -> Result<()> {
+    check_private_file(path, fs::symlink_metadata(path), FileRole::Own)
 }
 
 /// Refuse a path (kps's config directory) that another user owns or that

@@ -2,7 +2,7 @@
 //! and the online backup.
 
 use super::{DB_FILE, Store, sql_error};
-use crate::perms::{check_private_dir, check_store_files, create_private_file};
+use crate::perms::{check_private_dir, check_store_files, create_private_file, make_private_dir};
 use crate::{Error, Result};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
@@ -85,19 +85,7 @@ impl Store {
             path.to_path_buf()
         } else {
             let dir = path;
-            let io_err = |source| Error::StoreIo {
-                path: dir.to_path_buf(),
-                source,
-            };
-            if !dir.exists() {
-                fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(dir)
-                    .map_err(io_err)?;
-                // The mode given to mkdir is narrowed by the umask; make it exact.
-                fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_err)?;
-            }
+            make_private_dir(dir)?;
             // Checked before the database is created in it.
             let db_path = dir.join(DB_FILE);
             check_private_dir(dir, &db_path)?;

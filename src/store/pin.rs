@@ -20,11 +20,10 @@
 //! ```
 
 use super::rowmac::RowKey;
-use crate::perms::check_private;
+use crate::perms::{check_own_file, check_private, make_private_dir};
 use crate::{Error, Result, config};
 use sha2::{Digest, Sha256};
 use std::fs;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
@@ -89,26 +88,9 @@ pub(crate) fn load(db_path: &Path) -> Result<Option<Pin>> {
     if fs::symlink_metadata(&path).is_err() {
         return Ok(None);
     }
-    check_private(&path)?;
     // The row key in it lets whoever reads it forge rows: private, as the
     // store's own files are.
-    use std::os::unix::fs::MetadataExt;
-    let mode = fs::metadata(&path)
-        .map_err(|source| Error::StoreIo {
-            path: path.clone(),
-            source,
-        })?
-        .mode();
-    if mode & 0o077 != 0 {
-        return Err(Error::StoreInsecure {
-            why: format!(
-                "group or others can access this store pin (mode {:03o})",
-                mode & 0o777
-            ),
-            fix: format!("chmod 600 {}", crate::perms::shell_quote(&path)),
-            path,
-        });
-    }
+    check_own_file(&path)?;
     let text = Zeroizing::new(fs::read_to_string(&path).map_err(|source| Error::StoreIo {
         path: path.clone(),
         source,
@@ -140,24 +122,7 @@ fn parse(text: &str) -> Option<Pin> {
 pub(crate) fn save(db_path: &Path, pin: &Pin) -> Result<()> {
     let dir = config::ensure_dir()?;
     let stores = dir.join("stores");
-    if !stores.exists() {
-        let io_err = |source| Error::StoreIo {
-            path: stores.clone(),
-            source,
-        };
-        fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&stores)
-            .or_else(|e| {
-                if e.kind() == std::io::ErrorKind::AlreadyExists {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
-            })
-            .map_err(io_err)?;
-        fs::set_permissions(&stores, fs::Permissions::from_mode(0o700)).map_err(io_err)?;
-    }
+    make_private_dir(&stores)?;
     check_private(&stores)?;
     let path = stores.join(file_name(db_path)?);
     if let Ok(Some(old)) = load(db_path)
