@@ -6,6 +6,7 @@
 //! keypair's name and public key as associated data), so the master key is
 //! only ever used inside the token. See `docs/store-format.md`.
 
+use crate::hex::encode as hex;
 use crate::secret::Passphrase;
 use crate::{Error, Result};
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
@@ -53,19 +54,13 @@ impl fmt::Debug for Kms {
 const IV_LEN: usize = 12;
 const TAG_BITS: u64 = 128;
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
+/// A key id as the user gives it: hex, surrounding space ignored, not empty.
 fn unhex(text: &str) -> Option<Vec<u8>> {
     let text = text.trim();
-    if text.is_empty() || !text.len().is_multiple_of(2) {
+    if text.is_empty() {
         return None;
     }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
+    crate::hex::decode(text)
 }
 
 fn p11(what: &str) -> impl Fn(P11Error) -> Error + '_ {

@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod export;
 pub mod fingerprint;
+pub mod hex;
 pub mod keycheck;
 pub mod keygen;
 pub mod keypair;

@@ -350,7 +350,7 @@ fn parse(text: &str) -> Result<PpkFile<'_>, PpkError> {
         let memory_kib = lines.number("Argon2-Memory")?;
         let passes = lines.number("Argon2-Passes")?;
         let parallelism = lines.number("Argon2-Parallelism")?;
-        let salt = hex_decode(lines.value("Argon2-Salt")?)
+        let salt = crate::hex::decode(lines.value("Argon2-Salt")?)
             .ok_or_else(|| corrupt("Argon2-Salt is not hexadecimal"))?;
         let kdf = PpkKdf {
             flavour,
@@ -363,7 +363,7 @@ fn parse(text: &str) -> Result<PpkFile<'_>, PpkError> {
         None
     };
     let private_blob = lines.blob("Private-Lines")?;
-    let mac = hex_decode(lines.value("Private-MAC")?)
+    let mac = crate::hex::decode(lines.value("Private-MAC")?)
         .ok_or_else(|| corrupt("Private-MAC is not hexadecimal"))?;
     let mac_len = match version {
         PpkVersion::V2 => 20,
@@ -997,10 +997,10 @@ fn assemble(
         out.push_str(&format!("Argon2-Memory: {}\n", kdf.memory_kib));
         out.push_str(&format!("Argon2-Passes: {}\n", kdf.passes));
         out.push_str(&format!("Argon2-Parallelism: {}\n", kdf.parallelism));
-        out.push_str(&format!("Argon2-Salt: {}\n", hex_encode(salt)));
+        out.push_str(&format!("Argon2-Salt: {}\n", crate::hex::encode(salt)));
     }
     push_blob(&mut out, "Private-Lines", &private_blob)?;
-    out.push_str(&format!("Private-MAC: {}\n", hex_encode(&tag)));
+    out.push_str(&format!("Private-MAC: {}\n", crate::hex::encode(&tag)));
     debug_assert_eq!(out.capacity(), allocated, "the .ppk text was reallocated");
     Ok(out)
 }
@@ -1024,27 +1024,6 @@ fn push_blob(out: &mut String, name: &str, blob: &[u8]) -> Result<(), PpkError> 
         out.push('\n');
     }
     Ok(())
-}
-
-fn hex_encode(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// PuTTY writes lowercase; uppercase is accepted too.
-fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    text.as_bytes()
-        .chunks(2)
-        .map(|pair| {
-            let digit = |c: u8| char::from(c).to_digit(16);
-            match pair {
-                [high, low] => Some((digit(*high)? * 16 + digit(*low)?) as u8),
-                _ => None,
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

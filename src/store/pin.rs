@@ -47,22 +47,12 @@ fn canonical(db_path: &Path) -> Result<PathBuf> {
 /// The pin file's name for the store database at `db_path`.
 fn file_name(db_path: &Path) -> Result<String> {
     let digest = Sha256::digest(canonical(db_path)?.as_os_str().as_encoded_bytes());
-    Ok(format!("{}.pin", hex(&digest[..16])))
+    Ok(format!("{}.pin", crate::hex::encode(&digest[..16])))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
+/// A 32-byte value written as 64 hex digits.
 fn unhex32(s: &str) -> Option<[u8; 32]> {
-    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
+    crate::hex::decode(s)?.try_into().ok()
 }
 
 /// Where the pin for the store at `db_path` is (or would be).
@@ -136,8 +126,8 @@ pub(crate) fn save(db_path: &Path, pin: &Pin) -> Result<()> {
     let shown = canonical(db_path)?;
     let text = Zeroizing::new(format!(
         "{HEADER}\n# store: {shown:?}\nidentity {}\nrow-key {}\n",
-        hex(&pin.identity),
-        hex(pin.row_key.as_bytes())
+        crate::hex::encode(&pin.identity),
+        crate::hex::encode(pin.row_key.as_bytes())
     ));
     crate::outfile::write_atomic(&path, text.as_bytes(), 0o600, true).map_err(|e| match e {
         Error::OutputIo { path, source } => Error::StoreIo { path, source },
