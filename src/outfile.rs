@@ -101,7 +101,7 @@ pub(crate) fn sync_parent(path: &Path) {
     }
 }
 
-fn parent_of(path: &Path) -> PathBuf {
+pub(crate) fn parent_of(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -113,27 +113,45 @@ fn create_temp(
     file_name: &std::ffi::OsStr,
     mode: u32,
 ) -> std::io::Result<(PathBuf, fs::File)> {
+    create_fresh(
+        dir,
+        |random| {
+            let mut name = std::ffi::OsString::from(".");
+            name.push(file_name);
+            name.push(format!(".{random}.tmp"));
+            name
+        },
+        |tmp| {
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode & 0o700)
+                .open(tmp)
+        },
+    )
+}
+
+/// Make something under a fresh random name in `dir`: `name` turns 12
+/// random hex digits into the name, `create` makes it and must fail with
+/// AlreadyExists if the name is taken (O_EXCL, mkdir), so that nothing
+/// another user planted under a guessed name is ever used.
+pub(crate) fn create_fresh<T>(
+    dir: &Path,
+    name: impl Fn(&str) -> std::ffi::OsString,
+    create: impl Fn(&Path) -> std::io::Result<T>,
+) -> std::io::Result<(PathBuf, T)> {
     let mut last_err = None;
     for _ in 0..16 {
-        let mut suffix = [0u8; 6];
-        getrandom::fill(&mut suffix).map_err(std::io::Error::other)?;
-        let hex: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
-        let mut name = std::ffi::OsString::from(".");
-        name.push(file_name);
-        name.push(format!(".{hex}.tmp"));
-        let tmp = dir.join(name);
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode & 0o700)
-            .open(&tmp)
-        {
-            Ok(f) => return Ok((tmp, f)),
+        let mut random = [0u8; 6];
+        getrandom::fill(&mut random).map_err(std::io::Error::other)?;
+        let path = dir.join(name(&crate::hex::encode(&random)));
+        match create(&path) {
+            Ok(made) => return Ok((path, made)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last_err = Some(e),
             Err(e) => return Err(e),
         }
     }
-    Err(last_err.unwrap_or_else(|| std::io::Error::other("no temporary name")))
+    Err(last_err.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
 }
 
 /// Removes the temporary file on every path out of `write_atomic`; after a

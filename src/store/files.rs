@@ -194,29 +194,16 @@ struct PrivateDir {
 
 impl PrivateDir {
     fn beside(target: &Path) -> std::io::Result<PrivateDir> {
-        let parent = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let mut last_err = None;
-        for _ in 0..16 {
-            let mut random = [0u8; 8];
-            getrandom::fill(&mut random).map_err(std::io::Error::other)?;
-            let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
-            let path = parent.join(format!(".kps-backup.{hex}"));
-            // mkdir fails if the name exists, whoever made it: nothing
-            // planted is ever used.
-            match fs::DirBuilder::new().mode(0o700).create(&path) {
-                Ok(()) => {
-                    let dir = PrivateDir { path };
-                    fs::set_permissions(&dir.path, fs::Permissions::from_mode(0o700))?;
-                    return Ok(dir);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last_err = Some(e),
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last_err.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
+        // mkdir fails if the name exists, whoever made it: nothing planted
+        // is ever used.
+        let (path, ()) = crate::outfile::create_fresh(
+            &crate::outfile::parent_of(target),
+            |random| format!(".kps-backup.{random}").into(),
+            |path| fs::DirBuilder::new().mode(0o700).create(path),
+        )?;
+        let dir = PrivateDir { path };
+        fs::set_permissions(&dir.path, fs::Permissions::from_mode(0o700))?;
+        Ok(dir)
     }
 }
 
