@@ -439,6 +439,8 @@ pub struct FindArgs {
 
 #[derive(Args, Debug)]
 pub struct ShowArgs {
+    /// Keypair name
+    #[arg(add = crate::complete::keypair_names())]
     pub name: String,
 
     /// Print only the authorized_keys line; with --json, {"name", "public_key"}
@@ -460,6 +462,8 @@ pub enum ExportFormat {
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
+    /// Keypair name
+    #[arg(add = crate::complete::keypair_names())]
     pub name: String,
 
     #[arg(long, value_enum, default_value = "openssh")]
@@ -486,6 +490,8 @@ pub enum PpkVersionArg {
 
 #[derive(Args, Debug)]
 pub struct ExportPpkArgs {
+    /// Keypair name
+    #[arg(add = crate::complete::keypair_names())]
     pub name: String,
 
     /// Output file, or '-' for stdout [default: NAME.ppk in the current directory]
@@ -522,7 +528,8 @@ pub struct GetWinPasswordArgs {
     /// Keypair the server was created with (or give --private-key)
     #[arg(
         required_unless_present = "private_key",
-        conflicts_with = "private_key"
+        conflicts_with = "private_key",
+        add = crate::complete::keypair_names()
     )]
     pub name: Option<String>,
 
@@ -542,6 +549,8 @@ pub struct GetWinPasswordArgs {
 
 #[derive(Args, Debug)]
 pub struct SetEncryptionArgs {
+    /// Keypair name
+    #[arg(add = crate::complete::keypair_names())]
     pub name: String,
 
     /// The new protection
@@ -600,6 +609,8 @@ pub struct BackupArgs {
 
 #[derive(Args, Debug)]
 pub struct DeleteArgs {
+    /// Keypair name
+    #[arg(add = crate::complete::keypair_names())]
     pub name: String,
 
     /// Do not ask for confirmation (required without a terminal)

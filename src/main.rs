@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod complete;
 mod docs;
 mod interrupt;
 mod output;
@@ -15,6 +16,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     harden();
+    complete::serve();
     let parsed = docs::grouped_command()
         .try_get_matches()
         .and_then(|m| cli::Cli::from_arg_matches(&m));
