@@ -85,3 +85,115 @@ fn every_subcommand_has_help_with_examples() {
     }
     assert!(!top.contains("generate-docs"), "the generator is hidden");
 }
+
+/// The README's lines for man pages and completions, run as written on a
+/// new account (an empty HOME, PATH as rustup leaves it, `kps` in
+/// ~/.cargo/bin where `cargo install` puts it): then `man kps-show` shows
+/// the page and each shell has kps's completion.
+#[test]
+fn readme_install_lines_work_on_a_fresh_home() {
+    for tool in ["man", "bash", "zsh", "fish"] {
+        if !have_tool(tool) {
+            return;
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(
+        readme.contains("cargo install --locked --path .   # builds kps into ~/.cargo/bin"),
+        "the README says where cargo install puts kps"
+    );
+    let block = readme
+        .split_once("<!-- install-extras")
+        .and_then(|(_, rest)| rest.split_once("```sh\n"))
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(block, _)| block)
+        .expect("the README's install-extras block");
+    let home = tempfile::tempdir().unwrap();
+    let cargo_bin = home.path().join(".cargo/bin");
+    std::fs::create_dir_all(&cargo_bin).unwrap();
+    std::os::unix::fs::symlink(bin(), cargo_bin.join("kps")).unwrap();
+    let path = format!("{}:/usr/local/bin:/usr/bin:/bin", cargo_bin.display());
+    let run = |program: &str, args: &[&str]| {
+        let out = std::process::Command::new(program)
+            .args(args)
+            .current_dir(root)
+            .env_clear()
+            .env("HOME", home.path())
+            .env("PATH", &path)
+            .env("TERM", "dumb")
+            .env("MANWIDTH", "80")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{program} {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let lines: Vec<&str> = block.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 4, "{block}");
+    for line in lines {
+        run("bash", &["-ec", line]);
+    }
+
+    let page = run("man", &["-w", "kps-show"]);
+    assert!(
+        page.starts_with(&home.path().display().to_string()),
+        "{page}"
+    );
+    let text = run("man", &["kps-show"]);
+    assert!(text.contains("Everything but the private key"), "{text}");
+    assert!(run("man", &["kps"]).contains("kps-export-ppk(1)"));
+
+    assert!(run("bash", &["-ic", "complete -p kps"]).contains("kps"));
+    assert!(run("zsh", &["-ic", "whence -w _clap_dynamic_completer_kps"]).contains("function"));
+    assert!(run("fish", &["-c", "complete --do-complete 'kps sh'"]).starts_with("show\t"));
+}
+
+#[test]
+fn man_pages_carry_the_readme_and_list_only_real_pages() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let kps_page = std::fs::read_to_string(root.join("man/kps.1")).unwrap();
+    // Every kps-X(1) that kps(1) names exists.
+    for name in kps_page.split("kps\\-").skip(1) {
+        let sub: String = name
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || *c == '\\' || *c == '-')
+            .collect::<String>()
+            .replace("\\-", "-");
+        let sub = sub.trim_end_matches('-');
+        if kps_page.contains(&format!("kps\\-{}(1)", sub.replace('-', "\\-"))) {
+            assert!(
+                root.join(format!("man/kps-{sub}.1")).exists(),
+                "kps(1) names kps-{sub}(1), which does not exist"
+            );
+        }
+    }
+    assert!(!kps_page.contains("kps\\-help"));
+    // Each subcommand's page has more than its one-line summary: the README's words.
+    for (page, words) in [
+        ("kps-import.1", "Detection is by content, not file name"),
+        ("kps-export-ppk.1", "too new"),
+        ("kps-backup.1", "A lost store is lost keys"),
+        ("kps-set-encryption.1", "never leaves an HSM"),
+    ] {
+        let text = std::fs::read_to_string(root.join("man").join(page)).unwrap();
+        assert!(text.contains(words), "{page} lacks the README's {words:?}");
+    }
+}
+
+#[test]
+fn long_help_is_the_readme_section_and_short_help_the_summary() {
+    let help = |flag: &str| {
+        let out = std::process::Command::new(bin())
+            .args(["export-ppk", flag])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(help("--help").contains("Writes a PuTTY private key file"));
+    assert!(!help("-h").contains("Writes a PuTTY private key file"));
+}

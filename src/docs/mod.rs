@@ -3,15 +3,16 @@
 
 use crate::cli::{Cli, ENVIRONMENT, EXIT_STATUS, FILES, GROUPS};
 use clap::CommandFactory;
-use clap_complete::{Generator, Shell};
 use roff::{Roff, bold, roman};
 use std::path::{Path, PathBuf};
+
+mod readme;
 
 /// The command line with `kps --help` listing subcommands in groups. The
 /// group text is built from each subcommand's own description, so it cannot
 /// drift from the definition; a subcommand missing from GROUPS still shows.
 pub fn grouped_command() -> clap::Command {
-    let cmd = Cli::command();
+    let cmd = with_readme_help(Cli::command());
     let width = cmd
         .get_subcommands()
         .map(|s| s.get_name().len())
@@ -50,21 +51,30 @@ pub fn grouped_command() -> clap::Command {
     cmd.help_template(template)
 }
 
+/// `kps CMD --help` (not `-h`) carries what the README says about CMD.
+fn with_readme_help(mut cmd: clap::Command) -> clap::Command {
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .filter(|s| documented(s))
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in names {
+        if let Some(section) = readme::section(&name) {
+            let text = readme::plain_text(section);
+            cmd = cmd.mut_subcommand(name, |sub| sub.long_about(text));
+        }
+    }
+    cmd
+}
+
 /// Every generated file: its path under the repository and its bytes.
 pub fn render_all() -> std::io::Result<Vec<(PathBuf, Vec<u8>)>> {
     let mut files = Vec::new();
-    let mut cmd = Cli::command();
+    // clap's own `help` subcommand has no page of its own.
+    let mut cmd = grouped_command().disable_help_subcommand(true);
     cmd.build();
-    for shell in [
-        Shell::Bash,
-        Shell::Zsh,
-        Shell::Fish,
-        Shell::Elvish,
-        Shell::PowerShell,
-    ] {
-        let mut buf = Vec::new();
-        clap_complete::generate(shell, &mut cmd.clone(), "kps", &mut buf);
-        files.push((Path::new("completions").join(shell.file_name("kps")), buf));
+    for (file, script) in crate::complete::scripts()? {
+        files.push((Path::new("completions").join(file), script));
     }
     man_pages(&cmd, "kps", &mut files)?;
     Ok(files)
@@ -81,7 +91,21 @@ fn man_pages(
     man.render_title(&mut buf)?;
     man.render_name_section(&mut buf)?;
     man.render_synopsis_section(&mut buf)?;
-    man.render_description_section(&mut buf)?;
+    // A top-level subcommand's description is its README section, with
+    // the lists, tables and code blocks that --help flattens.
+    let top_level = name == format!("kps-{}", cmd.get_name());
+    match readme::section(cmd.get_name()).filter(|_| top_level) {
+        Some(text) => {
+            let mut roff = Roff::default();
+            roff.control("SH", ["DESCRIPTION"]);
+            if let Some(about) = page.get_about() {
+                roff.text([roman(about.to_string())]);
+            }
+            readme::to_roff(text, &mut roff);
+            roff.to_writer(&mut buf)?;
+        }
+        None => man.render_description_section(&mut buf)?,
+    }
     if page.get_arguments().any(|a| !a.is_hide_set()) {
         man.render_options_section(&mut buf)?;
     }
