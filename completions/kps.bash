@@ -318,7 +318,7 @@ _kps() {
             return 0
             ;;
         kps__subcmd__export)
-            opts="-o -q -h --format --output --force --store --json --quiet --passphrase-file --pin-file --help"
+            opts="-o -q -h --format --output --force --key-passphrase-file --ask-key-passphrase --with-public --store --json --quiet --passphrase-file --pin-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -333,6 +333,10 @@ _kps() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-passphrase-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

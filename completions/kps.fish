@@ -124,10 +124,13 @@ pem\t'Traditional PEM: PKCS#1 for RSA, SEC1 for ECDSA (none for Ed25519)'
 pkcs8\t'PKCS#8 PEM ("PRIVATE KEY")'
 public\t'The authorized_keys line'"
 complete -c kps -n "__fish_kps_using_subcommand export" -s o -l output -d 'Output file, or \'-\' for stdout (required for private formats)' -r -F
+complete -c kps -n "__fish_kps_using_subcommand export" -l key-passphrase-file -d 'Encrypt the private key with the passphrase in FILE (openssh: aes256-ctr and bcrypt-pbkdf; pkcs8: PBES2, PBKDF2-SHA-256 and AES-256-CBC)' -r -F
 complete -c kps -n "__fish_kps_using_subcommand export" -l store -d 'Store directory [default: the platform data dir, ~/.local/share/kps on Linux]' -r -F
 complete -c kps -n "__fish_kps_using_subcommand export" -l passphrase-file -d 'Read the store passphrase from FILE (one trailing newline is ignored)' -r -F
 complete -c kps -n "__fish_kps_using_subcommand export" -l pin-file -d 'Read the PKCS#11 token PIN (encryption type kms) from FILE' -r -F
 complete -c kps -n "__fish_kps_using_subcommand export" -l force -d 'Replace FILE if it exists'
+complete -c kps -n "__fish_kps_using_subcommand export" -l ask-key-passphrase -d 'Ask for a passphrase for the exported private key at the terminal (entered twice)'
+complete -c kps -n "__fish_kps_using_subcommand export" -l with-public -d 'Also write the public key to FILE.pub (0644), as ssh-keygen does; needs -o FILE'
 complete -c kps -n "__fish_kps_using_subcommand export" -l json -d 'Print one JSON document on stdout; errors as {"error_code","error_msg"} on stderr'
 complete -c kps -n "__fish_kps_using_subcommand export" -s q -l quiet -d 'Print nothing on stdout but the requested data (no status lines)'
 complete -c kps -n "__fish_kps_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'

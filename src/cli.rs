@@ -184,7 +184,8 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  kps export web01 --format public >> authorized_keys\n  \
                             kps export web01 -o ~/.ssh/web01\n  \
-                            kps export web01 --format pem -o web01.pem"
+                            kps export web01 --format pem -o web01.pem\n  \
+                            kps export web01 -o web01 --key-passphrase-file pass --with-public"
     )]
     Export(ExportArgs),
 
@@ -472,6 +473,19 @@ pub struct ExportArgs {
     /// Replace FILE if it exists
     #[arg(long)]
     pub force: bool,
+
+    /// Encrypt the private key with the passphrase in FILE (openssh:
+    /// aes256-ctr and bcrypt-pbkdf; pkcs8: PBES2, PBKDF2-SHA-256 and AES-256-CBC)
+    #[arg(long, value_name = "FILE", conflicts_with = "ask_key_passphrase")]
+    pub key_passphrase_file: Option<PathBuf>,
+
+    /// Ask for a passphrase for the exported private key at the terminal (entered twice)
+    #[arg(long)]
+    pub ask_key_passphrase: bool,
+
+    /// Also write the public key to FILE.pub (0644), as ssh-keygen does; needs -o FILE
+    #[arg(long)]
+    pub with_public: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
