@@ -40,6 +40,8 @@ Register-ArgumentCompleter -Native -CommandName 'kps' -ScriptBlock {
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Export a keypair''s private key (OpenSSH, PEM, PKCS#8) or its public key')
             [CompletionResult]::new('export-ppk', 'export-ppk', [CompletionResultType]::ParameterValue, 'Write a keypair''s private key as a PuTTY .ppk file (PuTTY, WinSCP, FileZilla, KiTTY)')
             [CompletionResult]::new('get-win-password', 'get-win-password', [CompletionResultType]::ParameterValue, 'Decrypt a Windows cloud server''s initial password with an RSA keypair')
+            [CompletionResult]::new('export-bundle', 'export-bundle', [CompletionResultType]::ParameterValue, 'Write chosen keypairs to one encrypted bundle file, for `kps import --bundle`')
+            [CompletionResult]::new('identity', 'identity', [CompletionResultType]::ParameterValue, 'Print this store''s public identity, for sealing bundles to it (export-bundle --to)')
             [CompletionResult]::new('set-encryption', 'set-encryption', [CompletionResultType]::ParameterValue, 'Move a keypair between protections: default (store passphrase) and kms (token)')
             [CompletionResult]::new('kms', 'kms', [CompletionResultType]::ParameterValue, 'The KMS (a PKCS#11 token) behind encryption type kms')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a keypair')
@@ -106,6 +108,8 @@ Register-ArgumentCompleter -Native -CommandName 'kps' -ScriptBlock {
             [CompletionResult]::new('--kdf-memory', '--kdf-memory', [CompletionResultType]::ParameterName, 'Argon2id memory in KiB [default: 65536]')
             [CompletionResult]::new('--kdf-passes', '--kdf-passes', [CompletionResultType]::ParameterName, 'Argon2id passes [default: 3]')
             [CompletionResult]::new('--kdf-parallelism', '--kdf-parallelism', [CompletionResultType]::ParameterName, 'Argon2id lanes [default: 1]')
+            [CompletionResult]::new('--bundle', '--bundle', [CompletionResultType]::ParameterName, 'A bundle from ''kps export-bundle'' (or ''-''): every keypair in it, in one go')
+            [CompletionResult]::new('--bundle-passphrase-file', '--bundle-passphrase-file', [CompletionResultType]::ParameterName, 'Read the bundle''s passphrase from FILE [default: ask at the terminal]')
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Store directory [default: the platform data dir, ~/.local/share/kps on Linux]')
             [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the store passphrase from FILE (one trailing newline is ignored)')
             [CompletionResult]::new('--pin-file', '--pin-file', [CompletionResultType]::ParameterName, 'Read the PKCS#11 token PIN (encryption type kms) from FILE')
@@ -195,6 +199,36 @@ Register-ArgumentCompleter -Native -CommandName 'kps' -ScriptBlock {
             [CompletionResult]::new('--private-key', '--private-key', [CompletionResultType]::ParameterName, 'Use a key file instead of a stored keypair (any format import accepts), or ''-''')
             [CompletionResult]::new('--key-passphrase-file', '--key-passphrase-file', [CompletionResultType]::ParameterName, 'Passphrase of an encrypted --private-key file, read from FILE')
             [CompletionResult]::new('--password-data', '--password-data', [CompletionResultType]::ParameterName, 'The password data: base64, or Huawei/AWS JSON; @FILE reads a file, ''-'' stdin [default: stdin when it is not a terminal]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Store directory [default: the platform data dir, ~/.local/share/kps on Linux]')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the store passphrase from FILE (one trailing newline is ignored)')
+            [CompletionResult]::new('--pin-file', '--pin-file', [CompletionResultType]::ParameterName, 'Read the PKCS#11 token PIN (encryption type kms) from FILE')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout; errors as {"error_code","error_msg"} on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stdout but the requested data (no status lines)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stdout but the requested data (no status lines)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'kps;export-bundle' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'The bundle file (0600), or ''-'' for stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The bundle file (0600), or ''-'' for stdout')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Seal the bundle to this store identity (as ''kps identity'' prints it) instead of a passphrase')
+            [CompletionResult]::new('--bundle-passphrase-file', '--bundle-passphrase-file', [CompletionResultType]::ParameterName, 'Read the bundle passphrase from FILE [default: ask twice at the terminal]')
+            [CompletionResult]::new('--kdf-memory', '--kdf-memory', [CompletionResultType]::ParameterName, 'Argon2id memory in KiB [default: 65536]')
+            [CompletionResult]::new('--kdf-passes', '--kdf-passes', [CompletionResultType]::ParameterName, 'Argon2id passes [default: 3]')
+            [CompletionResult]::new('--kdf-parallelism', '--kdf-parallelism', [CompletionResultType]::ParameterName, 'Argon2id lanes [default: 1]')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Store directory [default: the platform data dir, ~/.local/share/kps on Linux]')
+            [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the store passphrase from FILE (one trailing newline is ignored)')
+            [CompletionResult]::new('--pin-file', '--pin-file', [CompletionResultType]::ParameterName, 'Read the PKCS#11 token PIN (encryption type kms) from FILE')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace FILE if it exists')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout; errors as {"error_code","error_msg"} on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stdout but the requested data (no status lines)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stdout but the requested data (no status lines)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'kps;identity' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'Store directory [default: the platform data dir, ~/.local/share/kps on Linux]')
             [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the store passphrase from FILE (one trailing newline is ignored)')
             [CompletionResult]::new('--pin-file', '--pin-file', [CompletionResultType]::ParameterName, 'Read the PKCS#11 token PIN (encryption type kms) from FILE')
@@ -365,6 +399,8 @@ Register-ArgumentCompleter -Native -CommandName 'kps' -ScriptBlock {
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Export a keypair''s private key (OpenSSH, PEM, PKCS#8) or its public key')
             [CompletionResult]::new('export-ppk', 'export-ppk', [CompletionResultType]::ParameterValue, 'Write a keypair''s private key as a PuTTY .ppk file (PuTTY, WinSCP, FileZilla, KiTTY)')
             [CompletionResult]::new('get-win-password', 'get-win-password', [CompletionResultType]::ParameterValue, 'Decrypt a Windows cloud server''s initial password with an RSA keypair')
+            [CompletionResult]::new('export-bundle', 'export-bundle', [CompletionResultType]::ParameterValue, 'Write chosen keypairs to one encrypted bundle file, for `kps import --bundle`')
+            [CompletionResult]::new('identity', 'identity', [CompletionResultType]::ParameterValue, 'Print this store''s public identity, for sealing bundles to it (export-bundle --to)')
             [CompletionResult]::new('set-encryption', 'set-encryption', [CompletionResultType]::ParameterValue, 'Move a keypair between protections: default (store passphrase) and kms (token)')
             [CompletionResult]::new('kms', 'kms', [CompletionResultType]::ParameterValue, 'The KMS (a PKCS#11 token) behind encryption type kms')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a keypair')
@@ -400,6 +436,12 @@ Register-ArgumentCompleter -Native -CommandName 'kps' -ScriptBlock {
             break
         }
         'kps;help;get-win-password' {
+            break
+        }
+        'kps;help;export-bundle' {
+            break
+        }
+        'kps;help;identity' {
             break
         }
         'kps;help;set-encryption' {

@@ -28,6 +28,9 @@ _kps() {
             kps,export)
                 cmd="kps__subcmd__export"
                 ;;
+            kps,export-bundle)
+                cmd="kps__subcmd__export__subcmd__bundle"
+                ;;
             kps,export-ppk)
                 cmd="kps__subcmd__export__subcmd__ppk"
                 ;;
@@ -42,6 +45,9 @@ _kps() {
                 ;;
             kps,help)
                 cmd="kps__subcmd__help"
+                ;;
+            kps,identity)
+                cmd="kps__subcmd__identity"
                 ;;
             kps,import)
                 cmd="kps__subcmd__import"
@@ -79,6 +85,9 @@ _kps() {
             kps__subcmd__help,export)
                 cmd="kps__subcmd__help__subcmd__export"
                 ;;
+            kps__subcmd__help,export-bundle)
+                cmd="kps__subcmd__help__subcmd__export__subcmd__bundle"
+                ;;
             kps__subcmd__help,export-ppk)
                 cmd="kps__subcmd__help__subcmd__export__subcmd__ppk"
                 ;;
@@ -93,6 +102,9 @@ _kps() {
                 ;;
             kps__subcmd__help,help)
                 cmd="kps__subcmd__help__subcmd__help"
+                ;;
+            kps__subcmd__help,identity)
+                cmd="kps__subcmd__help__subcmd__identity"
                 ;;
             kps__subcmd__help,import)
                 cmd="kps__subcmd__help__subcmd__import"
@@ -158,7 +170,7 @@ _kps() {
 
     case "${cmd}" in
         kps)
-            opts="-q -h -V --store --json --quiet --passphrase-file --pin-file --help --version init create import list show find export export-ppk get-win-password set-encryption kms delete generate-docs backup passwd verify help"
+            opts="-q -h -V --store --json --quiet --passphrase-file --pin-file --help --version init create import list show find export export-ppk get-win-password export-bundle identity set-encryption kms delete generate-docs backup passwd verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -359,6 +371,60 @@ _kps() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kps__subcmd__export__subcmd__bundle)
+            opts="-o -q -h --output --to --bundle-passphrase-file --kdf-memory --kdf-passes --kdf-parallelism --force --store --json --quiet --passphrase-file --pin-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bundle-passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kdf-memory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kdf-passes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kdf-parallelism)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pin-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kps__subcmd__export__subcmd__ppk)
             opts="-o -C -q -h --output --ppk-version --comment --ppk-passphrase-file --ask-ppk-passphrase --ppk-kdf --force --store --json --quiet --passphrase-file --pin-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -508,7 +574,7 @@ _kps() {
             return 0
             ;;
         kps__subcmd__help)
-            opts="init create import list show find export export-ppk get-win-password set-encryption kms delete generate-docs backup passwd verify help"
+            opts="init create import list show find export export-ppk get-win-password export-bundle identity set-encryption kms delete generate-docs backup passwd verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -564,6 +630,20 @@ _kps() {
             return 0
             ;;
         kps__subcmd__help__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kps__subcmd__help__subcmd__export__subcmd__bundle)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -634,6 +714,20 @@ _kps() {
             return 0
             ;;
         kps__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kps__subcmd__help__subcmd__identity)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -801,8 +895,34 @@ _kps() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kps__subcmd__identity)
+            opts="-q -h --store --json --quiet --passphrase-file --pin-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pin-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kps__subcmd__import)
-            opts="-C -q -h --private-key --public-key --request --from-dir --dry-run --key-passphrase-file --ask-key-passphrase --comment --description --user-id --encryption --kms-key-name --kms-key-id --kdf-memory --kdf-passes --kdf-parallelism --store --json --quiet --passphrase-file --pin-file --help"
+            opts="-C -q -h --private-key --public-key --request --from-dir --dry-run --key-passphrase-file --ask-key-passphrase --comment --description --user-id --encryption --kms-key-name --kms-key-id --kdf-memory --kdf-passes --kdf-parallelism --bundle --bundle-passphrase-file --store --json --quiet --passphrase-file --pin-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -865,6 +985,14 @@ _kps() {
                     return 0
                     ;;
                 --kdf-parallelism)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bundle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bundle-passphrase-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

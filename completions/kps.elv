@@ -37,6 +37,8 @@ set edit:completion:arg-completer[kps] = {|@words|
             cand export 'Export a keypair''s private key (OpenSSH, PEM, PKCS#8) or its public key'
             cand export-ppk 'Write a keypair''s private key as a PuTTY .ppk file (PuTTY, WinSCP, FileZilla, KiTTY)'
             cand get-win-password 'Decrypt a Windows cloud server''s initial password with an RSA keypair'
+            cand export-bundle 'Write chosen keypairs to one encrypted bundle file, for `kps import --bundle`'
+            cand identity 'Print this store''s public identity, for sealing bundles to it (export-bundle --to)'
             cand set-encryption 'Move a keypair between protections: default (store passphrase) and kms (token)'
             cand kms 'The KMS (a PKCS#11 token) behind encryption type kms'
             cand delete 'Delete a keypair'
@@ -100,6 +102,8 @@ set edit:completion:arg-completer[kps] = {|@words|
             cand --kdf-memory 'Argon2id memory in KiB [default: 65536]'
             cand --kdf-passes 'Argon2id passes [default: 3]'
             cand --kdf-parallelism 'Argon2id lanes [default: 1]'
+            cand --bundle 'A bundle from ''kps export-bundle'' (or ''-''): every keypair in it, in one go'
+            cand --bundle-passphrase-file 'Read the bundle''s passphrase from FILE [default: ask at the terminal]'
             cand --store 'Store directory [default: the platform data dir, ~/.local/share/kps on Linux]'
             cand --passphrase-file 'Read the store passphrase from FILE (one trailing newline is ignored)'
             cand --pin-file 'Read the PKCS#11 token PIN (encryption type kms) from FILE'
@@ -183,6 +187,34 @@ set edit:completion:arg-completer[kps] = {|@words|
             cand --private-key 'Use a key file instead of a stored keypair (any format import accepts), or ''-'''
             cand --key-passphrase-file 'Passphrase of an encrypted --private-key file, read from FILE'
             cand --password-data 'The password data: base64, or Huawei/AWS JSON; @FILE reads a file, ''-'' stdin [default: stdin when it is not a terminal]'
+            cand --store 'Store directory [default: the platform data dir, ~/.local/share/kps on Linux]'
+            cand --passphrase-file 'Read the store passphrase from FILE (one trailing newline is ignored)'
+            cand --pin-file 'Read the PKCS#11 token PIN (encryption type kms) from FILE'
+            cand --json 'Print one JSON document on stdout; errors as {"error_code","error_msg"} on stderr'
+            cand -q 'Print nothing on stdout but the requested data (no status lines)'
+            cand --quiet 'Print nothing on stdout but the requested data (no status lines)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'kps;export-bundle'= {
+            cand -o 'The bundle file (0600), or ''-'' for stdout'
+            cand --output 'The bundle file (0600), or ''-'' for stdout'
+            cand --to 'Seal the bundle to this store identity (as ''kps identity'' prints it) instead of a passphrase'
+            cand --bundle-passphrase-file 'Read the bundle passphrase from FILE [default: ask twice at the terminal]'
+            cand --kdf-memory 'Argon2id memory in KiB [default: 65536]'
+            cand --kdf-passes 'Argon2id passes [default: 3]'
+            cand --kdf-parallelism 'Argon2id lanes [default: 1]'
+            cand --store 'Store directory [default: the platform data dir, ~/.local/share/kps on Linux]'
+            cand --passphrase-file 'Read the store passphrase from FILE (one trailing newline is ignored)'
+            cand --pin-file 'Read the PKCS#11 token PIN (encryption type kms) from FILE'
+            cand --force 'Replace FILE if it exists'
+            cand --json 'Print one JSON document on stdout; errors as {"error_code","error_msg"} on stderr'
+            cand -q 'Print nothing on stdout but the requested data (no status lines)'
+            cand --quiet 'Print nothing on stdout but the requested data (no status lines)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'kps;identity'= {
             cand --store 'Store directory [default: the platform data dir, ~/.local/share/kps on Linux]'
             cand --passphrase-file 'Read the store passphrase from FILE (one trailing newline is ignored)'
             cand --pin-file 'Read the PKCS#11 token PIN (encryption type kms) from FILE'
@@ -337,6 +369,8 @@ set edit:completion:arg-completer[kps] = {|@words|
             cand export 'Export a keypair''s private key (OpenSSH, PEM, PKCS#8) or its public key'
             cand export-ppk 'Write a keypair''s private key as a PuTTY .ppk file (PuTTY, WinSCP, FileZilla, KiTTY)'
             cand get-win-password 'Decrypt a Windows cloud server''s initial password with an RSA keypair'
+            cand export-bundle 'Write chosen keypairs to one encrypted bundle file, for `kps import --bundle`'
+            cand identity 'Print this store''s public identity, for sealing bundles to it (export-bundle --to)'
             cand set-encryption 'Move a keypair between protections: default (store passphrase) and kms (token)'
             cand kms 'The KMS (a PKCS#11 token) behind encryption type kms'
             cand delete 'Delete a keypair'
@@ -363,6 +397,10 @@ set edit:completion:arg-completer[kps] = {|@words|
         &'kps;help;export-ppk'= {
         }
         &'kps;help;get-win-password'= {
+        }
+        &'kps;help;export-bundle'= {
+        }
+        &'kps;help;identity'= {
         }
         &'kps;help;set-encryption'= {
         }
