@@ -60,7 +60,13 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ("Look them up", &["list", "show", "find"]),
     (
         "Hand them out",
-        &["export", "export-ppk", "get-win-password"],
+        &[
+            "export",
+            "export-ppk",
+            "get-win-password",
+            "export-bundle",
+            "identity",
+        ],
     ),
     (
         "Protect and manage",
@@ -156,7 +162,8 @@ pub enum Command {
                             kps import legacy --private-key old.pem --key-passphrase-file pass\n  \
                             kps import --from-dir ~/.ssh --dry-run\n  \
                             kps import --request body.json\n  \
-                            kps import bastion --public-key bastion.pub"
+                            kps import bastion --public-key bastion.pub\n  \
+                            kps import --bundle keys.bundle --bundle-passphrase-file bpass"
     )]
     Import(ImportArgs),
 
@@ -184,7 +191,8 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  kps export web01 --format public >> authorized_keys\n  \
                             kps export web01 -o ~/.ssh/web01\n  \
-                            kps export web01 --format pem -o web01.pem"
+                            kps export web01 --format pem -o web01.pem\n  \
+                            kps export web01 -o web01 --key-passphrase-file pass --with-public"
     )]
     Export(ExportArgs),
 
@@ -200,6 +208,27 @@ pub enum Command {
                             aws ec2 get-password-data --instance-id i-0abc | kps get-win-password win01\n  \
                             kps get-win-password --private-key win01.pem --password-data 'Zm9v...'")]
     GetWinPassword(GetWinPasswordArgs),
+
+    /// Write chosen keypairs to one encrypted bundle file, for `kps import --bundle`
+    #[command(
+        after_help = "The bundle is sealed under a passphrase of its own (Argon2id, \
+                            ChaCha20-Poly1305) or, with --to, to the receiving store's identity \
+                            (its 'kps identity' line). Every keypair's private key is in it, \
+                            encrypted; reading them unlocks this store.\n\n\
+                            Examples:\n  \
+                            kps export-bundle web01 db01 -o keys.bundle\n  \
+                            kps export-bundle web01 --bundle-passphrase-file bpass -o keys.bundle\n  \
+                            kps export-bundle web01 --to kps-identity-v1:... -o keys.bundle"
+    )]
+    ExportBundle(ExportBundleArgs),
+
+    /// Print this store's public identity, for sealing bundles to it (export-bundle --to)
+    #[command(
+        after_help = "The line is public: send it to whoever exports a bundle for this \
+                            store. No passphrase is needed once the store is pinned here.\n\n\
+                            Examples:\n  kps identity\n  kps identity --json"
+    )]
+    Identity(IdentityArgs),
 
     /// Move a keypair between protections: default (store passphrase) and kms (token)
     #[command(after_help = "Examples:\n  \
@@ -370,7 +399,7 @@ pub struct KmsKeyArgs {
 #[command(group(
     clap::ArgGroup::new("source")
         .required(true)
-        .args(["private_key", "public_key", "request", "from_dir"])
+        .args(["private_key", "public_key", "request", "from_dir", "bundle"])
 ))]
 pub struct ImportArgs {
     /// Keypair name (with --private-key or --public-key)
@@ -422,6 +451,14 @@ pub struct ImportArgs {
     /// KDF cost, used only if this command sets up a new store
     #[command(flatten)]
     pub kdf: KdfArgs,
+
+    /// A bundle from 'kps export-bundle' (or '-'): every keypair in it, in one go
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["name", "comment", "description", "user_id", "key_passphrase_file", "ask_key_passphrase"])]
+    pub bundle: Option<PathBuf>,
+
+    /// Read the bundle's passphrase from FILE [default: ask at the terminal]
+    #[arg(long, value_name = "FILE", requires = "bundle")]
+    pub bundle_passphrase_file: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -476,7 +513,50 @@ pub struct ExportArgs {
     /// Replace FILE if it exists
     #[arg(long)]
     pub force: bool,
+
+    /// Encrypt the private key with the passphrase in FILE (openssh:
+    /// aes256-ctr and bcrypt-pbkdf; pkcs8: PBES2, PBKDF2-SHA-256 and AES-256-CBC)
+    #[arg(long, value_name = "FILE", conflicts_with = "ask_key_passphrase")]
+    pub key_passphrase_file: Option<PathBuf>,
+
+    /// Ask for a passphrase for the exported private key at the terminal (entered twice)
+    #[arg(long)]
+    pub ask_key_passphrase: bool,
+
+    /// Also write the public key to FILE.pub (0644), as ssh-keygen does; needs -o FILE
+    #[arg(long)]
+    pub with_public: bool,
 }
+
+#[derive(Args, Debug)]
+pub struct ExportBundleArgs {
+    /// Keypairs to put in the bundle
+    #[arg(required = true, value_name = "NAME", add = crate::complete::keypair_names())]
+    pub names: Vec<String>,
+
+    /// The bundle file (0600), or '-' for stdout
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Seal the bundle to this store identity (as 'kps identity' prints it) instead of a passphrase
+    #[arg(long, value_name = "IDENTITY", conflicts_with_all = ["bundle_passphrase_file", "kdf_memory", "kdf_passes", "kdf_parallelism"])]
+    pub to: Option<String>,
+
+    /// Read the bundle passphrase from FILE [default: ask twice at the terminal]
+    #[arg(long, value_name = "FILE")]
+    pub bundle_passphrase_file: Option<PathBuf>,
+
+    /// Argon2id cost of the bundle passphrase (the store's bounds)
+    #[command(flatten)]
+    pub kdf: KdfArgs,
+
+    /// Replace FILE if it exists
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct IdentityArgs {}
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PpkVersionArg {

@@ -213,6 +213,22 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+
+    /// Not a bundle, cut short, altered, or of a version or suite this kps
+    /// does not read (`kps import --bundle`).
+    #[error("{0}")]
+    BundleCorrupt(String),
+
+    #[error("wrong passphrase for the bundle")]
+    BundleWrongPassphrase,
+
+    /// A bundle sealed to another store's identity.
+    #[error("the bundle is sealed to another store's identity ({recipient}), not to this store's")]
+    BundleNotForThisStore { recipient: String },
+
+    /// Keypairs of a bundle whose names the store already has: nothing is imported.
+    #[error("{} of the bundle's keypairs already exist in the store: {}; nothing was imported", names.len(), names.join(", "))]
+    BundleClash { names: Vec<String> },
 }
 
 impl Error {

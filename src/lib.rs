@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod algorithm;
+pub mod bundle;
 pub mod config;
 pub mod error;
 pub mod export;

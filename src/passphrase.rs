@@ -150,6 +150,19 @@ pub fn prompt_key() -> Result<Passphrase, CliError> {
     )
 }
 
+/// The passphrase of a bundle being imported, asked for at the terminal.
+pub fn prompt_bundle() -> Result<Passphrase, CliError> {
+    ask(
+        |input| input.with_prompt("Bundle passphrase"),
+        || {
+            CliError::usage(
+                "the bundle's passphrase is needed and there is no terminal to ask at",
+                "give it with --bundle-passphrase-file FILE",
+            )
+        },
+    )
+}
+
 /// Below this many characters a new store passphrase gets a warning:
 /// Argon2id slows each offline guess, but cannot save a passphrase that is
 /// among the first few million anyone would try.

@@ -284,6 +284,30 @@ fn core_verdict(e: &kps::Error) -> Verdict {
             Some("choose another -o FILE; for standard output use -o -"),
         ),
         E::OutputIo { .. } => v("KPS.7009", exit::FAILURE, None),
+        E::BundleCorrupt(_) => v(
+            "KPS.7050",
+            exit::BAD_KEY,
+            Some(
+                "nothing was imported; copy the bundle again whole (or, for a newer version, upgrade kps)",
+            ),
+        ),
+        E::BundleWrongPassphrase => v(
+            "KPS.7051",
+            exit::LOCKED,
+            Some("nothing was imported; check --bundle-passphrase-file"),
+        ),
+        E::BundleNotForThisStore { .. } => v(
+            "KPS.7052",
+            exit::LOCKED,
+            Some(
+                "nothing was imported; the sender must seal it to the line 'kps identity' prints for this store",
+            ),
+        ),
+        E::BundleClash { .. } => v(
+            "KPS.7001",
+            exit::EXISTS,
+            Some("delete or rename those keypairs first, or import the bundle into another store"),
+        ),
     }
 }
 

@@ -17,6 +17,7 @@ const TAKES_A_STORED_KEYPAIR: &[&str] = &[
     "get-win-password",
     "set-encryption",
     "delete",
+    "export-bundle",
 ];
 
 /// A store with three keypairs and a PATH whose `kps` is the one under test.

@@ -601,3 +601,81 @@ fn ctrl_c_at_a_prompt_gives_the_terminal_back() {
     // Nothing was stored.
     assert!(!kps.db().exists() || kps.run(&["list", "--names"]).ok().stdout().is_empty());
 }
+
+#[test]
+fn bundle_and_key_passphrases_are_asked_without_echo() {
+    if !have_tool("tmux") {
+        return;
+    }
+    let kps = Kps::new();
+    kps.create("demo", &[]);
+    let env = [("KPS_PASSPHRASE_FILE", kps.pass_file.as_os_str())];
+    let file = kps.path("demo.bundle");
+    let bundle_pass = "Zq9 bundle words";
+    // A new bundle passphrase is asked twice; the store's comes from its file.
+    let term = Terminal::start(
+        &kps,
+        &env,
+        &[
+            "export-bundle",
+            "demo",
+            "-o",
+            file.to_str().unwrap(),
+            "--kdf-memory",
+            "19456",
+            "--kdf-passes",
+            "2",
+        ],
+    );
+    term.wait_for("New bundle passphrase:");
+    type_secret(&term, bundle_pass);
+    term.wait_for("Repeat passphrase:");
+    type_secret(&term, bundle_pass);
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert_hidden(&screen, &[bundle_pass]);
+    drop(term);
+
+    // Another store takes it in, asking for the bundle passphrase once.
+    let other = Kps::new();
+    let other_env = [("KPS_PASSPHRASE_FILE", other.pass_file.as_os_str())];
+    let term = Terminal::start(
+        &other,
+        &other_env,
+        &["import", "--bundle", file.to_str().unwrap()],
+    );
+    term.wait_for("Bundle passphrase:");
+    type_secret(&term, bundle_pass);
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("Imported keypair demo"), "{screen}");
+    assert_hidden(&screen, &[bundle_pass]);
+    drop(term);
+
+    // export --ask-key-passphrase: typed twice, hidden, and it opens the file.
+    let key_file = kps.path("demo.key");
+    let key_pass = "Zq9 key words";
+    let term = Terminal::start(
+        &kps,
+        &env,
+        &[
+            "export",
+            "demo",
+            "-o",
+            key_file.to_str().unwrap(),
+            "--ask-key-passphrase",
+        ],
+    );
+    term.wait_for("New key passphrase:");
+    type_secret(&term, key_pass);
+    term.wait_for("Repeat passphrase:");
+    type_secret(&term, key_pass);
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert_hidden(&screen, &[key_pass]);
+    if have_tool("ssh-keygen") {
+        let derived = tool_ok("ssh-keygen", &[&"-y", &"-P", &key_pass, &"-f", &key_file]);
+        let public = kps.run(&["show", "demo", "--public"]).ok().stdout();
+        assert_eq!(key_fields(&derived), key_fields(&public));
+    }
+}

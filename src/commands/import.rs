@@ -48,6 +48,9 @@ fn comment_for(args: &ImportArgs, from_file: &str, name: &str) -> String {
 }
 
 pub fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
+    if let Some(path) = &args.bundle {
+        return super::import_bundle::run(ctx, &args, path);
+    }
     let takes_name = args.private_key.is_some() || args.public_key.is_some();
     match (&args.name, takes_name) {
         (None, true) => {

@@ -3,10 +3,13 @@
 mod create;
 mod delete;
 mod export;
+mod export_bundle;
 mod export_ppk;
 mod find;
 mod get_win_password;
+mod identity;
 mod import;
+mod import_bundle;
 mod init;
 mod kms;
 mod list;
@@ -239,6 +242,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Find(args) => find::run(&ctx, args),
         Command::Export(args) => export::run(&ctx, args),
         Command::ExportPpk(args) => export_ppk::run(&ctx, args),
+        Command::ExportBundle(args) => export_bundle::run(&ctx, args),
+        Command::Identity(_) => identity::run(&ctx),
         Command::GetWinPassword(args) => get_win_password::run(&ctx, args),
         Command::SetEncryption(args) => set_encryption::run(&ctx, args),
         Command::Kms(command) => kms::run(&ctx, command),

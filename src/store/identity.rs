@@ -92,7 +92,11 @@ impl KdfParams {
             .map_err(|e| Error::invalid(format!("invalid KDF parameters: {e}")))
     }
 
-    fn derive(&self, passphrase: &Passphrase, salt: &[u8]) -> Result<Zeroizing<[u8; 32]>> {
+    pub(crate) fn derive(
+        &self,
+        passphrase: &Passphrase,
+        salt: &[u8],
+    ) -> Result<Zeroizing<[u8; 32]>> {
         // The store checks the ceiling when it reads the row (with its path
         // in the error); this keeps any other caller from going past it.
         if let Some(why) = self.above_ceiling() {

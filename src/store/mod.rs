@@ -689,6 +689,18 @@ impl Store {
         items: &[(NewKeypair, Material<'_>)],
         sealers: Sealers<'_>,
     ) -> std::result::Result<Vec<Keypair>, Vec<(usize, Error)>> {
+        self.insert_all_created(items, &[], sealers)
+    }
+
+    /// [`Store::insert_all`], item `i` keeping the creation time
+    /// `create_times[i]` where one is given (a keypair moved from another
+    /// store by a bundle): RFC 3339, checked by the caller.
+    pub fn insert_all_created(
+        &self,
+        items: &[(NewKeypair, Material<'_>)],
+        create_times: &[Option<String>],
+        sealers: Sealers<'_>,
+    ) -> std::result::Result<Vec<Keypair>, Vec<(usize, Error)>> {
         let one = |e: Error| vec![(0, e)];
         // Sealing is done before the write lock is taken, so that other
         // writers wait only for the inserts.
@@ -697,6 +709,9 @@ impl Store {
         for (i, (meta, material)) in items.iter().enumerate() {
             let row = (|| {
                 let mut record = preview(meta, *material)?;
+                if let Some(Some(created)) = create_times.get(i) {
+                    record.create_time = created.clone();
+                }
                 let envelope = match material {
                     Material::Public(_) => None,
                     Material::Private(key) => {
