@@ -134,7 +134,10 @@ fn bash_completes_keypair_names_for_every_command_that_takes_one() {
         );
     }
     // Subcommands and flags come from the same binary.
-    assert_eq!(bash_complete(&s, &["kps", "exp"]), ["export", "export-ppk"]);
+    assert_eq!(
+        bash_complete(&s, &["kps", "exp"]),
+        ["export", "export-ppk", "export-bundle"]
+    );
     assert!(bash_complete(&s, &["kps", "show", "--pu"]).contains(&"--public".to_string()));
     // A new keypair's name is not completed from the store.
     assert!(!bash_complete(&s, &["kps", "create", "w"]).contains(&"web01".to_string()));
