@@ -58,6 +58,15 @@ _kps() {
             kps,passwd)
                 cmd="kps__subcmd__passwd"
                 ;;
+            kps,rename)
+                cmd="kps__subcmd__rename"
+                ;;
+            kps,restore)
+                cmd="kps__subcmd__restore"
+                ;;
+            kps,set)
+                cmd="kps__subcmd__set"
+                ;;
             kps,set-encryption)
                 cmd="kps__subcmd__set__subcmd__encryption"
                 ;;
@@ -109,6 +118,15 @@ _kps() {
             kps__subcmd__help,passwd)
                 cmd="kps__subcmd__help__subcmd__passwd"
                 ;;
+            kps__subcmd__help,rename)
+                cmd="kps__subcmd__help__subcmd__rename"
+                ;;
+            kps__subcmd__help,restore)
+                cmd="kps__subcmd__help__subcmd__restore"
+                ;;
+            kps__subcmd__help,set)
+                cmd="kps__subcmd__help__subcmd__set"
+                ;;
             kps__subcmd__help,set-encryption)
                 cmd="kps__subcmd__help__subcmd__set__subcmd__encryption"
                 ;;
@@ -158,7 +176,7 @@ _kps() {
 
     case "${cmd}" in
         kps)
-            opts="-q -h -V --store --json --quiet --passphrase-file --pin-file --help --version init create import list show find export export-ppk get-win-password set-encryption kms delete generate-docs backup passwd verify help"
+            opts="-q -h -V --store --json --quiet --passphrase-file --pin-file --help --version init create import list show find export export-ppk get-win-password set-encryption kms delete generate-docs backup passwd verify rename set restore help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -504,7 +522,7 @@ _kps() {
             return 0
             ;;
         kps__subcmd__help)
-            opts="init create import list show find export export-ppk get-win-password set-encryption kms delete generate-docs backup passwd verify help"
+            opts="init create import list show find export export-ppk get-win-password set-encryption kms delete generate-docs backup passwd verify rename set restore help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -742,6 +760,48 @@ _kps() {
             return 0
             ;;
         kps__subcmd__help__subcmd__passwd)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kps__subcmd__help__subcmd__rename)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kps__subcmd__help__subcmd__restore)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kps__subcmd__help__subcmd__set)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1149,6 +1209,100 @@ _kps() {
                     return 0
                     ;;
                 --kdf-parallelism)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pin-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kps__subcmd__rename)
+            opts="-q -h --store --json --quiet --passphrase-file --pin-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pin-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kps__subcmd__restore)
+            opts="-q -h --force --store --json --quiet --passphrase-file --pin-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --passphrase-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pin-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kps__subcmd__set)
+            opts="-C -q -h --comment --description --user-id --store --json --quiet --passphrase-file --pin-file --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --comment)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --description)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user-id)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

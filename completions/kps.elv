@@ -44,6 +44,9 @@ set edit:completion:arg-completer[kps] = {|@words|
             cand backup 'Write a consistent copy of the store to FILE (safe while kps runs)'
             cand passwd 'Change the store passphrase; with --rekey also replace the store key'
             cand verify 'Check the store with its passphrase and pin its identity on this machine'
+            cand rename 'Rename a keypair (its private key is sealed again under the new name)'
+            cand set 'Change a keypair''s comment, description or user id'
+            cand restore 'Replace the store with a backup that kps backup wrote, after checking it'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'kps;init'= {
@@ -324,6 +327,41 @@ set edit:completion:arg-completer[kps] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'kps;rename'= {
+            cand --store 'Store directory [default: the platform data dir, ~/.local/share/kps on Linux]'
+            cand --passphrase-file 'Read the store passphrase from FILE (one trailing newline is ignored)'
+            cand --pin-file 'Read the PKCS#11 token PIN (encryption type kms) from FILE'
+            cand --json 'Print one JSON document on stdout; errors as {"error_code","error_msg"} on stderr'
+            cand -q 'Print nothing on stdout but the requested data (no status lines)'
+            cand --quiet 'Print nothing on stdout but the requested data (no status lines)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'kps;set'= {
+            cand -C 'New comment on the public key ('''' for none)'
+            cand --comment 'New comment on the public key ('''' for none)'
+            cand --description 'New description ('''' clears it)'
+            cand --user-id 'New owner, as the service''s user_id ('''' clears it)'
+            cand --store 'Store directory [default: the platform data dir, ~/.local/share/kps on Linux]'
+            cand --passphrase-file 'Read the store passphrase from FILE (one trailing newline is ignored)'
+            cand --pin-file 'Read the PKCS#11 token PIN (encryption type kms) from FILE'
+            cand --json 'Print one JSON document on stdout; errors as {"error_code","error_msg"} on stderr'
+            cand -q 'Print nothing on stdout but the requested data (no status lines)'
+            cand --quiet 'Print nothing on stdout but the requested data (no status lines)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'kps;restore'= {
+            cand --store 'Store directory [default: the platform data dir, ~/.local/share/kps on Linux]'
+            cand --passphrase-file 'Read the store passphrase from FILE (one trailing newline is ignored)'
+            cand --pin-file 'Read the PKCS#11 token PIN (encryption type kms) from FILE'
+            cand --force 'Replace the store even if it holds keypairs that the backup does not'
+            cand --json 'Print one JSON document on stdout; errors as {"error_code","error_msg"} on stderr'
+            cand -q 'Print nothing on stdout but the requested data (no status lines)'
+            cand --quiet 'Print nothing on stdout but the requested data (no status lines)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'kps;help'= {
             cand init 'Set up a new store and its passphrase'
             cand create 'Generate a new keypair and store it'
@@ -341,6 +379,9 @@ set edit:completion:arg-completer[kps] = {|@words|
             cand backup 'Write a consistent copy of the store to FILE (safe while kps runs)'
             cand passwd 'Change the store passphrase; with --rekey also replace the store key'
             cand verify 'Check the store with its passphrase and pin its identity on this machine'
+            cand rename 'Rename a keypair (its private key is sealed again under the new name)'
+            cand set 'Change a keypair''s comment, description or user id'
+            cand restore 'Replace the store with a backup that kps backup wrote, after checking it'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'kps;help;init'= {
@@ -383,6 +424,12 @@ set edit:completion:arg-completer[kps] = {|@words|
         &'kps;help;passwd'= {
         }
         &'kps;help;verify'= {
+        }
+        &'kps;help;rename'= {
+        }
+        &'kps;help;set'= {
+        }
+        &'kps;help;restore'= {
         }
         &'kps;help;help'= {
         }

@@ -24,7 +24,10 @@ pub fn run(ctx: &Context, args: SetArgs) -> anyhow::Result<()> {
     } else {
         let mut changed = Vec::new();
         if details.comment.is_some() {
-            changed.push(format!("comment '{}'", escape(updated.comment())));
+            changed.push(match updated.comment() {
+                "" => "comment removed".into(),
+                c => format!("comment '{}'", escape(c)),
+            });
         }
         if details.description.is_some() {
             changed.push(match &updated.description {
