@@ -717,3 +717,53 @@ fn restore_takes_the_backups_passphrase_and_pins_its_identity() {
         .stdout();
     assert_eq!(opened, private_key(&theirs, "t"));
 }
+
+#[test]
+fn restore_takes_a_backup_an_older_kps_wrote() {
+    // Schema version 3, no row MACs, identity wrapped the old way: the
+    // private copy is migrated and its rows endorsed by the unlock, and the
+    // file given is left as it was.
+    let mut old = Kps::empty();
+    old.use_legacy_store();
+    let original = std::fs::read(&old.store).unwrap();
+    let kps = Kps::empty();
+    let doc = kps
+        .run(&["--json", "restore", old.store.to_str().unwrap()])
+        .ok()
+        .json();
+    assert_eq!(doc["keypairs"], 3);
+    assert_eq!(doc["private_keys_opened"], 2);
+    assert_eq!(names(&kps), ["e", "k", "pub"]);
+    let shown = kps.run(&["--json", "show", "e"]).ok().json();
+    assert_eq!(shown["keypair"]["integrity"], "verified");
+    assert_eq!(std::fs::read(&old.store).unwrap(), original);
+    kps.run(&["verify"]).ok();
+}
+
+#[test]
+fn readers_during_a_restore_see_the_old_store_or_the_new_one() {
+    let kps = Kps::new();
+    for name in ["a", "b"] {
+        kps.create(name, &[]);
+    }
+    kps.run(&["backup", "bk.db"]).ok();
+    for name in ["c", "d", "e"] {
+        kps.create(name, &[]);
+    }
+    let old = "a\nb\nc\nd\ne\n";
+    let restored = "a\nb\n";
+    std::thread::scope(|s| {
+        let reader = s.spawn(|| {
+            let mut seen = Vec::new();
+            for _ in 0..40 {
+                seen.push(kps.run(&["list", "--names"]).ok().stdout());
+            }
+            seen
+        });
+        kps.run(&["restore", "bk.db", "--force"]).ok();
+        for listed in reader.join().unwrap() {
+            assert!(listed == old || listed == restored, "{listed:?}");
+        }
+    });
+    assert_eq!(names(&kps), ["a", "b"]);
+}
