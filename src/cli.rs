@@ -72,6 +72,8 @@ pub const GROUPS: &[(&str, &[&str])] = &[
         "Protect and manage",
         &["set-encryption", "kms", "delete", "passwd", "verify"],
     ),
+    ("Change them", &["rename", "set"]),
+    ("Back up and restore", &["backup", "restore"]),
 ];
 
 /// Man page sections clap cannot express, kept next to the definition.
@@ -281,6 +283,87 @@ pub enum Command {
                       Examples:\n  kps verify\n  kps --store ~/backups/kps-2026-11-29.db verify"
     )]
     Verify(VerifyArgs),
+
+    /// Rename a keypair (its private key is sealed again under the new name)
+    #[command(
+        after_help = "The name is bound into the sealed private key, so renaming opens it and seals \
+                      it again: a default keypair needs the store passphrase, a kms keypair the \
+                      token PIN. Fingerprints and the key itself do not change; the public key's \
+                      comment stays as it is (kps set --comment changes it).\n\n\
+                      Examples:\n  kps rename web01 web01-old\n  kps rename build build-2026 --json"
+    )]
+    Rename(RenameArgs),
+
+    /// Change a keypair's comment, description or user id
+    #[command(
+        after_help = "The comment is the public key's: it changes the authorized_keys line that show \
+                      --public and export --format public print, and the comment in private key and \
+                      .ppk files exported afterwards. An empty --description or --user-id clears it; \
+                      an empty --comment leaves the key without one.\n\n\
+                      Examples:\n  kps set web01 --comment ops@example\n  \
+                      kps set web01 --description \"web tier, rotated 2026-11\" --user-id alice\n  \
+                      kps set web01 --description \"\""
+    )]
+    Set(SetArgs),
+
+    /// Replace the store with a backup that kps backup wrote, after checking it
+    #[command(
+        after_help = "FILE is checked whole before anything is replaced: it must be a kps store, \
+                      open with its passphrase (the one of the time of the backup) and have every \
+                      row and private key verify. The store is then replaced in one transaction, \
+                      safe while other kps commands run, and its identity pinned on this machine. \
+                      A store holding keypairs that the backup does not is refused, naming them, \
+                      unless --force. Without a store, restore makes one. Do not copy a backup over \
+                      kps.db by hand: a kps.db-wal beside it would be replayed over the backup.\n\n\
+                      Examples:\n  kps restore ~/backups/kps-2026-11-29.db\n  \
+                      kps restore ~/backups/kps-2026-11-29.db --force --passphrase-file old-pass.txt"
+    )]
+    Restore(RestoreArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RenameArgs {
+    /// The keypair's current name
+    #[arg(add = crate::complete::keypair_names())]
+    pub name: String,
+
+    /// The new name: 1-64 letters, digits, '_' or '-', not in use
+    pub new_name: String,
+}
+
+#[derive(Args, Debug)]
+#[command(group(
+    clap::ArgGroup::new("details")
+        .required(true)
+        .multiple(true)
+        .args(["comment", "description", "user_id"])
+))]
+pub struct SetArgs {
+    /// Keypair name
+    #[arg(add = crate::complete::keypair_names())]
+    pub name: String,
+
+    /// New comment on the public key ('' for none)
+    #[arg(short = 'C', long, value_name = "COMMENT")]
+    pub comment: Option<String>,
+
+    /// New description ('' clears it)
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+
+    /// New owner, as the service's user_id ('' clears it)
+    #[arg(long, value_name = "ID")]
+    pub user_id: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// The backup file (what kps backup wrote)
+    pub file: PathBuf,
+
+    /// Replace the store even if it holds keypairs that the backup does not
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug, Default, Clone)]

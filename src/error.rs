@@ -98,6 +98,20 @@ pub enum Error {
         fix: String,
     },
 
+    /// `kps restore` was given a file that is not a kps store it can
+    /// check (not SQLite, damaged, no identity, a row that does not verify).
+    #[error("{path} is not a kps store backup that can be restored: {detail}")]
+    BackupInvalid { path: PathBuf, detail: String },
+
+    /// `kps restore` without `--force` on a store holding keypairs that
+    /// the backup does not (by name, or another key under the same name).
+    #[error(
+        "the store holds {} keypair(s) that the backup does not: {}",
+        names.len(),
+        names.join(", ")
+    )]
+    RestoreWouldRemove { names: Vec<String> },
+
     #[error("cannot open the store at {path}")]
     StoreIo {
         path: PathBuf,

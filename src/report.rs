@@ -146,6 +146,18 @@ fn core_verdict(e: &kps::Error) -> Verdict {
             exit::STORE,
             Some("check the --store path; restore the store from a backup if it is damaged"),
         ),
+        E::BackupInvalid { .. } => v(
+            "KPS.7004",
+            exit::STORE,
+            Some("nothing was changed; 'kps restore' takes a file that 'kps backup' wrote"),
+        ),
+        E::RestoreWouldRemove { .. } => v(
+            "KPS.7035",
+            exit::FAILURE,
+            Some(
+                "nothing was changed; 'kps backup' the store first if you may need them, or give --force to replace it with the backup anyway",
+            ),
+        ),
         E::StoreInsecure { fix, .. } => Verdict {
             code: "KPS.7027",
             exit: exit::STORE,

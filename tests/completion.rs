@@ -18,6 +18,8 @@ const TAKES_A_STORED_KEYPAIR: &[&str] = &[
     "set-encryption",
     "delete",
     "export-bundle",
+    "rename",
+    "set",
 ];
 
 /// A store with three keypairs and a PATH whose `kps` is the one under test.

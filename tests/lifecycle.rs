@@ -18,6 +18,8 @@ const USERS: &[&[&str]] = &[
     &["passwd"],
     &["verify"],
     &["backup", "copy.db"],
+    &["rename", "k", "k2"],
+    &["set", "k", "--comment", "c"],
 ];
 
 #[test]

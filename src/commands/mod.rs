@@ -14,6 +14,9 @@ mod init;
 mod kms;
 mod list;
 mod passwd;
+mod rename;
+mod restore;
+mod set;
 mod set_encryption;
 mod show;
 mod verify;
@@ -260,6 +263,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::GenerateDocs { dir } => crate::docs::write_all(&dir),
+        Command::Rename(args) => rename::run(&ctx, args),
+        Command::Set(args) => set::run(&ctx, args),
+        Command::Restore(args) => restore::run(&ctx, args),
     }
 }
 

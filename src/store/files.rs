@@ -80,6 +80,16 @@ impl Store {
     /// (0600) and the schema as needed. A `path` that is a regular file is a
     /// store database itself (what `kps backup` writes).
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_with(path, true)
+    }
+
+    /// Open a private copy of a store file that is checked and then
+    /// dropped (`restore`'s copy of the backup): nothing about it is pinned.
+    pub(super) fn open_scratch(path: &Path) -> Result<Store> {
+        Store::open_with(path, false)
+    }
+
+    fn open_with(path: &Path, pinned_here: bool) -> Result<Store> {
         let single_file = path.is_file();
         let db_path = if single_file {
             path.to_path_buf()
@@ -105,6 +115,7 @@ impl Store {
             conn,
             db_path,
             trust: Default::default(),
+            pinned_here,
         };
         store.configure()?;
         if !single_file {
@@ -188,12 +199,12 @@ pub struct NewStore {
 
 /// A directory only this process uses, removed with what is in it when
 /// dropped (`mkdtemp`): 0700, under a random name beside the target.
-struct PrivateDir {
-    path: PathBuf,
+pub(super) struct PrivateDir {
+    pub(super) path: PathBuf,
 }
 
 impl PrivateDir {
-    fn beside(target: &Path) -> std::io::Result<PrivateDir> {
+    pub(super) fn beside(target: &Path) -> std::io::Result<PrivateDir> {
         // mkdir fails if the name exists, whoever made it: nothing planted
         // is ever used.
         let (path, ()) = crate::outfile::create_fresh(

@@ -10,13 +10,17 @@
 mod files;
 mod identity;
 mod kms_seal;
+mod lifecycle;
 mod pin;
+mod restore;
 mod rowmac;
 mod schema;
 mod seal;
 
 pub use files::NewStore;
 pub use identity::{Identity, KdfParams, Unwrapped, WrappedIdentity};
+pub use lifecycle::Details;
+pub use restore::{Backup, Restored};
 pub use rowmac::RowKey;
 
 use crate::keypair::{Encryption, Integrity, Keypair, NewKeypair};
@@ -52,6 +56,10 @@ pub struct Store {
     db_path: PathBuf,
     /// What rows are checked with, found on first need.
     trust: RefCell<Trust>,
+    /// Whether this store has a pin on this machine: false for the private
+    /// copy of a backup that `restore` checks, which must not leave a pin
+    /// for its temporary path behind.
+    pinned_here: bool,
 }
 
 /// The row key this command may check rows with: the unlocked identity's,
@@ -459,7 +467,7 @@ impl Store {
         }
         // Without a home directory there is nowhere to pin; writes then
         // unlock every time.
-        if crate::config::dir().is_some() {
+        if self.pinned_here && crate::config::dir().is_some() {
             pin::save(&self.db_path, &pin)?;
             let mut trust = self.trust.borrow_mut();
             trust.pin = Some(pin);
@@ -476,7 +484,11 @@ impl Store {
                 return Ok(trust.pin.clone());
             }
         }
-        let pin = pin::load(&self.db_path)?;
+        let pin = if self.pinned_here {
+            pin::load(&self.db_path)?
+        } else {
+            None
+        };
         let mut trust = self.trust.borrow_mut();
         trust.pin = pin.clone();
         trust.pin_loaded = true;
@@ -1093,8 +1105,11 @@ impl Store {
                 ));
             }
         };
-        let key = PrivateKey::from_bytes(&plaintext)
+        let mut key = PrivateKey::from_bytes(&plaintext)
             .map_err(|_| integrity("the sealed private key is not a valid key"))?;
+        // The row's comment is the keypair's (`kps set --comment` changes
+        // it without re-sealing): what the sealed copy says is not shown.
+        key.set_comment(keypair.comment());
         match keycheck::matches(key.key_data(), public.key_data()) {
             Ok(true) => Ok(key),
             Ok(false) => Err(integrity(
