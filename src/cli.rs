@@ -388,9 +388,13 @@ pub struct ImportArgs {
     #[arg(long, value_name = "FILE")]
     pub request: Option<PathBuf>,
 
-    /// Import every private key file in DIR, named after the file (without extension)
+    /// Import every private key file in DIR, each named after its file (see README: names from file names)
     #[arg(long, value_name = "DIR")]
     pub from_dir: Option<PathBuf>,
+
+    /// Skip keys already in the store under any name (same SHA256 fingerprint), and list them
+    #[arg(long)]
+    pub skip_existing: bool,
 
     /// Validate and print what would be stored; write nothing, ask for no passphrase
     #[arg(long)]
