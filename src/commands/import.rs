@@ -239,7 +239,9 @@ fn sort(
         let earlier = seen.get(&fingerprint).cloned();
         if skip_existing {
             if let Some(k) = stored.first() {
-                outcome.already.push((c.file, k.name.clone(), Some(k.clone())));
+                outcome
+                    .already
+                    .push((c.file, k.name.clone(), Some(k.clone())));
                 continue;
             }
             if let Some(name) = earlier {
