@@ -798,7 +798,7 @@ _kps() {
             return 0
             ;;
         kps__subcmd__import)
-            opts="-C -q -h --private-key --public-key --request --from-dir --dry-run --key-passphrase-file --ask-key-passphrase --comment --description --user-id --encryption --kms-key-name --kms-key-id --kdf-memory --kdf-passes --kdf-parallelism --store --json --quiet --passphrase-file --pin-file --help"
+            opts="-C -q -h --private-key --public-key --request --from-dir --skip-existing --dry-run --key-passphrase-file --ask-key-passphrase --comment --description --user-id --encryption --kms-key-name --kms-key-id --kdf-memory --kdf-passes --kdf-parallelism --store --json --quiet --passphrase-file --pin-file --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

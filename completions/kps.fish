@@ -79,7 +79,7 @@ complete -c kps -n "__fish_kps_using_subcommand create" -s h -l help -d 'Print h
 complete -c kps -n "__fish_kps_using_subcommand import" -l private-key -d 'Private key file, or \'-\' for stdin; the format is detected from the content' -r -F
 complete -c kps -n "__fish_kps_using_subcommand import" -l public-key -d 'Public key file, or \'-\': the keypair then has no private key' -r -F
 complete -c kps -n "__fish_kps_using_subcommand import" -l request -d 'Key Pair Service import request body (JSON), or \'-\'' -r -F
-complete -c kps -n "__fish_kps_using_subcommand import" -l from-dir -d 'Import every private key file in DIR, named after the file (without extension)' -r -F
+complete -c kps -n "__fish_kps_using_subcommand import" -l from-dir -d 'Import every private key file in DIR, each named after its file (see README: names from file names)' -r -F
 complete -c kps -n "__fish_kps_using_subcommand import" -l key-passphrase-file -d 'Passphrase of an encrypted key file (OpenSSH, PKCS#8, .ppk), read from FILE' -r -F
 complete -c kps -n "__fish_kps_using_subcommand import" -s C -l comment -d 'Comment on the public key [default: the file\'s comment, else the keypair name]' -r
 complete -c kps -n "__fish_kps_using_subcommand import" -l description -d 'Free-text description' -r
@@ -94,6 +94,7 @@ complete -c kps -n "__fish_kps_using_subcommand import" -l kdf-parallelism -d 'A
 complete -c kps -n "__fish_kps_using_subcommand import" -l store -d 'Store directory [default: the platform data dir, ~/.local/share/kps on Linux]' -r -F
 complete -c kps -n "__fish_kps_using_subcommand import" -l passphrase-file -d 'Read the store passphrase from FILE (one trailing newline is ignored)' -r -F
 complete -c kps -n "__fish_kps_using_subcommand import" -l pin-file -d 'Read the PKCS#11 token PIN (encryption type kms) from FILE' -r -F
+complete -c kps -n "__fish_kps_using_subcommand import" -l skip-existing -d 'Skip keys already in the store under any name (same SHA256 fingerprint), and list them'
 complete -c kps -n "__fish_kps_using_subcommand import" -l dry-run -d 'Validate and print what would be stored; write nothing, ask for no passphrase'
 complete -c kps -n "__fish_kps_using_subcommand import" -l ask-key-passphrase -d 'Ask for the key file\'s passphrase at the terminal'
 complete -c kps -n "__fish_kps_using_subcommand import" -l json -d 'Print one JSON document on stdout; errors as {"error_code","error_msg"} on stderr'
