@@ -583,3 +583,59 @@ fn a_planted_row_cannot_make_skip_existing_skip_a_key() {
         .error_json();
     assert_eq!(err["error_code"], "KPS.6011", "{err}");
 }
+
+/// A .ppk v2 derives its key without a KDF kps prices: it is encrypted all
+/// the same, and opened with the passphrase given.
+#[test]
+fn encrypted_ppk_v2_and_v3_files_open_with_the_one_passphrase() {
+    if !have_tool("puttygen") {
+        return;
+    }
+    let kps = Kps::new();
+    let dir = dir_with(
+        &kps,
+        "keys",
+        "printf 'key pass\\n' > ../key-pass
+         puttygen -q -t ed25519 -o v2.ppk --new-passphrase ../key-pass --ppk-param version=2
+         puttygen -q -t ed25519 -o v3.ppk --new-passphrase ../key-pass",
+    );
+    let doc = kps
+        .run(&[
+            "--json",
+            "import",
+            "--from-dir",
+            dir.to_str().unwrap(),
+            "--key-passphrase-file",
+            kps.path("key-pass").to_str().unwrap(),
+        ])
+        .ok()
+        .json();
+    assert_eq!(imported(&doc), ["v2", "v3"]);
+    // Stored now: without the passphrase, and without a terminal, the
+    // public key each file shows in the clear settles it (a re-run in CI).
+    let dir_arg = dir.to_str().unwrap();
+    let doc = kps
+        .run(&["--json", "import", "--from-dir", dir_arg, "--skip-existing"])
+        .ok()
+        .json();
+    assert!(imported(&doc).is_empty());
+    let stored_as: Vec<&str> = doc["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["stored_as"].as_str())
+        .collect();
+    assert_eq!(stored_as, ["v2", "v3"]);
+    // Without the flag their names are taken: left out, saying so.
+    let doc = kps
+        .run(&["--json", "import", "--from-dir", dir_arg, "--dry-run"])
+        .expect(8)
+        .json();
+    assert_eq!(
+        left_out(&doc),
+        [
+            ("v2.ppk".to_string(), "KPS.7001".to_string()),
+            ("v3.ppk".to_string(), "KPS.7001".to_string())
+        ]
+    );
+}

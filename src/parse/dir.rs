@@ -123,14 +123,20 @@ pub fn read_limited(mut reader: impl Read) -> std::io::Result<zeroize::Zeroizing
 /// ~/.ssh stays far below it.
 pub const KDF_BUDGET_MS: u64 = 30_000;
 
-/// Estimated milliseconds to derive the key of one file, measured on the
+/// Estimated milliseconds to derive the key of one encrypted file kps can
+/// decrypt (`None`: not encrypted, or not in a form kps decrypts), measured on the
 /// 2-core build machine and rounded up: bcrypt_pbkdf about 12 ms a round;
 /// Argon2 about 0.5 ms a MiB-pass (puttygen's 8 MiB x 21 passes: 76 ms);
 /// PBKDF2-HMAC-SHA256 under 1 us an iteration; scrypt about 3 ms a MiB.
 fn kdf_cost(text: &str) -> Option<(u64, String)> {
     use super::pem::KeyKdf;
     if crate::ppk::is_ppk(text) {
-        let kdf = crate::ppk::kdf_of(text)?;
+        // An encrypted v2 file derives its key with two SHA-1 hashes: no cost.
+        let Some(kdf) = crate::ppk::kdf_of(text) else {
+            return crate::ppk::is_encrypted(text)
+                .ok()?
+                .then(|| (0, "SHA-1 (PuTTY v2)".to_string()));
+        };
         let mib_passes = u64::from(kdf.memory_kib) * u64::from(kdf.passes) / 1024;
         return Some((
             mib_passes / 2,

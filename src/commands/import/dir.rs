@@ -50,7 +50,7 @@ pub(super) fn gather(
         let total = scan.files.len();
         for (done, file) in scan.files.into_iter().enumerate() {
             bar.set(done, total);
-            if file.needs_passphrase() && !matches!(keys, Keys::None) {
+            if file.needs_passphrase() {
                 encrypted.push(file);
                 continue;
             }
@@ -61,12 +61,9 @@ pub(super) fn gather(
             }
         }
     }
-    if !matches!(keys, Keys::None) {
-        refused.extend(parse::over_budget(&encrypted));
-    }
-    fail_if_refused(refused, outcome)?;
 
-    // Before any passphrase is asked for: files the store settles already.
+    // Before any passphrase is asked for (or an encrypted file is left out
+    // for want of one): the files the store settles already.
     let store = match encrypted.is_empty() {
         true => None,
         false => Store::open_existing(&ctx.store_dir)?,
@@ -80,6 +77,17 @@ pub(super) fn gather(
         }
         to_open.push(file);
     }
+    if matches!(keys, Keys::None) {
+        for file in to_open.drain(..) {
+            match file.open(None) {
+                Ok(key) => opened.push((file.path, file.name, key)),
+                Err(e @ kps::Error::KeyEncrypted { .. }) => outcome.left_out.push((file.path, e)),
+                Err(e) => refused.push((file.path, e)),
+            }
+        }
+    }
+    refused.extend(parse::over_budget(&to_open));
+    fail_if_refused(refused, outcome)?;
 
     let mut refused = Vec::new();
     match keys {
