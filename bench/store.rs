@@ -46,7 +46,7 @@ fn new_store(dir: &Path) -> (Store, WriteKeys) {
         .write_keys(
             true,
             TOKEN_KDF,
-            || Ok::<_, kps::Error>(passphrase()),
+            |store| store.unlock(&passphrase()),
             || Ok(passphrase()),
         )
         .unwrap();

@@ -14,7 +14,8 @@ use std::path::PathBuf;
     after_help = "Exit status: 0 ok, 1 other failure, 2 usage or parameter error, \
                   3 keypair not found, 4 keypair already exists, 5 invalid or unsupported \
                   key material, 6 wrong passphrase or store cannot be unlocked, \
-                  7 store unreadable, busy or corrupt."
+                  7 store unreadable, busy or corrupt, 8 import --from-dir left some \
+                  key files out."
 )]
 pub struct Cli {
     /// Store directory [default: the platform data dir, ~/.local/share/kps on Linux]
@@ -163,6 +164,7 @@ pub enum Command {
         after_help = "Examples:\n  kps import web01 --private-key ~/.ssh/id_ed25519\n  \
                             kps import legacy --private-key old.pem --key-passphrase-file pass\n  \
                             kps import --from-dir ~/.ssh --dry-run\n  \
+                            kps import --from-dir ~/.ssh --skip-existing\n  \
                             kps import --request body.json\n  \
                             kps import bastion --public-key bastion.pub\n  \
                             kps import --bundle keys.bundle --bundle-passphrase-file bpass"
@@ -500,9 +502,13 @@ pub struct ImportArgs {
     #[arg(long, value_name = "FILE")]
     pub request: Option<PathBuf>,
 
-    /// Import every private key file in DIR, named after the file (without extension)
+    /// Import every private key file in DIR, each named after its file (see README: names from file names)
     #[arg(long, value_name = "DIR")]
     pub from_dir: Option<PathBuf>,
+
+    /// Skip keys already in the store under any name (same SHA256 fingerprint), and list them
+    #[arg(long)]
+    pub skip_existing: bool,
 
     /// Validate and print what would be stored; write nothing, ask for no passphrase
     #[arg(long)]

@@ -192,9 +192,19 @@ pub enum Error {
     #[error("wrong passphrase for the key file")]
     WrongKeyPassphrase,
 
+    /// The key file's passphrase was typed at the prompt and wrong every time.
+    #[error("wrong passphrase for the key file ({tries} tries)")]
+    WrongKeyPassphraseTyped { tries: u32 },
+
     /// Several inputs failed together (`import --from-dir`): nothing was stored.
     #[error("{} of the key files failed; nothing was imported", failures.len())]
     BatchFailed { failures: Vec<(String, Error)> },
+
+    /// `import --from-dir`: the keypair name a key file's name gives is
+    /// taken by `by` (an earlier file of the directory, or a keypair in the
+    /// store); the file is left out and the rest imported.
+    #[error("keypair name '{name}' is taken by {by}")]
+    NameTaken { name: String, by: String },
 
     #[error("cannot read {path}")]
     InputIo {

@@ -2,8 +2,12 @@
 //! `--passphrase-file` / `KPS_PASSPHRASE_FILE`, `KPS_PASSPHRASE`, then a
 //! hidden prompt, but only when stdin and stderr are terminals. Without any of
 //! them kps fails at once rather than wait for input that will never come.
+//!
+//! A passphrase typed at a prompt that turns out wrong is asked for again,
+//! [`TRIES`] times in all, as ssh does; one from a file or variable is
+//! tried once, and the error names where it came from.
 
-use crate::report::CliError;
+use crate::report::{CliError, Origin, Secret};
 use kps::secret::Passphrase;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -59,21 +63,96 @@ fn from_env() -> Option<Passphrase> {
     std::env::var_os(ENV_PASSPHRASE).map(|v| Passphrase::new(v.into_vec()))
 }
 
+/// How many times a passphrase typed at a prompt may be wrong, as ssh's
+/// `NumberOfPasswordPrompts`.
+pub const TRIES: u32 = 3;
+
+/// Ask with `ask` and try the answer with `open`; while `wrong` says it was
+/// wrong, say so and ask again, [`TRIES`] times in all. The last result is
+/// returned as it is. `None`: `ask` gave no answer (a file left out).
+fn with_tries<T>(
+    mut ask: impl FnMut() -> Result<Option<Passphrase>, CliError>,
+    mut open: impl FnMut(&Passphrase) -> kps::Result<T>,
+    wrong: impl Fn(&kps::Error) -> bool,
+) -> Result<Option<kps::Result<T>>, CliError> {
+    let mut tries = 0;
+    loop {
+        let Some(passphrase) = ask()? else {
+            return Ok(None);
+        };
+        tries += 1;
+        match open(&passphrase) {
+            Err(e) if wrong(&e) && tries < TRIES => {
+                eprintln!("Wrong passphrase, try again.");
+            }
+            result => return Ok(Some(result)),
+        }
+    }
+}
+
+/// The origin of a secret read from `path`, named by `option` or by the
+/// variable `var` (when the variable holds that very path).
+fn file_origin(path: &Path, option: &str, var: &str) -> Origin {
+    let named_by = match std::env::var_os(var) {
+        Some(v) if Path::new(&v) == path => var,
+        _ => option,
+    };
+    Origin::File {
+        path: path.to_path_buf(),
+        named_by: named_by.to_string(),
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Sources {
     pub file: Option<PathBuf>,
 }
 
 impl Sources {
-    /// The passphrase that opens the store.
-    pub fn current(&self) -> Result<Passphrase, CliError> {
-        if let Some(path) = &self.file {
-            return read_file(path);
+    /// Run `open` (the store's unlock) with the store passphrase. A wrong
+    /// one ends as [`CliError::Wrong`], after [`TRIES`] tries at a prompt.
+    /// A store whose identity differs from its pin also fails to open with a
+    /// mistyped passphrase: that is asked again too, and its own error given
+    /// after the last try.
+    pub fn open_with<T>(
+        &self,
+        mut open: impl FnMut(&Passphrase) -> kps::Result<T>,
+    ) -> anyhow::Result<T> {
+        let wrong = |origin: Origin| -> anyhow::Error {
+            CliError::Wrong {
+                secret: Secret::Store,
+                origin,
+            }
+            .into()
+        };
+        let (passphrase, origin) = if let Some(path) = &self.file {
+            let origin = file_origin(path, "--passphrase-file", "KPS_PASSPHRASE_FILE");
+            (read_file(path)?, origin)
+        } else if let Some(p) = from_env() {
+            (p, Origin::Variable(ENV_PASSPHRASE.into()))
+        } else {
+            let typed = with_tries(
+                || prompt("Store passphrase", false).map(Some),
+                open,
+                |e| {
+                    matches!(
+                        e,
+                        kps::Error::WrongPassphrase | kps::Error::IdentityReplaced { .. }
+                    )
+                },
+            )?;
+            return match typed {
+                Some(Err(kps::Error::WrongPassphrase)) => {
+                    Err(wrong(Origin::Typed { tries: TRIES }))
+                }
+                Some(result) => Ok(result?),
+                None => Err(CliError::Cancelled.into()),
+            };
+        };
+        match open(&passphrase) {
+            Err(kps::Error::WrongPassphrase) => Err(wrong(origin)),
+            result => Ok(result?),
         }
-        if let Some(p) = from_env() {
-            return Ok(p);
-        }
-        prompt("Store passphrase", false)
     }
 
     /// A passphrase for a new store: same sources, the prompt asks twice.
@@ -96,22 +175,30 @@ pub fn new_from(file: Option<&Path>) -> Result<Passphrase, CliError> {
     non_empty(p)
 }
 
-/// The PIN of the PKCS#11 token: `--pin-file` / `KPS_PKCS11_PIN_FILE`,
-/// `KPS_PKCS11_PIN`, then a hidden prompt at a terminal.
-pub fn pin(file: Option<&Path>, token: &str) -> Result<Passphrase, CliError> {
+/// The PIN of the PKCS#11 token and where it came from: `--pin-file` /
+/// `KPS_PKCS11_PIN_FILE`, `KPS_PKCS11_PIN`, then a hidden prompt at a
+/// terminal. Asked once: tokens count wrong PINs and many lock the PIN
+/// after three (smart cards, YubiHSM), counting across sessions, so a
+/// retry here could lock the token on a bad day.
+pub fn pin(file: Option<&Path>, token: &str) -> Result<(Passphrase, Origin), CliError> {
     use std::os::unix::ffi::OsStringExt;
     if let Some(path) = file {
-        return read_file(path);
+        let origin = file_origin(path, "--pin-file", "KPS_PKCS11_PIN_FILE");
+        return Ok((read_file(path)?, origin));
     }
     if let Some(v) = std::env::var_os("KPS_PKCS11_PIN") {
-        return Ok(Passphrase::new(v.into_vec()));
+        return Ok((
+            Passphrase::new(v.into_vec()),
+            Origin::Variable("KPS_PKCS11_PIN".into()),
+        ));
     }
-    ask(
+    let pin = ask(
         |input| input.with_prompt(format!("PIN for token '{}'", kps::text::escape(token))),
         || CliError::NoPin {
             token: token.to_string(),
         },
-    )
+    )?;
+    Ok((pin, Origin::Typed { tries: 1 }))
 }
 
 /// A new passphrase for a file kps writes (asked twice; empty allowed,
@@ -130,6 +217,40 @@ pub fn prompt_new(label: &str) -> Result<Passphrase, CliError> {
                 "give the passphrase in a file instead",
             )
         },
+    )
+}
+
+/// Open a key file with a passphrase typed at the terminal (`label` is the
+/// prompt), asked again when wrong, [`TRIES`] times in all, the last wrong
+/// one ending as [`kps::Error::WrongKeyPassphraseTyped`]. With
+/// `empty_skips`, an empty answer gives `None` (the file is left out). The
+/// outer error is the prompt's own (no terminal, cancelled).
+pub fn open_key_typed<T>(
+    label: &str,
+    empty_skips: bool,
+    open: impl FnMut(&Passphrase) -> kps::Result<T>,
+) -> Result<Option<kps::Result<T>>, CliError> {
+    let ask = || {
+        let p = ask(
+            |input| input.with_prompt(label).allow_empty_password(true),
+            || {
+                CliError::usage(
+                    "asking for a key file's passphrase needs a terminal",
+                    "use --key-passphrase-file FILE instead",
+                )
+            },
+        )?;
+        Ok((!(empty_skips && p.is_empty())).then_some(p))
+    };
+    Ok(
+        with_tries(ask, open, |e| matches!(e, kps::Error::WrongKeyPassphrase))?.map(|result| {
+            result.map_err(|e| match e {
+                kps::Error::WrongKeyPassphrase => {
+                    kps::Error::WrongKeyPassphraseTyped { tries: TRIES }
+                }
+                e => e,
+            })
+        }),
     )
 }
 

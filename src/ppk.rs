@@ -201,6 +201,15 @@ pub fn kdf_of(text: &str) -> Option<PpkKdf> {
     parse(text).ok()?.kdf.map(|(kdf, _)| kdf)
 }
 
+/// The public key a file shows in the clear, also when it is encrypted;
+/// not verified (the MAC needs the passphrase).
+pub fn public_of(text: &str) -> Option<ssh_key::PublicKey> {
+    let file = parse(text).ok()?;
+    public_key_data(file.algorithm, &file.public_blob)
+        .ok()
+        .map(ssh_key::PublicKey::from)
+}
+
 /// Parse and verify; the returned key's comment is the file's Comment.
 ///
 /// `passphrase` is used only when the file is encrypted. Line endings may be

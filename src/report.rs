@@ -48,6 +48,75 @@ pub enum CliError {
         "no PIN for token '{token}': no --pin-file, KPS_PKCS11_PIN_FILE or KPS_PKCS11_PIN, and no terminal to ask at"
     )]
     NoPin { token: String },
+
+    /// A passphrase or PIN that did not open what it was for; the hint
+    /// names where it came from (a file or variable) and none when it was
+    /// typed, since checking files and variables is no advice then.
+    #[error("{}", wrong_message(secret, origin))]
+    Wrong { secret: Secret, origin: Origin },
+
+    /// `import --from-dir` imported what it could and left these key files
+    /// out (name taken, encrypted and not opened), each with its reason.
+    #[error(
+        "{} left out; {} imported or already stored",
+        count(left_out.len(), "key file"),
+        count(*imported, "key")
+    )]
+    LeftOut {
+        left_out: Vec<(String, kps::Error)>,
+        imported: usize,
+    },
+}
+
+/// "1 key file", "2 key files".
+fn count(n: usize, thing: &str) -> String {
+    format!("{n} {thing}{}", if n == 1 { "" } else { "s" })
+}
+
+/// What a wrong secret was for.
+#[derive(Debug, Clone)]
+pub enum Secret {
+    Store,
+    Pin { token: String },
+}
+
+/// Where a passphrase or PIN came from.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    /// A file, and the option or variable that named it.
+    File { path: PathBuf, named_by: String },
+    /// A variable holding the secret itself.
+    Variable(String),
+    /// Typed at the terminal, this many times.
+    Typed { tries: u32 },
+}
+
+fn wrong_message(secret: &Secret, origin: &Origin) -> String {
+    let what = match secret {
+        Secret::Store => "wrong store passphrase".to_string(),
+        Secret::Pin { token } => format!("wrong PIN for token '{token}'"),
+    };
+    match origin {
+        Origin::Typed { tries } if *tries > 1 => format!("{what} ({tries} tries)"),
+        _ => what,
+    }
+}
+
+fn wrong_hint(secret: &Secret, origin: &Origin) -> String {
+    let done = "nothing was changed";
+    match (origin, secret) {
+        (Origin::File { path, named_by }, _) => {
+            format!("{done}; check the file {} ({named_by})", path.display())
+        }
+        (Origin::Variable(name), _) => format!("{done}; check {name}"),
+        // A token counts wrong PINs and may lock itself: asked once.
+        (Origin::Typed { .. }, Secret::Pin { .. }) => {
+            format!(
+                "{done}; kps asks for a PIN once, since a token may lock after a few wrong PINs"
+            )
+        }
+        (Origin::Typed { .. }, _) => done.to_string(),
+    }
 }
 
 impl CliError {
@@ -68,6 +137,8 @@ pub mod exit {
     pub const BAD_KEY: u8 = 5;
     pub const LOCKED: u8 = 6;
     pub const STORE: u8 = 7;
+    /// `import --from-dir` left some key files out and imported the rest.
+    pub const PARTIAL: u8 = 8;
 }
 
 struct Verdict {
@@ -228,6 +299,11 @@ fn core_verdict(e: &kps::Error) -> Verdict {
             exit::BAD_KEY,
             Some("check --key-passphrase-file; nothing was stored"),
         ),
+        E::WrongKeyPassphraseTyped { .. } => v(
+            "KPS.7016",
+            exit::BAD_KEY,
+            Some("nothing was stored from it"),
+        ),
         E::BatchFailed { failures } => {
             // One exit status if every file failed the same way, else 5.
             let exits: Vec<u8> = failures.iter().map(|(_, e)| core_verdict(e).exit).collect();
@@ -242,6 +318,11 @@ fn core_verdict(e: &kps::Error) -> Verdict {
                 hint: Some("fix or move the files named above and run the import again".into()),
             }
         }
+        E::NameTaken { .. } => v(
+            "KPS.7001",
+            exit::EXISTS,
+            Some("rename the file, or import it on its own: kps import NAME --private-key FILE"),
+        ),
         E::InputIo { .. } => v("KPS.7017", exit::FAILURE, None),
         E::KmsModule(_) => v(
             "KPS.7022",
@@ -323,6 +404,13 @@ fn core_verdict(e: &kps::Error) -> Verdict {
     }
 }
 
+/// The code and hint of a core error, for a document that lists errors
+/// of its own (`import --from-dir`'s `left_out`).
+pub fn code_and_hint(e: &kps::Error) -> (&'static str, Option<String>) {
+    let v = core_verdict(e);
+    (v.code, v.hint)
+}
+
 fn verdict(err: &anyhow::Error) -> Verdict {
     if let Some(e) = err.downcast_ref::<kps::Error>() {
         return core_verdict(e);
@@ -354,6 +442,19 @@ fn verdict(err: &anyhow::Error) -> Verdict {
                 "KPS.7003",
                 exit::LOCKED,
                 Some("give --pin-file FILE, or set KPS_PKCS11_PIN_FILE or KPS_PKCS11_PIN"),
+            ),
+            CliError::Wrong { secret, origin } => Verdict {
+                code: match secret {
+                    Secret::Store => "KPS.7002",
+                    Secret::Pin { .. } => "KPS.7024",
+                },
+                exit: exit::LOCKED,
+                hint: Some(wrong_hint(secret, origin)),
+            },
+            CliError::LeftOut { .. } => v(
+                "KPS.7034",
+                exit::PARTIAL,
+                Some("the other key files were imported; see each file's hint above"),
             ),
         };
     }
@@ -387,9 +488,20 @@ pub fn failure(err: &anyhow::Error, json: bool) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let verdict = verdict(err);
-    let batch = match err.downcast_ref::<kps::Error>() {
-        Some(kps::Error::BatchFailed { failures }) => failures.as_slice(),
-        _ => &[],
+    // The files of a batch, each with its own message, code and hint.
+    let batch: Vec<(&str, String, Verdict)> = match (
+        err.downcast_ref::<kps::Error>(),
+        err.downcast_ref::<CliError>(),
+    ) {
+        (Some(kps::Error::BatchFailed { failures }), _) => failures
+            .iter()
+            .map(|(file, e)| (file.as_str(), with_sources(e), core_verdict(e)))
+            .collect(),
+        (_, Some(CliError::LeftOut { left_out, .. })) => left_out
+            .iter()
+            .map(|(file, e)| (file.as_str(), with_sources(e), core_verdict(e)))
+            .collect(),
+        _ => Vec::new(),
     };
     let mut stderr = std::io::stderr().lock();
     if let (false, Some(CliError::Declined(line))) = (json, err.downcast_ref::<CliError>()) {
@@ -400,19 +512,18 @@ pub fn failure(err: &anyhow::Error, json: bool) -> ExitCode {
         // JSON escapes what it must itself (output::json_line); the message
         // keeps the text as it was, for scripts.
         let mut message = format!("{err:#}");
-        for (file, e) in batch {
-            message.push_str(&format!("\n  {file}: {}", with_sources(e)));
+        for (file, msg, _) in &batch {
+            message.push_str(&format!("\n  {file}: {msg}"));
         }
         let mut doc = json!({ "error_code": verdict.code, "error_msg": message });
         if !batch.is_empty() {
             doc["failures"] = batch
                 .iter()
-                .map(|(file, e)| {
-                    let verdict = core_verdict(e);
+                .map(|(file, msg, verdict)| {
                     json!({
                         "file": file,
                         "error_code": verdict.code,
-                        "error_msg": with_sources(e),
+                        "error_msg": msg,
                         "hint": verdict.hint,
                     })
                 })
@@ -425,14 +536,10 @@ pub fn failure(err: &anyhow::Error, json: bool) -> ExitCode {
         let mut message = escape(&format!("{err:#}")).into_owned();
         // Each file's own hint (how to open an encrypted key, say) goes
         // under its line: the batch's hint only says to fix the files.
-        for (file, e) in batch {
-            message.push_str(&format!(
-                "\n  {}: {}",
-                escape(file),
-                escape(&with_sources(e))
-            ));
-            if let Some(hint) = core_verdict(e).hint {
-                message.push_str(&format!("\n    hint: {}", escape(&hint)));
+        for (file, msg, verdict) in &batch {
+            message.push_str(&format!("\n  {}: {}", escape(file), escape(msg)));
+            if let Some(hint) = &verdict.hint {
+                message.push_str(&format!("\n    hint: {}", escape(hint)));
             }
         }
         let color = stderr_color();

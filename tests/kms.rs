@@ -313,6 +313,32 @@ fn kms_errors_are_clear_and_distinct() {
         },
     );
     refuse(run, 6, "KPS.7024");
+    // The hint names where the PIN came from.
+    let text = s
+        .kps
+        .run_with(
+            &[
+                "create",
+                "x",
+                "--encryption",
+                "kms",
+                "--kms-key-name",
+                "kps/default",
+            ],
+            |c| {
+                c.env("SOFTHSM2_CONF", &s.hsm.conf)
+                    .env("KPS_PKCS11_PIN_FILE", s.kps.path("wrong-pin"));
+            },
+        )
+        .expect(6)
+        .stderr();
+    assert!(
+        text.contains(&format!(
+            "hint: nothing was changed; check the file {} (KPS_PKCS11_PIN_FILE)",
+            s.kps.path("wrong-pin").display()
+        )),
+        "{text}"
+    );
     // No PIN and no terminal: fails at once.
     let run = s.kps.run_with(
         &[

@@ -156,9 +156,10 @@ fn from_dir_gives_each_failed_file_its_hint() {
          ssh-keygen -q -t ed25519 -N '' -f plain",
         &dir,
     );
+    // The encrypted file is left out (exit 8), the plain one imported.
     let text = kps
         .run(&["import", "--from-dir", dir.to_str().unwrap()])
-        .expect(5)
+        .expect(8)
         .stderr();
     let after = text
         .split("locked: ")
@@ -170,8 +171,14 @@ fn from_dir_gives_each_failed_file_its_hint() {
         "{text}"
     );
     let err = kps
-        .run(&["--json", "import", "--from-dir", dir.to_str().unwrap()])
-        .expect(5)
+        .run(&[
+            "--json",
+            "import",
+            "--from-dir",
+            dir.to_str().unwrap(),
+            "--dry-run",
+        ])
+        .expect(8)
         .error_json();
     let failure = &err["failures"][0];
     assert_eq!(failure["error_code"], "KPS.7015", "{err}");

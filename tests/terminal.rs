@@ -380,15 +380,200 @@ fn export_asks_for_the_store_passphrase_without_echo() {
     assert_hidden(&screen, &[PASSPHRASE]);
     drop(term);
 
+    // Wrong three times, as ssh allows: asked again twice, then exit 6, and
+    // no hint about passphrase files or variables (none was used).
     let wrong = "Qx7-not the passphrase";
     let term = Terminal::start(&kps, &[], &["export", "demo", "-o", "-"]);
-    term.wait_for("Store passphrase:");
-    type_secret(&term, wrong);
+    for n in 1..=3 {
+        term.wait_for_nth("Store passphrase:", n);
+        type_secret(&term, wrong);
+        if n < 3 {
+            term.wait_for_nth("Wrong passphrase, try again.", n);
+        }
+    }
     let (code, screen) = term.finish();
     assert_eq!(code, 6, "{screen}");
-    assert!(screen.contains("error: wrong store passphrase"), "{screen}");
+    assert!(
+        screen.contains("error: wrong store passphrase (3 tries)"),
+        "{screen}"
+    );
+    assert!(screen.contains("hint: nothing was changed"), "{screen}");
+    for source in ["--passphrase-file", "KPS_PASSPHRASE"] {
+        assert!(!screen.contains(source), "{screen}");
+    }
+    assert_eq!(screen.matches("Store passphrase:").count(), 3, "{screen}");
     assert!(!screen.contains("PRIVATE KEY"), "{screen}");
     assert_hidden(&screen, &[wrong]);
+}
+
+#[test]
+fn a_mistyped_store_passphrase_is_asked_for_again() {
+    if !have_tool("tmux") {
+        return;
+    }
+    let kps = Kps::new();
+    kps.create("demo", &[]);
+    let wrong = ["Qx7-first typo", "Qx7-second typo"];
+    let term = Terminal::start(&kps, &[], &["export", "demo", "-o", "-"]);
+    for (n, typed) in wrong.iter().enumerate() {
+        term.wait_for_nth("Store passphrase:", n + 1);
+        type_secret(&term, typed);
+        term.wait_for_nth("Wrong passphrase, try again.", n + 1);
+    }
+    term.wait_for_nth("Store passphrase:", 3);
+    type_secret(&term, PASSPHRASE);
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains("-----BEGIN OPENSSH PRIVATE KEY-----"),
+        "{screen}"
+    );
+    let mut secrets = wrong.to_vec();
+    secrets.push(PASSPHRASE);
+    assert_hidden(&screen, &secrets);
+}
+
+#[test]
+fn a_wrong_passphrase_file_is_not_retried_and_the_hint_names_it() {
+    if !have_tool("tmux") {
+        return;
+    }
+    let kps = Kps::new();
+    kps.create("demo", &[]);
+    let wrong = kps.path("wrong-pass");
+    std::fs::write(&wrong, "Qx7-not the passphrase\n").unwrap();
+    let term = Terminal::start(
+        &kps,
+        &[("KPS_PASSPHRASE_FILE", wrong.as_os_str())],
+        &["export", "demo", "-o", "-"],
+    );
+    let (code, screen) = term.finish();
+    assert_eq!(code, 6, "{screen}");
+    assert!(!screen.contains("Store passphrase:"), "{screen}");
+    assert!(screen.contains("error: wrong store passphrase"), "{screen}");
+    assert!(
+        screen.contains(&format!(
+            "hint: nothing was changed; check the file {} (KPS_PASSPHRASE_FILE)",
+            wrong.display()
+        )),
+        "{screen}"
+    );
+}
+
+#[test]
+fn import_from_dir_asks_for_each_encrypted_files_passphrase() {
+    if !(have_tool("tmux") && have_tool("ssh-keygen")) {
+        return;
+    }
+    let kps = Kps::new();
+    let dir = kps.path("dotssh");
+    std::fs::create_dir(&dir).unwrap();
+    let (first, second, typo) = ("Qx7-first key", "Qx7-second key", "Qx7-typo");
+    sh(
+        &format!(
+            "ssh-keygen -q -t ed25519 -N '{first}' -f a_locked
+             ssh-keygen -q -t ed25519 -N '{second}' -f b_locked
+             ssh-keygen -q -t ed25519 -N 'Qx7-never typed' -f c_skipped
+             ssh-keygen -q -t ed25519 -N '' -f plain"
+        ),
+        &dir,
+    );
+    let term = Terminal::start(
+        &kps,
+        &[("KPS_PASSPHRASE_FILE", kps.pass_file.as_os_str())],
+        &["import", "--from-dir", dir.to_str().unwrap()],
+    );
+    let prompt = |file: &str| {
+        format!(
+            "Passphrase for {} (empty: leave it out):",
+            dir.join(file).display()
+        )
+    };
+    term.wait_for(&prompt("a_locked"));
+    type_secret(&term, typo);
+    term.wait_for("Wrong passphrase, try again.");
+    term.wait_for_nth(&prompt("a_locked"), 2);
+    type_secret(&term, first);
+    term.wait_for(&prompt("b_locked"));
+    type_secret(&term, second);
+    // An empty answer leaves the file out.
+    term.wait_for(&prompt("c_skipped"));
+    term.wait_for_hidden_input();
+    term.enter();
+    let (code, screen) = term.finish();
+    assert_eq!(code, 8, "{screen}");
+    for name in ["a_locked", "b_locked", "plain"] {
+        assert!(
+            screen.contains(&format!("Imported keypair {name} (ssh-ed25519 256)")),
+            "{screen}"
+        );
+    }
+    assert!(
+        screen.contains("error: 1 key file left out; 3 keys imported"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("c_skipped: the key file is encrypted"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("no passphrase was typed for it"),
+        "{screen}"
+    );
+    assert_hidden(&screen, &[first, second, typo]);
+    drop(term);
+    let names = kps.run(&["list", "--names"]).ok().stdout();
+    assert_eq!(
+        names.lines().collect::<Vec<_>>(),
+        ["a_locked", "b_locked", "plain"]
+    );
+}
+
+#[test]
+fn ask_key_passphrase_gives_three_tries() {
+    if !(have_tool("tmux") && have_tool("ssh-keygen")) {
+        return;
+    }
+    let kps = Kps::new();
+    sh(
+        "ssh-keygen -q -t ed25519 -N 'Qx7-right' -f k",
+        kps.dir.path(),
+    );
+    let wrong = "Qx7-wrong";
+    let term = Terminal::start(
+        &kps,
+        &[("KPS_PASSPHRASE_FILE", kps.pass_file.as_os_str())],
+        &[
+            "import",
+            "k",
+            "--private-key",
+            kps.path("k").to_str().unwrap(),
+            "--ask-key-passphrase",
+        ],
+    );
+    for n in 1..=3 {
+        term.wait_for_nth("Key file passphrase:", n);
+        type_secret(&term, wrong);
+    }
+    let (code, screen) = term.finish();
+    assert_eq!(code, 5, "{screen}");
+    assert_eq!(
+        screen.matches("Wrong passphrase, try again.").count(),
+        2,
+        "{screen}"
+    );
+    assert!(
+        screen.contains("error: wrong passphrase for the key file (3 tries)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("hint: nothing was stored from it"),
+        "{screen}"
+    );
+    assert!(!screen.contains("--key-passphrase-file"), "{screen}");
+    assert_hidden(&screen, &[wrong]);
+    drop(term);
+    assert!(kps.run(&["list", "--names"]).ok().stdout().is_empty());
 }
 
 #[test]

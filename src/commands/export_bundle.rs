@@ -68,7 +68,7 @@ pub fn run(ctx: &Context, args: ExportBundleArgs) -> anyhow::Result<()> {
             .any(|k| k.has_private_key && f(&k.encryption))
     };
     let identity = if needs(|e| *e == Encryption::Default) {
-        Some(store.unlock(&ctx.passphrases.current()?)?)
+        Some(ctx.unlock(&store)?)
     } else {
         None
     };

@@ -1,15 +1,20 @@
+//! `kps import`: keys that other tools made, from one file, a service
+//! import request or a whole directory, checked against the store (a name
+//! taken, a key already stored) and written in one transaction.
+
+mod dir;
+mod report;
+
 use super::{Context, Protection, check_free_text, kdf_params, protection, require_kms_config};
 use crate::cli::ImportArgs;
-use crate::output;
 use crate::passphrase;
 use crate::report::CliError;
 use kps::keypair::{Keypair, NewKeypair};
 use kps::parse::{self, ParsedKey};
 use kps::secret::Passphrase;
 use kps::store::{Material, Store};
-use kps::text::escape;
-use serde_json::{Value, json};
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 /// Read FILE, or stdin for '-', refusing more than a key file can be.
@@ -28,14 +33,22 @@ fn read_input(path: &Path) -> anyhow::Result<Zeroizing<Vec<u8>>> {
     Ok(bytes)
 }
 
-fn key_passphrase(args: &ImportArgs) -> anyhow::Result<Option<Passphrase>> {
+/// A private key from one input: opened with `--key-passphrase-file`'s
+/// passphrase, or with `--ask-key-passphrase` typed at the terminal when it
+/// is encrypted (asked again when wrong, three tries in all).
+fn open_one(args: &ImportArgs, bytes: &[u8]) -> anyhow::Result<ParsedKey> {
     if let Some(path) = &args.key_passphrase_file {
-        return Ok(Some(passphrase::read_file(path)?));
+        let pass = passphrase::read_file(path)?;
+        return Ok(parse::private_key(bytes, Some(&pass))?);
     }
-    if args.ask_key_passphrase {
-        return Ok(Some(passphrase::prompt_key()?));
+    match parse::private_key(bytes, None) {
+        Err(kps::Error::KeyEncrypted { .. }) if args.ask_key_passphrase => {}
+        result => return Ok(result?),
     }
-    Ok(None)
+    let opened = passphrase::open_key_typed("Key file passphrase", false, |p| {
+        parse::private_key(bytes, Some(p))
+    })?;
+    Ok(opened.ok_or(CliError::Cancelled)??)
 }
 
 /// The comment a new keypair gets: -C, else the file's, else the name.
@@ -74,83 +87,73 @@ pub fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
     }
     check_free_text(&args.comment, &args.description, &args.user_id)?;
     let encryption = protection(args.protection.encryption, &args.protection.kms_key)?;
-    let key_pass = key_passphrase(&args)?;
-    let mut warnings = Vec::new();
+    let mut outcome = Outcome::default();
 
     // Gather and validate everything before the store is touched.
-    let mut batch: Vec<(NewKeypair, Incoming)> = Vec::new();
-    let mut skipped = Vec::new();
-    let mut from_dir = false;
+    let mut batch: Vec<Candidate> = Vec::new();
     if let Some(path) = &args.private_key {
         let name = args.name.clone().unwrap_or_default();
-        let parsed = parse::private_key(&read_input(path)?, key_pass.as_ref())?;
-        batch.push((
+        let parsed = open_one(&args, &read_input(path)?)?;
+        batch.push(Candidate::new(
             meta(&args, &name, encryption.clone()),
             Incoming::Private(Box::new(parsed)),
+            None,
         ));
     } else if let Some(path) = &args.public_key {
         let name = args.name.clone().unwrap_or_default();
         let (public, w) = parse::public_key(&read_input(path)?)?;
-        warnings.extend(w);
-        batch.push((
+        outcome.warnings.extend(w);
+        batch.push(Candidate::new(
             meta(&args, &name, encryption.clone()),
             Incoming::Public(public),
+            None,
         ));
     } else if let Some(path) = &args.request {
         let request = kps::request::parse(&read_input(path)?)?;
-        let parsed = parse::private_key(request.private_key.as_bytes(), key_pass.as_ref())?;
+        let parsed = open_one(&args, request.private_key.as_bytes())?;
         let mut m = meta(&args, &request.name, request.encryption.clone());
         m.user_id = request.user_id.or(m.user_id);
-        batch.push((m, Incoming::Private(Box::new(parsed))));
-    } else if let Some(dir) = &args.from_dir {
-        from_dir = true;
-        let scan = {
-            let bar = crate::progress::Bar::new("key files checked", ctx.json);
-            parse::scan_dir(dir, key_pass.as_ref(), |done, total| bar.set(done, total))?
-        };
-        if !scan.failures.is_empty() {
-            return Err(kps::Error::BatchFailed {
-                failures: scan
-                    .failures
-                    .into_iter()
-                    .map(|(p, e)| (p.display().to_string(), e))
-                    .collect(),
-            }
-            .into());
-        }
-        skipped = scan.skipped;
-        for (_, name, parsed) in scan.keys {
-            batch.push((
-                meta(&args, &name, encryption.clone()),
-                Incoming::Private(Box::new(parsed)),
-            ));
-        }
+        batch.push(Candidate::new(m, Incoming::Private(Box::new(parsed)), None));
+    } else if let Some(path) = &args.from_dir {
+        outcome.from_dir = true;
+        batch = dir::gather(ctx, &args, path, &encryption, &mut outcome)?;
     }
     // Comments: -C, else the file's, else the keypair name.
-    for (m, material) in &mut batch {
-        match material {
+    for c in &mut batch {
+        match &mut c.incoming {
             Incoming::Private(p) => {
-                let c = comment_for(&args, p.key.comment().as_str_lossy(), &m.name);
-                p.key.set_comment(c);
-                warnings.extend(p.warnings.iter().map(|w| format!("{}: {w}", m.name)));
+                let comment = comment_for(&args, p.key.comment().as_str_lossy(), &c.meta.name);
+                p.key.set_comment(comment);
+                let name = &c.meta.name;
+                outcome
+                    .warnings
+                    .extend(p.warnings.iter().map(|w| format!("{name}: {w}")));
             }
             Incoming::Public(k) => {
-                let c = comment_for(&args, k.comment().as_str_lossy(), &m.name);
-                k.set_comment(c);
+                let comment = comment_for(&args, k.comment().as_str_lossy(), &c.meta.name);
+                k.set_comment(comment);
             }
         }
     }
 
-    let items: Vec<(NewKeypair, Material<'_>)> = batch
-        .iter()
-        .map(|(m, material)| (m.clone(), material.as_material()))
-        .collect();
-    let records = if args.dry_run {
-        dry_run(ctx, &items)?
+    if args.dry_run {
+        dry_run(ctx, &args, batch, &mut outcome)?;
     } else {
-        store_all(ctx, &args, &items)?
-    };
-    report(ctx, &records, &skipped, &warnings, from_dir, args.dry_run)
+        store_all(ctx, &args, batch, &mut outcome)?;
+    }
+    report::print(ctx, &outcome, args.dry_run)?;
+    if outcome.left_out.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::LeftOut {
+        imported: outcome.records.len() + outcome.already.len(),
+        left_out: outcome
+            .left_out
+            .into_iter()
+            .map(|(p, e)| (p.display().to_string(), e))
+            .collect(),
+    }
+    .into())
 }
 
 /// A key on its way into the store: a private key, or only a public key.
@@ -166,6 +169,48 @@ impl Incoming {
             Incoming::Public(k) => Material::Public(k),
         }
     }
+
+    fn fingerprint(&self) -> String {
+        let public = match self {
+            Incoming::Private(p) => p.key.public_key().key_data(),
+            Incoming::Public(k) => k.key_data(),
+        };
+        kps::fingerprint::sha256(public)
+    }
+}
+
+/// One keypair to import, and the file it comes from (`--from-dir`).
+struct Candidate {
+    meta: NewKeypair,
+    incoming: Incoming,
+    file: Option<PathBuf>,
+}
+
+impl Candidate {
+    fn new(meta: NewKeypair, incoming: Incoming, file: Option<PathBuf>) -> Candidate {
+        Candidate {
+            meta,
+            incoming,
+            file,
+        }
+    }
+}
+
+/// What became of an import's inputs, for the report.
+#[derive(Default)]
+struct Outcome {
+    from_dir: bool,
+    /// Stored (or, in a dry run, would be).
+    records: Vec<Keypair>,
+    /// Keys already in the store, skipped (`--skip-existing`): the file (in
+    /// a directory), the keypair that holds the key, and its record when it
+    /// is in the store (not merely earlier in this import).
+    already: Vec<(Option<PathBuf>, String, Option<Keypair>)>,
+    /// Files that hold no private key.
+    skipped: Vec<(PathBuf, String)>,
+    /// Key files left out of a directory import, each with its reason.
+    left_out: Vec<(PathBuf, kps::Error)>,
+    warnings: Vec<String>,
 }
 
 fn meta(args: &ImportArgs, name: &str, encryption: kps::keypair::Encryption) -> NewKeypair {
@@ -175,6 +220,79 @@ fn meta(args: &ImportArgs, name: &str, encryption: kps::keypair::Encryption) -> 
         user_id: args.user_id.clone(),
         encryption,
     }
+}
+
+/// Sort the batch against what `store` holds, and against itself in
+/// order. A key already stored under any name (same SHA256 fingerprint) is
+/// skipped with `--skip-existing` and gets a warning without it (the import
+/// goes ahead). A name the store has is refused for one key (exit 4) and
+/// leaves the file out of a directory import. What is left is to be written.
+fn sort(
+    store: Option<&Store>,
+    batch: Vec<Candidate>,
+    skip_existing: bool,
+    outcome: &mut Outcome,
+) -> anyhow::Result<Vec<Candidate>> {
+    let mut seen: HashMap<String, String> = HashMap::new();
+    let mut keep = Vec::new();
+    for c in batch {
+        let fingerprint = c.incoming.fingerprint();
+        let stored = match store {
+            Some(store) => store.with_fingerprint(&fingerprint)?,
+            None => Vec::new(),
+        };
+        let earlier = seen.get(&fingerprint).cloned();
+        if skip_existing {
+            if let Some(k) = stored.first() {
+                outcome
+                    .already
+                    .push((c.file, k.name.clone(), Some(k.clone())));
+                continue;
+            }
+            if let Some(name) = earlier {
+                outcome.already.push((c.file, name, None));
+                continue;
+            }
+        }
+        let name = &c.meta.name;
+        let taken = match store.map(|s| s.get(name)) {
+            Some(Ok(_)) => true,
+            None | Some(Err(kps::Error::NotFound(_))) => false,
+            Some(Err(e)) => return Err(e.into()),
+        };
+        if taken {
+            let Some(file) = c.file else {
+                return Err(kps::Error::AlreadyExists(name.clone()).into());
+            };
+            let by = if stored.iter().any(|k| &k.name == name) {
+                "the same key, already stored under it (--skip-existing skips it)"
+            } else {
+                "a keypair in the store"
+            };
+            outcome.left_out.push((
+                file,
+                kps::Error::NameTaken {
+                    name: name.clone(),
+                    by: by.into(),
+                },
+            ));
+            continue;
+        }
+        let names: Vec<&str> = stored.iter().map(|k| k.name.as_str()).collect();
+        if !names.is_empty() {
+            outcome.warnings.push(format!(
+                "{name}: already stored as {} (the same key; imported again under this name)",
+                names.join(", ")
+            ));
+        } else if let Some(other) = earlier {
+            outcome.warnings.push(format!(
+                "{name}: the same key as {other} in this import (imported under both names)"
+            ));
+        }
+        seen.insert(fingerprint, name.clone());
+        keep.push(c);
+    }
+    Ok(keep)
 }
 
 fn batch_error(
@@ -196,50 +314,56 @@ fn batch_error(
     .into()
 }
 
+fn items(batch: &[Candidate]) -> Vec<(NewKeypair, Material<'_>)> {
+    batch
+        .iter()
+        .map(|c| (c.meta.clone(), c.incoming.as_material()))
+        .collect()
+}
+
 /// What a real import would store, checked against the store if there is one;
 /// nothing is created and no passphrase is asked for.
-fn dry_run(ctx: &Context, items: &[(NewKeypair, Material<'_>)]) -> anyhow::Result<Vec<Keypair>> {
+fn dry_run(
+    ctx: &Context,
+    args: &ImportArgs,
+    batch: Vec<Candidate>,
+    outcome: &mut Outcome,
+) -> anyhow::Result<()> {
     let store = Store::open_existing(&ctx.store_dir)?;
-    for (m, _) in items {
+    let keep = sort(store.as_ref(), batch, args.skip_existing, outcome)?;
+    let items = items(&keep);
+    for (m, _) in &items {
         require_kms_config(ctx, store.as_ref(), &m.encryption)?;
     }
     let mut failures = Vec::new();
-    let mut records = Vec::new();
     for (i, (m, material)) in items.iter().enumerate() {
-        let checked = (|| {
-            if let Some(store) = &store {
-                match store.get(&m.name) {
-                    Ok(_) => return Err(kps::Error::AlreadyExists(m.name.clone())),
-                    Err(kps::Error::NotFound(_)) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            kps::store::preview(m, *material)
-        })();
-        match checked {
-            Ok(r) => records.push(r),
+        match kps::store::preview(m, *material) {
+            Ok(r) => outcome.records.push(r),
             Err(e) => failures.push((i, e)),
         }
     }
     if failures.is_empty() {
-        Ok(records)
+        Ok(())
     } else {
-        Err(batch_error(items, failures))
+        Err(batch_error(&items, failures))
     }
 }
 
 fn store_all(
     ctx: &Context,
     args: &ImportArgs,
-    items: &[(NewKeypair, Material<'_>)],
-) -> anyhow::Result<Vec<Keypair>> {
+    batch: Vec<Candidate>,
+    outcome: &mut Outcome,
+) -> anyhow::Result<()> {
     let kdf = kdf_params(&args.kdf, Default::default())?;
-    let mut stored = Vec::new();
     ctx.with_new_or_existing_store(|store| {
-        stored = store_in(ctx, store, items, kdf)?;
+        let keep = sort(Some(store), batch, args.skip_existing, outcome)?;
+        // Nothing left to write: no passphrase or PIN is asked for.
+        if !keep.is_empty() {
+            outcome.records = store_in(ctx, store, &items(&keep), kdf)?;
+        }
         Ok(())
-    })?;
-    Ok(stored)
+    })
 }
 
 fn store_in(
@@ -266,65 +390,14 @@ fn store_in(
         .map_err(|failures| batch_error(items, failures))
 }
 
-fn report(
-    ctx: &Context,
-    records: &[Keypair],
-    skipped: &[(std::path::PathBuf, String)],
-    warnings: &[String],
-    from_dir: bool,
-    dry_run: bool,
-) -> anyhow::Result<()> {
-    if ctx.json {
-        let mut doc = if from_dir {
-            json!({
-                "keypairs": records.iter()
-                    .map(|k| json!({ "keypair": output::keypair_json(k) }))
-                    .collect::<Vec<Value>>(),
-                "skipped": skipped.iter()
-                    .map(|(p, why)| json!({ "file": p, "reason": why }))
-                    .collect::<Vec<Value>>(),
-            })
-        } else {
-            json!({ "keypair": records.first().map(output::keypair_json) })
-        };
-        if !warnings.is_empty() {
-            doc["warnings"] = json!(warnings);
-        }
-        if dry_run {
-            doc["dry_run"] = json!(true);
-        }
-        output::print_json(&doc)?;
-        return Ok(());
+/// One passphrase for every key file (`--key-passphrase-file`,
+/// `--ask-key-passphrase`), if one was given.
+fn one_passphrase(args: &ImportArgs) -> anyhow::Result<Option<Passphrase>> {
+    if let Some(path) = &args.key_passphrase_file {
+        return Ok(Some(passphrase::read_file(path)?));
     }
-    for w in warnings {
-        output::warn(w);
+    if args.ask_key_passphrase {
+        return Ok(Some(passphrase::prompt_key()?));
     }
-    let verb = if dry_run { "Would import" } else { "Imported" };
-    let mut text = String::new();
-    // File names come from the directory, whoever wrote it: escaped.
-    for k in records {
-        text.push_str(&format!(
-            "{verb} keypair {} ({} {})\n{}\n",
-            escape(&k.name),
-            escape(&k.algorithm),
-            k.bits,
-            escape(&k.fingerprint)
-        ));
-        if !from_dir {
-            // Built from the key just read, whose comment was checked.
-            text.push_str(&format!("{}\n", escape(&k.public_line)));
-        }
-    }
-    for (p, why) in skipped {
-        text.push_str(&format!(
-            "Skipped {}: {}\n",
-            escape(&p.display().to_string()),
-            escape(why)
-        ));
-    }
-    if from_dir && records.is_empty() {
-        text.push_str("No private keys found\n");
-    }
-    ctx.status(&text)?;
-    Ok(())
+    Ok(None)
 }

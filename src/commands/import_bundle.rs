@@ -41,7 +41,7 @@ pub fn run(ctx: &Context, args: &ImportArgs, path: &Path) -> anyhow::Result<()> 
                 }
                 .into());
             }
-            let identity = store.unlock(&ctx.passphrases.current()?)?;
+            let identity = ctx.unlock(&store)?;
             let entries = sealed.open_with_identity(&identity)?;
             recipient_store = Some(store);
             entries

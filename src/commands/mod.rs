@@ -27,7 +27,7 @@ use crate::report::CliError;
 use kps::keypair::Encryption;
 use kps::keypair::Keypair;
 use kps::kms::{Kms, KmsConfig};
-use kps::store::{KdfParams, Openers, Sealers, Store, WriteKeys};
+use kps::store::{Identity, KdfParams, Openers, Sealers, Store, WriteKeys};
 use ssh_key::PrivateKey;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -112,8 +112,21 @@ impl Context {
             .kms_config()?
             .ok_or_else(|| kms_not_configured(store))?;
         kps::kms::trusted_module(&config.module)?;
-        let pin = crate::passphrase::pin(self.pin_file.as_deref(), &config.token)?;
-        Ok(Kms::open(&config, &pin)?)
+        let (pin, origin) = crate::passphrase::pin(self.pin_file.as_deref(), &config.token)?;
+        match Kms::open(&config, &pin) {
+            Err(kps::Error::WrongPin { token }) => Err(CliError::Wrong {
+                secret: crate::report::Secret::Pin { token },
+                origin,
+            }
+            .into()),
+            result => Ok(result?),
+        }
+    }
+
+    /// Unlock the store with its passphrase (asked again at a prompt when
+    /// it is wrong, three tries in all).
+    pub fn unlock(&self, store: &Store) -> anyhow::Result<Identity> {
+        self.passphrases.open_with(|p| store.unlock(p))
     }
 }
 
@@ -199,7 +212,7 @@ pub fn write_keys(
     store.write_keys(
         need_identity,
         kdf,
-        || ctx.passphrases.current().map_err(anyhow::Error::from),
+        |store| ctx.unlock(store),
         || ctx.passphrases.new_store().map_err(anyhow::Error::from),
     )
 }
@@ -362,7 +375,7 @@ pub fn with_openers<T>(
 ) -> anyhow::Result<T> {
     match encryption {
         Encryption::Default => {
-            let identity = store.unlock(&ctx.passphrases.current()?)?;
+            let identity = ctx.unlock(store)?;
             f(Openers {
                 identity: Some(&identity),
                 kms: None,

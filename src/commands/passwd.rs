@@ -9,7 +9,7 @@ pub fn run(ctx: &Context, args: PasswdArgs) -> anyhow::Result<()> {
         .wrapped_identity()?
         .ok_or(kps::Error::NotInitialised)?;
     let kdf = kdf_params(&args.kdf, wrapped.kdf)?;
-    let identity = store.unlock(&ctx.passphrases.current()?)?;
+    let identity = ctx.unlock(&store)?;
     let new = passphrase::new_from(args.new_passphrase_file.as_deref())?;
     if args.rekey {
         store.rekey(&identity, &new, kdf)?;

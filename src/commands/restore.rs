@@ -16,8 +16,8 @@ pub fn run(ctx: &Context, args: RestoreArgs) -> anyhow::Result<()> {
 fn restore(ctx: &Context, args: &RestoreArgs, store: &Store) -> anyhow::Result<()> {
     // The copy is opened and checked before the passphrase is asked for.
     let backup = Backup::open(&args.file, store.db_path())?;
-    let passphrase = ctx.passphrases.current()?;
-    let restored = store.restore(backup, &passphrase, args.force)?;
+    let verified = ctx.passphrases.open_with(|p| backup.verify(p))?;
+    let restored = store.restore(backup, verified, args.force)?;
     if ctx.json {
         output::print_json(&json!({
             "store": ctx.store_dir,

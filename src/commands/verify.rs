@@ -9,7 +9,7 @@ use serde_json::json;
 /// check every row's MAC and open every private key sealed to the identity.
 pub fn run(ctx: &Context, _args: VerifyArgs) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
-    let identity = store.unlock(&ctx.passphrases.current()?)?;
+    let identity = ctx.unlock(&store)?;
     let (keypairs, opened) = store.verify_all(Openers {
         identity: Some(&identity),
         kms: None,

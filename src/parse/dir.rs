@@ -12,20 +12,96 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default)]
 pub struct DirScan {
-    /// Keys to import: file, keypair name, key.
-    pub keys: Vec<(PathBuf, String, ParsedKey)>,
+    /// Private key files, in name order, each with the keypair name its
+    /// file name gives.
+    pub files: Vec<KeyFile>,
     /// Files that hold no private key, with the reason.
     pub skipped: Vec<(PathBuf, String)>,
-    /// Files that hold a private key kps refuses (or whose name is unusable).
-    pub failures: Vec<(PathBuf, Error)>,
+    /// Private key files that get no keypair name of their own: the file
+    /// name gives none, or the same one as a file before it.
+    pub unnamed: Vec<(PathBuf, Error)>,
 }
 
-/// The keypair name for a key file: its name without the last extension
-/// (`id_ed25519` stays, `web01.pem` is `web01`).
-pub fn name_for(path: &Path) -> String {
-    path.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default()
+/// One private key file of the directory, read but not opened yet.
+pub struct KeyFile {
+    pub path: PathBuf,
+    pub name: String,
+    bytes: zeroize::Zeroizing<Vec<u8>>,
+    /// What opening it costs, for an encrypted file kps can decrypt.
+    cost: Option<(u64, String)>,
+}
+
+impl std::fmt::Debug for KeyFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyFile")
+            .field("path", &self.path)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyFile {
+    /// Encrypted, in a form kps decrypts with a passphrase (an OpenSSH,
+    /// PKCS#8 or .ppk file; legacy PEM encryption is refused either way).
+    pub fn needs_passphrase(&self) -> bool {
+        self.cost.is_some()
+    }
+
+    /// Read the key, decrypting it with `passphrase` if it is encrypted.
+    pub fn open(&self, passphrase: Option<&Passphrase>) -> Result<ParsedKey> {
+        private_key(&self.bytes, passphrase)
+    }
+
+    /// The public key, when the file shows it without its passphrase (an
+    /// encrypted OpenSSH or .ppk file does), so that a key already stored
+    /// can be recognised before its passphrase is asked for.
+    pub fn public_key(&self) -> Option<ssh_key::PublicKey> {
+        let text = super::key_text(&self.bytes).ok()?;
+        if crate::ppk::is_ppk(&text) {
+            return crate::ppk::public_of(&text);
+        }
+        super::pem::openssh_public(&text)
+    }
+}
+
+/// Key file extensions dropped from a file name to make a keypair name
+/// (one of them, matched without regard to case).
+pub const KEY_EXTENSIONS: &[&str] = &[".pem", ".key", ".ppk", ".priv"];
+
+/// The keypair name for a key file, by the rule the README documents:
+/// one known key extension ([`KEY_EXTENSIONS`]) is dropped when something
+/// is left before it; if what is left holds characters a name may not
+/// have (anything but ASCII letters, digits, `_` and `-`), each becomes
+/// `_`, runs of `_` become one, and `_` at either end is dropped; the
+/// result is cut to 64 characters. `github.com.key` is `github_com`,
+/// `aws prod.pem` is `aws_prod`, `deploy@ci` is `deploy_ci`, and
+/// `id_ed25519` stays as it is. `None` when nothing is left (`@@@`).
+pub fn name_for(path: &Path) -> Option<String> {
+    let file = path.file_name()?.to_string_lossy();
+    let mut stem: &str = &file;
+    for ext in KEY_EXTENSIONS {
+        let cut = stem.len().saturating_sub(ext.len());
+        if cut > 0 && stem.is_char_boundary(cut) && stem[cut..].eq_ignore_ascii_case(ext) {
+            stem = &stem[..cut];
+            break;
+        }
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let mut name = if stem.chars().all(allowed) {
+        stem.to_string()
+    } else {
+        let mut name = String::with_capacity(stem.len());
+        for c in stem.chars() {
+            let c = if allowed(c) { c } else { '_' };
+            if !(c == '_' && name.ends_with('_')) {
+                name.push(c);
+            }
+        }
+        name.trim_matches('_').to_string()
+    };
+    // Only ASCII is left: any byte is a character boundary.
+    name.truncate(crate::name::MAX_NAME_LEN);
+    (!name.is_empty()).then_some(name)
 }
 
 /// Read at most one byte more than a key file may have, so that a huge file
@@ -47,14 +123,20 @@ pub fn read_limited(mut reader: impl Read) -> std::io::Result<zeroize::Zeroizing
 /// ~/.ssh stays far below it.
 pub const KDF_BUDGET_MS: u64 = 30_000;
 
-/// Estimated milliseconds to derive the key of one file, measured on the
+/// Estimated milliseconds to derive the key of one encrypted file kps can
+/// decrypt (`None`: not encrypted, or not in a form kps decrypts), measured on the
 /// 2-core build machine and rounded up: bcrypt_pbkdf about 12 ms a round;
 /// Argon2 about 0.5 ms a MiB-pass (puttygen's 8 MiB x 21 passes: 76 ms);
 /// PBKDF2-HMAC-SHA256 under 1 us an iteration; scrypt about 3 ms a MiB.
 fn kdf_cost(text: &str) -> Option<(u64, String)> {
     use super::pem::KeyKdf;
     if crate::ppk::is_ppk(text) {
-        let kdf = crate::ppk::kdf_of(text)?;
+        // An encrypted v2 file derives its key with two SHA-1 hashes: no cost.
+        let Some(kdf) = crate::ppk::kdf_of(text) else {
+            return crate::ppk::is_encrypted(text)
+                .ok()?
+                .then(|| (0, "SHA-1 (PuTTY v2)".to_string()));
+        };
         let mib_passes = u64::from(kdf.memory_kib) * u64::from(kdf.passes) / 1024;
         return Some((
             mib_passes / 2,
@@ -77,19 +159,9 @@ fn seconds(ms: u64) -> String {
 }
 
 /// Look at every regular file directly in `dir` (sorted by name; no
-/// recursion). `on_file(done, total)` is called after each key is opened,
-/// for progress.
-///
-/// With a passphrase, the encrypted files' key derivation is priced from
-/// their headers before any is run. Taken in name order, a file that does
-/// not fit in what is left of [`KDF_BUDGET_MS`] fails, naming its cost; if
-/// any does, no key is opened at all (the import would fail anyway), so a
-/// directory of costly files costs nothing but reading them.
-pub fn scan(
-    dir: &Path,
-    passphrase: Option<&Passphrase>,
-    mut on_file: impl FnMut(usize, usize),
-) -> Result<DirScan> {
+/// recursion): which are private keys, and what each is called. Nothing is
+/// decrypted here.
+pub fn scan(dir: &Path) -> Result<DirScan> {
     let io_err = |source| Error::InputIo {
         path: dir.to_path_buf(),
         source,
@@ -101,7 +173,6 @@ pub fn scan(
     paths.sort();
     let mut scan = DirScan::default();
     let mut names: HashMap<String, PathBuf> = HashMap::new();
-    let mut candidates = Vec::new();
     for path in paths {
         // Directories, sockets and broken links are not key files.
         let Ok(meta) = std::fs::metadata(&path) else {
@@ -139,63 +210,158 @@ pub fn scan(
             }
             Content::PrivateKey => {}
         }
-        let name = name_for(&path);
-        if let Err(e) = crate::name::validate(&name) {
-            scan.failures.push((path, e));
-            continue;
-        }
-        if let Some(first) = names.get(&name) {
-            scan.failures.push((
+        let Some(name) = name_for(&path) else {
+            scan.unnamed.push((
                 path,
-                Error::invalid(format!(
-                    "keypair name '{name}' would also come from {}",
-                    first.display()
-                )),
+                Error::invalid_with_hint(
+                    "its file name gives no keypair name",
+                    "rename the file, or import it on its own: kps import NAME --private-key FILE",
+                ),
+            ));
+            continue;
+        };
+        if let Some(first) = names.get(&name) {
+            scan.unnamed.push((
+                path,
+                Error::NameTaken {
+                    name,
+                    by: format!("the key file {}", first.display()),
+                },
             ));
             continue;
         }
         names.insert(name.clone(), path.clone());
-        candidates.push((path, name, bytes));
+        let cost = super::key_text(&bytes).ok().and_then(|t| kdf_cost(&t));
+        scan.files.push(KeyFile {
+            path,
+            name,
+            bytes,
+            cost,
+        });
     }
-    let mut left = KDF_BUDGET_MS;
-    let mut over_budget = false;
-    if passphrase.is_some() {
-        for (path, _, bytes) in &candidates {
-            let Some((cost, what)) = super::key_text(bytes).ok().and_then(|t| kdf_cost(&t)) else {
-                continue;
-            };
-            if cost <= left {
-                left -= cost;
-                continue;
-            }
-            over_budget = true;
-            scan.failures.push((
-                path.clone(),
-                Error::bad_key_with_hint(
-                    format!(
-                        "opening it takes {what} (about {}), more than the {} left of \
-                         the {} that a directory's key files may take together",
-                        seconds(cost),
-                        seconds(left),
-                        seconds(KDF_BUDGET_MS)
-                    ),
-                    "import it on its own with --private-key, or re-encrypt it with \
-                     the tool's defaults",
-                ),
-            ));
-        }
-    }
-    if over_budget {
-        return Ok(scan);
-    }
-    let total = candidates.len();
-    for (done, (path, name, bytes)) in candidates.into_iter().enumerate() {
-        on_file(done, total);
-        match private_key(&bytes, passphrase) {
-            Ok(key) => scan.keys.push((path, name, key)),
-            Err(e) => scan.failures.push((path, e)),
-        }
-    }
-    on_file(total, total);
     Ok(scan)
+}
+
+/// The encrypted files among `files` whose key derivation, taken in order,
+/// does not fit in what is left of [`KDF_BUDGET_MS`], each with an error
+/// naming its cost. Checked before any file is decrypted: if one does not
+/// fit, the import fails (it would anyway) and no key is opened at all, so
+/// a directory of costly files costs nothing but reading them.
+pub fn over_budget(files: &[KeyFile]) -> Vec<(PathBuf, Error)> {
+    let mut left = KDF_BUDGET_MS;
+    let mut failures = Vec::new();
+    for file in files {
+        let Some((cost, what)) = &file.cost else {
+            continue;
+        };
+        if *cost <= left {
+            left -= cost;
+            continue;
+        }
+        failures.push((
+            file.path.clone(),
+            Error::bad_key_with_hint(
+                format!(
+                    "opening it takes {what} (about {}), more than the {} left of \
+                     the {} that a directory's key files may take together",
+                    seconds(*cost),
+                    seconds(left),
+                    seconds(KDF_BUDGET_MS)
+                ),
+                "import it on its own with --private-key, or re-encrypt it with \
+                 the tool's defaults",
+            ),
+        ));
+    }
+    failures
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_for;
+    use std::path::Path;
+
+    fn name(file: &str) -> Option<String> {
+        name_for(Path::new(file))
+    }
+
+    #[test]
+    fn the_issues_examples_hold() {
+        assert_eq!(name("github.com.key").as_deref(), Some("github_com"));
+        assert_eq!(name("aws prod.pem").as_deref(), Some("aws_prod"));
+        assert_eq!(name("deploy@ci").as_deref(), Some("deploy_ci"));
+    }
+
+    #[test]
+    fn valid_names_stay_and_one_key_extension_goes() {
+        for (file, want) in [
+            ("id_ed25519", "id_ed25519"),
+            ("/home/u/.ssh/id_rsa", "id_rsa"),
+            ("web01.pem", "web01"),
+            ("WEB01.PEM", "WEB01"),
+            ("putty.ppk", "putty"),
+            ("k.priv", "k"),
+            ("a.pem.key", "a_pem"),
+            ("my__key", "my__key"),
+            ("_x-", "_x-"),
+            ("id_rsa.old", "id_rsa_old"),
+            ("id_rsa.pub.pem", "id_rsa_pub"),
+            ("web01.pem.bak", "web01_pem_bak"),
+            // Nothing before the extension: it is the name.
+            (".pem", "pem"),
+            (".key", "key"),
+        ] {
+            assert_eq!(name(file).as_deref(), Some(want), "{file}");
+        }
+    }
+
+    #[test]
+    fn other_characters_become_one_underscore_and_ends_are_trimmed() {
+        for (file, want) in [
+            ("a  b", "a_b"),
+            ("a _ b", "a_b"),
+            ("@@deploy@@", "deploy"),
+            ("k\u{1b}]0;pwned\u{7}", "k_0_pwned"),
+            ("cl\u{e9}_pour-m\u{f6}i", "cl_pour-m_i"),
+            ("\u{202e}evil", "evil"),
+            ("line\nbreak", "line_break"),
+        ] {
+            assert_eq!(name(file).as_deref(), Some(want), "{file:?}");
+        }
+    }
+
+    #[test]
+    fn long_names_are_cut_to_64() {
+        let long = "x".repeat(100);
+        assert_eq!(name(&long), Some("x".repeat(64)));
+        let spaced = format!("{} y", "x".repeat(70));
+        assert_eq!(name(&spaced), Some("x".repeat(64)));
+        for n in [name(&long).unwrap(), name(&spaced).unwrap()] {
+            assert!(crate::name::validate(&n).is_ok());
+        }
+    }
+
+    #[test]
+    fn names_with_nothing_usable_are_none() {
+        for file in ["@@@", "...", "...pem", "\u{e9}\u{e9}", "@_@.key"] {
+            assert_eq!(name(file), None, "{file:?}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn non_utf8_file_names_get_a_name() {
+        use std::os::unix::ffi::OsStrExt;
+        let path = Path::new(std::ffi::OsStr::from_bytes(b"key\xff\xfe1"));
+        assert_eq!(name_for(path).as_deref(), Some("key_1"));
+    }
+
+    #[test]
+    fn every_name_made_is_valid() {
+        for file in ["a", "a.b.c.d", "- -", "x\ty", "\u{ff3f}k\u{ff3f}"] {
+            if let Some(n) = name(file) {
+                assert!(crate::name::validate(&n).is_ok(), "{file:?} -> {n:?}");
+            }
+        }
+    }
 }

@@ -11,7 +11,9 @@ mod openssh;
 mod pem;
 mod public;
 
-pub use dir::{DirScan, name_for, read_limited, scan as scan_dir};
+pub use dir::{
+    DirScan, KEY_EXTENSIONS, KeyFile, name_for, over_budget, read_limited, scan as scan_dir,
+};
 
 use crate::secret::Passphrase;
 use crate::{Error, Result, algorithm, keycheck};

@@ -311,6 +311,16 @@ pub(super) fn kdf_of(text: &str, label: &str) -> Option<KeyKdf> {
     }
 }
 
+/// The public key an encrypted OpenSSH key file shows in the clear, read
+/// without the passphrase (not verified: only decrypting proves it).
+pub(super) fn openssh_public(text: &str) -> Option<ssh_key::PublicKey> {
+    if first_label(text)? != OPENSSH {
+        return None;
+    }
+    let key = PrivateKey::from_openssh(single_block(text).ok()?).ok()?;
+    Some(key.public_key().clone())
+}
+
 fn scrypt_bytes(s: &pkcs5::pbes2::ScryptParams) -> u64 {
     128u64
         .saturating_mul(s.cost_parameter)

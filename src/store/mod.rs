@@ -20,7 +20,7 @@ mod seal;
 pub use files::NewStore;
 pub use identity::{Identity, KdfParams, Unwrapped, WrappedIdentity};
 pub use lifecycle::Details;
-pub use restore::{Backup, Restored};
+pub use restore::{Backup, Restored, Verified};
 pub use rowmac::RowKey;
 
 use crate::keypair::{Encryption, Integrity, Keypair, NewKeypair};
@@ -316,8 +316,9 @@ impl Store {
 
     /// What a write needs ([`WriteKeys`]). With an identity in the store:
     /// the pin's row key if the store's identity is the pinned one (no
-    /// passphrase); a store not pinned here is unlocked once with `current`
-    /// (which proves its identity and pins it); a store whose identity
+    /// passphrase); a store not pinned here is unlocked once by `unlock`,
+    /// which calls [`Store::unlock`] with the passphrase (proving the
+    /// identity and pinning it) and may ask again when it was wrong; a store whose identity
     /// differs from its pin is refused. Without one: set up with `new` if
     /// `need_identity` (a `default` keypair is written), else nothing (a
     /// store used only with kms has no identity and its rows no MAC).
@@ -325,7 +326,7 @@ impl Store {
         &self,
         need_identity: bool,
         kdf: KdfParams,
-        current: impl FnOnce() -> std::result::Result<Passphrase, E>,
+        unlock: impl FnOnce(&Store) -> std::result::Result<Identity, E>,
         new: impl FnOnce() -> std::result::Result<Passphrase, E>,
     ) -> std::result::Result<WriteKeys, E> {
         match self.wrapped_identity()? {
@@ -343,7 +344,7 @@ impl Store {
                         row_key: Some(pin.row_key),
                     });
                 }
-                let identity = self.unlock(&current()?)?;
+                let identity = unlock(self)?;
                 // The unlock may have moved the wrapping to version 2; the
                 // public key, which is what sealing uses, is the same.
                 Ok(WriteKeys {
@@ -954,6 +955,27 @@ impl Store {
         let mut keypair = keypair?;
         self.check_row(&mut keypair, mac, true, self.row_key()?.as_ref())?;
         Ok(keypair)
+    }
+
+    /// The keypairs whose public key has this SHA256 fingerprint (as
+    /// `ssh-keygen -l` prints it), by name, each row checked as `get` checks
+    /// it: a planted row cannot make an import skip a key.
+    pub fn with_fingerprint(&self, fingerprint: &str) -> Result<Vec<Keypair>> {
+        let sql = format!(
+            "SELECT {} FROM keypairs WHERE fingerprint_sha256 = ?1 ORDER BY name",
+            Self::COLUMNS
+        );
+        let row_key = self.row_key()?;
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([fingerprint]).map_err(|e| self.err(e))?;
+        let mut found = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let mut keypair = self.row_to_keypair(row).map_err(|e| self.err(e))??;
+            let mac = row.get(16).map_err(|e| self.err(e))?;
+            self.check_row(&mut keypair, mac, true, row_key.as_ref())?;
+            found.push(keypair);
+        }
+        Ok(found)
     }
 
     /// The keypair's public key; a line that does not parse is store damage.

@@ -108,9 +108,9 @@ impl Backup {
 
     /// Unlock the copy with the backup's passphrase and check it as
     /// `kps verify` does: every row's MAC, every `default` private key.
-    /// Nothing is pinned for the copy. What was checked, and the key that
-    /// authenticates its rows.
-    fn verify(&self, passphrase: &Passphrase) -> Result<(usize, usize, RowKey)> {
+    /// Nothing is pinned for the copy. A wrong passphrase is
+    /// [`Error::WrongPassphrase`] (the caller may ask again).
+    pub fn verify(&self, passphrase: &Passphrase) -> Result<Verified> {
         let identity = self.store.unlock(passphrase)?;
         let (keypairs, opened) = self
             .store
@@ -132,8 +132,20 @@ impl Backup {
             .conn
             .query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))
             .map_err(|e| about(self.store.err(e), &self.file, &self.store.db_path))?;
-        Ok((keypairs, opened, identity.row_key()))
+        Ok(Verified {
+            keypairs,
+            private_keys_opened: opened,
+            row_key: identity.row_key(),
+        })
     }
+}
+
+/// A backup unlocked and checked ([`Backup::verify`]): what was checked,
+/// and the key that authenticates its rows.
+pub struct Verified {
+    keypairs: usize,
+    private_keys_opened: usize,
+    row_key: RowKey,
 }
 
 impl Store {
@@ -141,14 +153,13 @@ impl Store {
     /// transaction. Refused, with nothing changed, if the store holds
     /// keypairs the backup does not (by name and fingerprint), unless
     /// `force`. The store's pin on this machine becomes the backup's
-    /// identity, which the passphrase just opened.
-    pub fn restore(
-        &self,
-        backup: Backup,
-        passphrase: &Passphrase,
-        force: bool,
-    ) -> Result<Restored> {
-        let (keypairs, private_keys_opened, row_key) = backup.verify(passphrase)?;
+    /// identity, which the backup's passphrase opened.
+    pub fn restore(&self, backup: Backup, verified: Verified, force: bool) -> Result<Restored> {
+        let Verified {
+            keypairs,
+            private_keys_opened,
+            row_key,
+        } = verified;
         let wrapped = backup
             .store
             .wrapped_identity()?
