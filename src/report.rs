@@ -284,6 +284,13 @@ fn core_verdict(e: &kps::Error) -> Verdict {
             Some("choose another -o FILE; for standard output use -o -"),
         ),
         E::OutputIo { .. } => v("KPS.7009", exit::FAILURE, None),
+        E::AgentSocket { .. } => v(
+            "KPS.7040",
+            exit::FAILURE,
+            Some(
+                "give -a a path that does not exist yet, in a directory you can write (at most 107 bytes), or leave -a out",
+            ),
+        ),
     }
 }
 
