@@ -91,6 +91,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     ("KPS_PKCS11_PIN", "The token PIN itself."),
     (
+        "XDG_RUNTIME_DIR",
+        "Where kps agent makes the directory of its socket (else the temp dir).",
+    ),
+    (
         "NO_COLOR",
         "No colour in messages (colour is used only on a terminal anyway).",
     ),

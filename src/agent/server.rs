@@ -57,7 +57,7 @@ impl fmt::Debug for HeldKey {
 
 /// Can the agent sign with keys of this algorithm (SSH name)?
 pub fn servable_algorithm(name: &str) -> bool {
-    Algorithm::new(name).is_ok_and(|a| servable(a))
+    Algorithm::new(name).is_ok_and(servable)
 }
 
 fn servable(algorithm: Algorithm) -> bool {
@@ -348,7 +348,7 @@ mod tests {
         assert_eq!(sig.algorithm().as_str(), "ssh-rsa");
         // Checked independently of ssh-key's verifier: rsa's PKCS#1 v1.5 with SHA-1.
         let verifying = rsa::pkcs1v15::VerifyingKey::<sha1::Sha1>::new(
-            rsa::RsaPublicKey::try_from(public.key_data().rsa().unwrap()).unwrap(),
+            rsa::PublicKey::try_from(public.key_data().rsa().unwrap()).unwrap(),
         );
         let raw = rsa::pkcs1v15::Signature::try_from(sig.as_bytes()).unwrap();
         verifying.verify(b"data", &raw).unwrap();
