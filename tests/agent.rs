@@ -722,3 +722,77 @@ fn csh_lines_and_start_failures() {
         .expect(2);
     assert_eq!(run.error_json()["error_code"], "KPS.0002");
 }
+
+#[test]
+fn kms_keypairs_are_served_with_the_pin_only() {
+    use common::hsm::*;
+    if !have_softhsm() || !have_tool("ssh-add") {
+        return;
+    }
+    let kps = Kps::new();
+    let hsm = Hsm::new(&kps.path("hsm"));
+    let pin_file = kps.path("pin");
+    std::fs::write(&pin_file, format!("{PIN}\n")).unwrap();
+    let with_token = |c: &mut Command| {
+        c.env("SOFTHSM2_CONF", &hsm.conf)
+            .env("KPS_PKCS11_PIN_FILE", &pin_file);
+    };
+    let module = softhsm_module().unwrap();
+    kps.run_with(
+        &[
+            "kms",
+            "configure",
+            "--module",
+            module.to_str().unwrap(),
+            "--token",
+            TOKEN,
+        ],
+        with_token,
+    )
+    .ok();
+    kps.run_with(&["kms", "create-key", "kps/default"], with_token)
+        .ok();
+    kps.run_with(
+        &[
+            "create",
+            "hsmkey",
+            "--encryption",
+            "kms",
+            "--kms-key-name",
+            "kps/default",
+        ],
+        with_token,
+    )
+    .ok();
+    // In the background: the PIN goes to the agent through the pipe (its
+    // environment no longer names the PIN file), and no store passphrase
+    // is needed at all.
+    let run = kps
+        .run_with(&["--json", "agent", "hsmkey"], |c| {
+            with_token(c);
+            c.env_remove("KPS_PASSPHRASE_FILE")
+                .env("XDG_RUNTIME_DIR", kps.dir.path());
+        })
+        .ok();
+    let doc = run.json();
+    assert_eq!(doc["keys"], serde_json::json!(["hsmkey"]));
+    let pid = doc["pid"].as_u64().unwrap() as u32;
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    assert!(!String::from_utf8_lossy(&environ).contains("KPS_PKCS11_PIN"));
+    let out = Command::new("ssh-add")
+        .arg("-l")
+        .env("SSH_AUTH_SOCK", doc["socket"].as_str().unwrap())
+        .output()
+        .unwrap();
+    term(pid);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(" hsmkey (ED25519)"));
+    // A wrong PIN is the command's error, with its status.
+    std::fs::write(&pin_file, "not it\n").unwrap();
+    let run = kps
+        .run_with(&["--json", "agent", "hsmkey"], |c| {
+            with_token(c);
+            c.env("XDG_RUNTIME_DIR", kps.dir.path());
+        })
+        .expect(6);
+    assert_eq!(run.error_json()["error_code"], "KPS.7024");
+}
