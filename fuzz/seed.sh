@@ -13,4 +13,9 @@ for f in tests/fixtures/import-openssh/* tests/fixtures/import-pem/* tests/fixtu
     cp "$f" fuzz/corpus/parse_key/
     case $f in *.ppk) cp "$f" fuzz/corpus/ppk/ ;; esac
 done
+# The agent protocol: one request of each kind kps serves, as OpenSSH sends them.
+mkdir -p fuzz/corpus/agent_proto
+printf '\000\000\000\001\013' > fuzz/corpus/agent_proto/request_identities
+printf '\000\000\000\100\015\000\000\000\063\000\000\000\013ssh-ed25519\000\000\000\040%032d\000\000\000\000\000\000\000\004' 0 \
+    > fuzz/corpus/agent_proto/sign_request
 echo "seeded: $(ls fuzz/corpus/parse_key | wc -l) parse_key, $(ls fuzz/corpus/ppk | wc -l) ppk"

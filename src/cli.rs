@@ -75,6 +75,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ),
     ("Change them", &["rename", "set"]),
     ("Back up and restore", &["backup", "restore"]),
+    ("Use keys without files", &["agent"]),
 ];
 
 /// Man page sections clap cannot express, kept next to the definition.
@@ -98,6 +99,10 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "File holding the token PIN, when --pin-file is not given.",
     ),
     ("KPS_PKCS11_PIN", "The token PIN itself."),
+    (
+        "XDG_RUNTIME_DIR",
+        "Where kps agent makes the directory of its socket (else the temp dir).",
+    ),
     (
         "NO_COLOR",
         "No colour in messages (colour is used only on a terminal anyway).",
@@ -321,6 +326,12 @@ pub enum Command {
                       kps restore ~/backups/kps-2026-11-29.db --force --passphrase-file old-pass.txt"
     )]
     Restore(RestoreArgs),
+
+    /// Serve keypairs to ssh as an SSH agent, the store unlocked once
+    #[command(after_help = "Examples:\n  eval \"$(kps agent -s web01 build)\"\n  \
+                            kps agent -D -a \"$XDG_RUNTIME_DIR/kps-agent.sock\" --lifetime 8h\n  \
+                            ssh -o IdentityAgent=\"$SSH_AUTH_SOCK\" -o IdentityFile=none web01.example.com")]
+    Agent(AgentArgs),
 }
 
 #[derive(Args, Debug)]
@@ -764,6 +775,43 @@ pub enum KmsCommand {
     /// List the token's AES keys (label and id)
     #[command(after_help = "Examples:\n  kps kms list-keys --json")]
     ListKeys,
+}
+
+#[derive(Args, Debug)]
+pub struct AgentArgs {
+    /// Keypairs to serve [default: every keypair with an Ed25519, ECDSA or RSA private key]
+    #[arg(value_name = "NAME", add = crate::complete::keypair_names())]
+    pub names: Vec<String>,
+
+    /// Print sh commands that set SSH_AUTH_SOCK and SSH_AGENT_PID [default unless $SHELL is a csh]
+    #[arg(short = 's', conflicts_with = "csh")]
+    pub sh: bool,
+
+    /// Print csh commands instead
+    #[arg(short = 'c')]
+    pub csh: bool,
+
+    /// Stay in the foreground (for a systemd user unit); stop with SIGTERM or Ctrl-C
+    #[arg(short = 'D')]
+    pub foreground: bool,
+
+    /// Listen on SOCKET, which must not exist [default: a fresh 0700
+    /// directory under $XDG_RUNTIME_DIR, else the temp dir]
+    #[arg(short = 'a', value_name = "SOCKET")]
+    pub socket: Option<PathBuf>,
+
+    /// Forget the keys after DURATION (2s, 30m, 8h, 1h30m; a bare number is seconds)
+    #[arg(short = 't', long, value_name = "DURATION")]
+    pub lifetime: Option<String>,
+
+    /// Also make SHA-1 `ssh-rsa` signatures (old servers); refused by default
+    #[arg(long)]
+    pub allow_sha1: bool,
+
+    /// Internal: the background agent started by `kps agent` without -D,
+    /// which reads its secrets from standard input
+    #[arg(long, hide = true)]
+    pub background_child: bool,
 }
 
 #[derive(Args, Debug)]

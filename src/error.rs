@@ -231,6 +231,15 @@ pub enum Error {
     #[error("{path} is {what}, not a regular file: kps does not replace it")]
     OutputNotRegular { path: PathBuf, what: String },
 
+    /// The agent's socket (or its directory) cannot be made: the path is
+    /// taken, too long for a socket, or not writable.
+    #[error("cannot listen on {path}")]
+    AgentSocket {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("cannot write {path}")]
     OutputIo {
         path: PathBuf,

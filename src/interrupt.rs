@@ -3,12 +3,18 @@
 //! leaves the operator's terminal broken. So before each prompt the terminal
 //! settings are saved, and the first time a handler is installed that puts
 //! them back, shows the cursor, says so, and exits with status 130.
+//!
+//! A command that runs until stopped (`kps agent`) registers what must be
+//! undone instead ([`on_stop`]): the same handler then runs it and exits 0,
+//! quietly, since being stopped is how such a command ends.
 
 use std::io::Write;
 use std::sync::{Mutex, Once};
 
 static SAVED: Mutex<Option<rustix::termios::Termios>> = Mutex::new(None);
 static INSTALL: Once = Once::new();
+type Cleanup = Box<dyn FnOnce() + Send>;
+static ON_STOP: Mutex<Option<Cleanup>> = Mutex::new(None);
 
 /// Call before any interactive prompt.
 pub fn guard_terminal() {
@@ -17,6 +23,18 @@ pub fn guard_terminal() {
     {
         *saved = Some(settings);
     }
+    install();
+}
+
+/// On SIGINT, SIGTERM or SIGHUP from now on: run `cleanup`, then exit 0.
+pub fn on_stop(cleanup: impl FnOnce() + Send + 'static) {
+    if let Ok(mut slot) = ON_STOP.lock() {
+        *slot = Some(Box::new(cleanup));
+    }
+    install();
+}
+
+fn install() {
     INSTALL.call_once(|| {
         use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
         let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
@@ -25,6 +43,11 @@ pub fn guard_terminal() {
         std::thread::spawn(move || {
             if signals.forever().next().is_some() {
                 restore();
+                let cleanup = ON_STOP.lock().ok().and_then(|mut slot| slot.take());
+                if let Some(cleanup) = cleanup {
+                    cleanup();
+                    std::process::exit(0);
+                }
                 let _ = write!(std::io::stderr(), "\x1b[?25h\nerror: cancelled\n");
                 std::process::exit(130);
             }

@@ -4,6 +4,7 @@
 //! binary turns errors into codes and messages, and results into text or JSON.
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod algorithm;
 pub mod bundle;
 pub mod config;

@@ -401,6 +401,13 @@ fn core_verdict(e: &kps::Error) -> Verdict {
             exit::EXISTS,
             Some("delete or rename those keypairs first, or import the bundle into another store"),
         ),
+        E::AgentSocket { .. } => v(
+            "KPS.7040",
+            exit::FAILURE,
+            Some(
+                "give -a a path that does not exist yet, in a directory you can write (at most 107 bytes), or leave -a out",
+            ),
+        ),
     }
 }
 

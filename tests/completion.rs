@@ -20,6 +20,7 @@ const TAKES_A_STORED_KEYPAIR: &[&str] = &[
     "export-bundle",
     "rename",
     "set",
+    "agent",
 ];
 
 /// A store with three keypairs and a PATH whose `kps` is the one under test.

@@ -3,10 +3,10 @@
 //! with kps's OpenSSH exports.
 
 mod common;
+use common::sshd::*;
 use common::*;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::Command;
 
 /// The keypairs under test: every algorithm kps holds (DSA only by import).
 fn make_keys(kps: &Kps) -> Vec<&'static str> {
@@ -205,140 +205,6 @@ fn defaults_overwrites_and_refusals() {
     assert!(leftovers.is_empty());
 }
 
-fn find_program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
-/// A throwaway sshd on 127.0.0.1, stopped when dropped, whatever happens.
-struct Sshd {
-    child: Child,
-    port: u16,
-    host_fingerprint: String,
-    log: PathBuf,
-}
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Sshd {
-    fn start(dir: &Path, authorized_keys: &str) -> Sshd {
-        let sshd = find_program("sshd").expect("sshd");
-        let out = Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-            .arg(dir.join("host_key"))
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        std::fs::write(dir.join("authorized_keys"), authorized_keys).unwrap();
-        // sshd insists on its privilege separation directory.
-        let _ = std::fs::create_dir_all("/run/sshd");
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let config = dir.join("sshd_config");
-        std::fs::write(
-            &config,
-            format!(
-                "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nPidFile {dir}/sshd.pid\n\
-                 AuthorizedKeysFile {dir}/authorized_keys\nStrictModes no\nUsePAM no\n\
-                 PasswordAuthentication no\nKbdInteractiveAuthentication no\n\
-                 PubkeyAuthentication yes\nPermitRootLogin prohibit-password\n\
-                 PubkeyAcceptedAlgorithms +ssh-rsa\nLogLevel VERBOSE\n",
-                host = dir.join("host_key").display(),
-                dir = dir.display(),
-            ),
-        )
-        .unwrap();
-        let log = dir.join("sshd.log");
-        let child = Command::new(sshd)
-            .args(["-D", "-e", "-f"])
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let fp = tool_ok(
-            "ssh-keygen",
-            &[&"-l", &"-E", &"sha256", &"-f", &dir.join("host_key.pub")],
-        );
-        let mut sshd = Sshd {
-            child,
-            port,
-            host_fingerprint: fp.split_whitespace().nth(1).unwrap().to_string(),
-            log,
-        };
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = sshd.child.try_wait() {
-                panic!("sshd exited ({status}): {}", sshd.log_text());
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "sshd did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        sshd
-    }
-
-    /// `plink -batch ... USER@127.0.0.1 echo ok` with `key`, this server's
-    /// host key pinned: success, stdout, stderr.
-    fn plink(&self, key: &Path, user: &str) -> (bool, String, String) {
-        let mut plink = Command::new("plink");
-        plink
-            .args(["-batch", "-ssh", "-P", &self.port.to_string()])
-            .args(["-hostkey", &self.host_fingerprint, "-i"])
-            .arg(key)
-            .arg(format!("{user}@127.0.0.1"))
-            .args(["echo", "ok"]);
-        run_with_timeout(plink)
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-fn user() -> String {
-    String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout)
-        .unwrap()
-        .trim()
-        .to_string()
-}
-
-fn run_with_timeout(mut cmd: Command) -> (bool, String, String) {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn plink_and_ssh_log_in_with_kps_keys() {
     for tool in ["plink", "ssh", "ssh-keygen"] {
@@ -346,11 +212,7 @@ fn plink_and_ssh_log_in_with_kps_keys() {
             return;
         }
     }
-    if find_program("sshd").is_none() {
-        if std::env::var("KPS_TEST_REQUIRE_TOOLS").as_deref() == Ok("1") {
-            panic!("sshd is required (KPS_TEST_REQUIRE_TOOLS=1) but not found");
-        }
-        eprintln!("SKIP: sshd not found (package openssh-server)");
+    if !have_sshd() {
         return;
     }
     let kps = Kps::new();

@@ -1,5 +1,6 @@
 //! One file per subcommand: gather inputs, call the core, render the result.
 
+mod agent;
 mod create;
 mod delete;
 mod export;
@@ -266,6 +267,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Delete(args) => delete::run(&ctx, args),
         Command::Passwd(args) => passwd::run(&ctx, args),
         Command::Verify(args) => verify::run(&ctx, args),
+        Command::Agent(args) => agent::run(&ctx, args),
         Command::Backup(args) => {
             ctx.open_store()?.backup(&args.file, args.force)?;
             if ctx.json {

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod hsm;
+pub mod sshd;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,362 @@
+//! The agent: answers REQUEST_IDENTITIES and SIGN_REQUEST with the keys it
+//! holds, on a Unix socket, a thread per connection. Only the user the
+//! agent runs as may connect (SO_PEERCRED); anything the protocol defines
+//! but kps does not serve is answered with FAILURE and the connection kept;
+//! a malformed message closes its own connection and nothing else.
+
+use super::proto::{self, Identity, ProtoError, Request, Response, SignRequest};
+use ssh_key::encoding::Encode;
+use ssh_key::private::KeypairData;
+use ssh_key::{Algorithm, HashAlg, PrivateKey, Signature};
+use std::fmt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// More connections at once than this are closed as they come: a runaway
+/// client of the same user must not make the agent spawn threads unbounded.
+const MAX_CONNECTIONS: usize = 256;
+
+/// A client that sends half a message and stalls holds its thread no
+/// longer than this.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A private key the agent serves, under its keypair name (the comment
+/// clients list). ssh-key zeroizes the key's secret parts when dropped.
+pub struct HeldKey {
+    name: String,
+    blob: Vec<u8>,
+    key: PrivateKey,
+}
+
+impl HeldKey {
+    /// Only what the agent can sign with: Ed25519, ECDSA, RSA.
+    pub fn new(name: String, key: PrivateKey) -> crate::Result<HeldKey> {
+        if !servable(key.algorithm()) {
+            return Err(unservable(&name, key.algorithm().as_str()));
+        }
+        let blob = key.public_key().key_data().encode_vec().map_err(|_| {
+            crate::Error::bad_key(format!("keypair '{name}': cannot encode its public key"))
+        })?;
+        Ok(HeldKey { name, blob, key })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Debug for HeldKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HeldKey")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Can the agent sign with keys of this algorithm (SSH name)?
+pub fn servable_algorithm(name: &str) -> bool {
+    Algorithm::new(name).is_ok_and(servable)
+}
+
+fn servable(algorithm: Algorithm) -> bool {
+    matches!(
+        algorithm,
+        Algorithm::Ed25519 | Algorithm::Ecdsa { .. } | Algorithm::Rsa { .. }
+    )
+}
+
+/// The error for a keypair the agent cannot serve (DSA).
+pub fn unservable(name: &str, algorithm: &str) -> crate::Error {
+    crate::Error::bad_key_with_hint(
+        format!("keypair '{name}' is {algorithm}: kps agent serves Ed25519, ECDSA and RSA keys"),
+        "leave it out of the names given; OpenSSH no longer accepts DSA keys",
+    )
+}
+
+/// Policy the agent applies to every signature.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Sign with SHA-1 (`ssh-rsa`) when an RSA signature is asked for with
+    /// neither SHA-2 flag. Off: such requests get FAILURE.
+    pub allow_sha1: bool,
+}
+
+/// The keys and the policy; shared by every connection's thread.
+pub struct Agent {
+    keys: RwLock<Vec<HeldKey>>,
+    options: Options,
+    uid: rustix::process::Uid,
+    connections: AtomicUsize,
+}
+
+impl Agent {
+    pub fn new(keys: Vec<HeldKey>, options: Options) -> Arc<Agent> {
+        Arc::new(Agent {
+            keys: RwLock::new(keys),
+            options,
+            uid: rustix::process::geteuid(),
+            connections: AtomicUsize::new(0),
+        })
+    }
+
+    /// The names of the keys held now.
+    pub fn names(&self) -> Vec<String> {
+        self.read_keys().iter().map(|k| k.name.clone()).collect()
+    }
+
+    /// Drop every key (their secrets are zeroized): at the end of the
+    /// lifetime and when the agent stops. The agent keeps answering, with
+    /// no keys, as ssh-agent does after `-t`.
+    pub fn forget_keys(&self) {
+        let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
+        keys.clear();
+        keys.shrink_to_fit();
+    }
+
+    /// Accept connections until the listener fails.
+    pub fn serve(self: &Arc<Self>, listener: &UnixListener) -> std::io::Result<()> {
+        loop {
+            let stream = match listener.accept() {
+                Ok((stream, _)) => stream,
+                Err(e) if transient(&e) => continue,
+                Err(e) => return Err(e),
+            };
+            // Refused here, in the accepting thread, before anything is
+            // read: another user's connection costs no thread.
+            if !self.peer_allowed(&stream) {
+                continue;
+            }
+            if self.connections.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+                self.connections.fetch_sub(1, Ordering::SeqCst);
+                continue;
+            }
+            let agent = Arc::clone(self);
+            let spawned = std::thread::Builder::new()
+                .name("agent-client".into())
+                .spawn(move || {
+                    agent.converse(stream);
+                    agent.connections.fetch_sub(1, Ordering::SeqCst);
+                });
+            if spawned.is_err() {
+                self.connections.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    fn peer_allowed(&self, stream: &UnixStream) -> bool {
+        rustix::net::sockopt::socket_peercred(stream).is_ok_and(|cred| cred.uid == self.uid)
+    }
+
+    /// One client: messages in turn until it closes or sends something
+    /// malformed (then the connection is dropped).
+    fn converse(&self, mut stream: UnixStream) {
+        let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
+        loop {
+            let message = match proto::read_message(&mut stream) {
+                Ok(Some(m)) => m,
+                Ok(None) | Err(_) => return,
+            };
+            let Ok(reply) = self.answer(&message) else {
+                return;
+            };
+            if proto::write_message(&mut stream, &reply).is_err() {
+                return;
+            }
+        }
+    }
+
+    /// The framed reply to one message, or why the connection must close.
+    pub fn answer(&self, message: &[u8]) -> Result<Vec<u8>, ProtoError> {
+        let response = match proto::decode_request(message)? {
+            Request::RequestIdentities => Response::Identities(
+                self.read_keys()
+                    .iter()
+                    .map(|k| Identity {
+                        key: k.key.public_key().key_data().clone(),
+                        comment: k.name.clone(),
+                    })
+                    .collect(),
+            ),
+            Request::Sign(request) => match self.sign(&request) {
+                Some(signature) => Response::Signature(signature),
+                None => Response::Failure,
+            },
+            Request::Unserved(_) => Response::Failure,
+        };
+        proto::encode_response(&response)
+    }
+
+    /// The signature, or `None` (FAILURE) for a key not held, a hash not
+    /// allowed, or a signer that failed.
+    fn sign(&self, request: &SignRequest) -> Option<Signature> {
+        use signature::Signer;
+        let keys = self.read_keys();
+        let held = keys.iter().find(|k| k.blob == request.key_blob)?;
+        match held.key.key_data() {
+            KeypairData::Rsa(rsa) => {
+                // OpenSSH's agent looks at the SHA-256 flag first.
+                let hash = if request.flags & proto::RSA_SHA2_256 != 0 {
+                    Some(HashAlg::Sha256)
+                } else if request.flags & proto::RSA_SHA2_512 != 0 {
+                    Some(HashAlg::Sha512)
+                } else if self.options.allow_sha1 {
+                    None
+                } else {
+                    return None;
+                };
+                match hash {
+                    Some(hash) => (rsa, Some(hash)).try_sign(&request.data).ok(),
+                    None => sign_rsa_sha1(rsa, &request.data),
+                }
+            }
+            KeypairData::Ed25519(_) | KeypairData::Ecdsa(_) => {
+                held.key.try_sign(&request.data).ok()
+            }
+            _ => None,
+        }
+    }
+
+    fn read_keys(&self) -> std::sync::RwLockReadGuard<'_, Vec<HeldKey>> {
+        self.keys.read().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// `ssh-rsa`: PKCS#1 v1.5 over SHA-1, for old servers, only with
+/// `--allow-sha1` (ssh-key signs SHA-1 only with a feature kps leaves off,
+/// so that nothing else in kps can make such a signature by accident).
+fn sign_rsa_sha1(rsa: &ssh_key::private::RsaKeypair, data: &[u8]) -> Option<Signature> {
+    use signature::{SignatureEncoding, Signer};
+    let signer = rsa::pkcs1v15::SigningKey::<sha1::Sha1>::try_from(rsa).ok()?;
+    let raw = signer.try_sign(data).ok()?;
+    Signature::new(Algorithm::Rsa { hash: None }, raw.to_vec()).ok()
+}
+
+/// accept() errors that say nothing about the listener itself; when out of
+/// file descriptors or memory, wait a little for a client to finish.
+fn transient(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::Interrupted | ErrorKind::ConnectionAborted
+    ) {
+        return true;
+    }
+    // EMFILE, ENFILE, ENOBUFS, ENOMEM.
+    if matches!(e.raw_os_error(), Some(24 | 23 | 105 | 12)) {
+        std::thread::sleep(Duration::from_millis(50));
+        return true;
+    }
+    false
+}
+
+/// Forget the agent's keys after `lifetime`, on a thread of its own.
+pub fn expire_after(agent: &Arc<Agent>, lifetime: Duration) {
+    let agent = Arc::clone(agent);
+    std::thread::spawn(move || {
+        std::thread::sleep(lifetime);
+        agent.forget_keys();
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use signature::Verifier;
+    use ssh_key::PublicKey;
+
+    fn key(algorithm: Algorithm) -> PrivateKey {
+        let mut rng = getrandom::SysRng;
+        PrivateKey::random(&mut rand_core::UnwrapErr(&mut rng), algorithm).unwrap()
+    }
+
+    fn agent_with(keys: Vec<(&str, PrivateKey)>, allow_sha1: bool) -> Arc<Agent> {
+        let held = keys
+            .into_iter()
+            .map(|(n, k)| HeldKey::new(n.into(), k).unwrap())
+            .collect();
+        Agent::new(held, Options { allow_sha1 })
+    }
+
+    fn ask(agent: &Agent, framed: &[u8]) -> Response {
+        let reply = agent.answer(&framed[4..]).unwrap();
+        proto::decode_response(&reply[4..]).unwrap()
+    }
+
+    #[test]
+    fn lists_and_signs_with_every_served_algorithm() {
+        let keys = vec![
+            ("ed", key(Algorithm::Ed25519)),
+            (
+                "p256",
+                key(Algorithm::Ecdsa {
+                    curve: ssh_key::EcdsaCurve::NistP256,
+                }),
+            ),
+        ];
+        let publics: Vec<PublicKey> = keys.iter().map(|(_, k)| k.public_key().clone()).collect();
+        let agent = agent_with(keys, false);
+        let Response::Identities(ids) = ask(&agent, &proto::request_identities()) else {
+            panic!("no identities answer");
+        };
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[0].comment, "ed");
+        for public in &publics {
+            let req = proto::sign_request(public.key_data(), b"data", 0).unwrap();
+            let Response::Signature(sig) = ask(&agent, &req) else {
+                panic!("no signature");
+            };
+            public.key_data().verify(b"data", &sig).unwrap();
+        }
+        // A key the agent does not hold: FAILURE, not a closed connection.
+        let other = key(Algorithm::Ed25519);
+        let req = proto::sign_request(other.public_key().key_data(), b"data", 0).unwrap();
+        assert_eq!(ask(&agent, &req), Response::Failure);
+        agent.forget_keys();
+        assert_eq!(
+            ask(&agent, &proto::request_identities()),
+            Response::Identities(vec![])
+        );
+        let req = proto::sign_request(publics[0].key_data(), b"data", 0).unwrap();
+        assert_eq!(ask(&agent, &req), Response::Failure);
+    }
+
+    #[test]
+    fn rsa_hash_follows_the_flags_and_sha1_needs_allowing() {
+        let rsa = key(Algorithm::Rsa { hash: None });
+        let public = rsa.public_key().clone();
+        let strict = agent_with(vec![("rsa", rsa.clone())], false);
+        let lenient = agent_with(vec![("rsa", rsa)], true);
+        for (flags, name) in [
+            (proto::RSA_SHA2_256, "rsa-sha2-256"),
+            (proto::RSA_SHA2_512, "rsa-sha2-512"),
+            (proto::RSA_SHA2_256 | proto::RSA_SHA2_512, "rsa-sha2-256"),
+        ] {
+            let req = proto::sign_request(public.key_data(), b"data", flags).unwrap();
+            let Response::Signature(sig) = ask(&strict, &req) else {
+                panic!("no signature for {name}");
+            };
+            assert_eq!(sig.algorithm().as_str(), name);
+            public.key_data().verify(b"data", &sig).unwrap();
+        }
+        let req = proto::sign_request(public.key_data(), b"data", 0).unwrap();
+        assert_eq!(ask(&strict, &req), Response::Failure);
+        let Response::Signature(sig) = ask(&lenient, &req) else {
+            panic!("no SHA-1 signature with allow_sha1");
+        };
+        assert_eq!(sig.algorithm().as_str(), "ssh-rsa");
+        // Checked independently of ssh-key's verifier: rsa's PKCS#1 v1.5 with SHA-1.
+        let verifying = rsa::pkcs1v15::VerifyingKey::<sha1::Sha1>::new(
+            rsa::PublicKey::try_from(public.key_data().rsa().unwrap()).unwrap(),
+        );
+        let raw = rsa::pkcs1v15::Signature::try_from(sig.as_bytes()).unwrap();
+        verifying.verify(b"data", &raw).unwrap();
+    }
+
+    #[test]
+    fn debug_names_the_key_only() {
+        let held = HeldKey::new("ed".into(), key(Algorithm::Ed25519)).unwrap();
+        assert_eq!(format!("{held:?}"), "HeldKey { name: \"ed\", .. }");
+    }
+}
