@@ -2,6 +2,7 @@
 //! import request or a whole directory, checked against the store (a name
 //! taken, a key already stored) and written in one transaction.
 
+mod bundle;
 mod dir;
 mod report;
 
@@ -62,7 +63,7 @@ fn comment_for(args: &ImportArgs, from_file: &str, name: &str) -> String {
 
 pub fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.bundle {
-        return super::import_bundle::run(ctx, &args, path);
+        return bundle::run(ctx, &args, path);
     }
     let takes_name = args.private_key.is_some() || args.public_key.is_some();
     match (&args.name, takes_name) {
@@ -115,7 +116,7 @@ pub fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
         m.user_id = request.user_id.or(m.user_id);
         batch.push(Candidate::new(m, Incoming::Private(Box::new(parsed)), None));
     } else if let Some(path) = &args.from_dir {
-        outcome.from_dir = true;
+        outcome.batch = true;
         batch = dir::gather(ctx, &args, path, &encryption, &mut outcome)?;
     }
     // Comments: -C, else the file's, else the keypair name.
@@ -199,7 +200,8 @@ impl Candidate {
 /// What became of an import's inputs, for the report.
 #[derive(Default)]
 struct Outcome {
-    from_dir: bool,
+    /// Many keypairs (a directory, a bundle): the JSON document lists them.
+    batch: bool,
     /// Stored (or, in a dry run, would be).
     records: Vec<Keypair>,
     /// Keys already in the store, skipped (`--skip-existing`): the file (in

@@ -10,7 +10,6 @@ mod find;
 mod get_win_password;
 mod identity;
 mod import;
-mod import_bundle;
 mod init;
 mod kms;
 mod list;

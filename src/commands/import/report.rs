@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 pub(super) fn print(ctx: &Context, outcome: &Outcome, dry_run: bool) -> anyhow::Result<()> {
     let Outcome {
-        from_dir,
+        batch,
         records,
         already,
         skipped,
@@ -18,7 +18,7 @@ pub(super) fn print(ctx: &Context, outcome: &Outcome, dry_run: bool) -> anyhow::
         warnings,
     } = outcome;
     if ctx.json {
-        let mut doc = if *from_dir {
+        let mut doc = if *batch {
             let mut skipped: Vec<Value> = skipped
                 .iter()
                 .map(|(p, why)| json!({ "file": p, "reason": why }))
@@ -68,7 +68,7 @@ pub(super) fn print(ctx: &Context, outcome: &Outcome, dry_run: bool) -> anyhow::
             k.bits,
             escape(&k.fingerprint)
         ));
-        if !from_dir {
+        if !batch {
             // Built from the key just read, whose comment was checked.
             text.push_str(&format!("{}\n", escape(&k.public_line)));
         }
@@ -97,7 +97,7 @@ pub(super) fn print(ctx: &Context, outcome: &Outcome, dry_run: bool) -> anyhow::
             escape(why)
         ));
     }
-    if *from_dir && records.is_empty() && already.is_empty() && left_out.is_empty() {
+    if *batch && records.is_empty() && already.is_empty() && left_out.is_empty() {
         text.push_str("No private keys found\n");
     }
     ctx.status(&text)?;

@@ -1,15 +1,12 @@
 //! `kps import --bundle FILE`: every keypair of a bundle from `kps
 //! export-bundle`, in one transaction, checked as any import is.
 
-use super::{Context, Protection, kdf_params, protection, require_kms_config};
 use crate::cli::ImportArgs;
-use crate::output;
+use crate::commands::{Context, Protection, kdf_params, protection, require_kms_config};
 use crate::passphrase;
 use kps::bundle::{self, IncomingKey, Lock};
 use kps::keypair::{Encryption, Keypair, NewKeypair};
 use kps::store::{Material, Store};
-use kps::text::escape;
-use serde_json::{Value, json};
 use std::io::Read;
 use std::path::Path;
 use zeroize::Zeroizing;
@@ -102,7 +99,13 @@ pub fn run(ctx: &Context, args: &ImportArgs, path: &Path) -> anyhow::Result<()> 
             }
         }
     };
-    report(ctx, &records, &warnings, args.dry_run)
+    let outcome = super::Outcome {
+        batch: true,
+        records,
+        warnings,
+        ..Default::default()
+    };
+    super::report::print(ctx, &outcome, args.dry_run)
 }
 
 /// The bundle file, or stdin for '-', refusing more than a bundle can be.
@@ -185,49 +188,4 @@ fn store_in(
                 None => anyhow::anyhow!("import failed"),
             }
         })
-}
-
-fn report(
-    ctx: &Context,
-    records: &[Keypair],
-    warnings: &[String],
-    dry_run: bool,
-) -> anyhow::Result<()> {
-    if ctx.json {
-        let mut doc = json!({
-            "keypairs": records.iter()
-                .map(|k| json!({ "keypair": output::keypair_json(k) }))
-                .collect::<Vec<Value>>(),
-        });
-        if !warnings.is_empty() {
-            doc["warnings"] = json!(warnings);
-        }
-        if dry_run {
-            doc["dry_run"] = json!(true);
-        }
-        output::print_json(&doc)?;
-        return Ok(());
-    }
-    for w in warnings {
-        output::warn(w);
-    }
-    let verb = if dry_run { "Would import" } else { "Imported" };
-    let mut text = String::new();
-    // Checked on the way in (names, comments); escaped all the same.
-    for k in records {
-        text.push_str(&format!(
-            "{verb} keypair {} ({} {}{})\n{}\n",
-            escape(&k.name),
-            escape(&k.algorithm),
-            k.bits,
-            if k.has_private_key {
-                ""
-            } else {
-                ", public key only"
-            },
-            escape(&k.fingerprint)
-        ));
-    }
-    ctx.status(&text)?;
-    Ok(())
 }
