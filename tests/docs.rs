@@ -197,3 +197,35 @@ fn long_help_is_the_readme_section_and_short_help_the_summary() {
     assert!(help("--help").contains("Writes a PuTTY private key file"));
     assert!(!help("-h").contains("Writes a PuTTY private key file"));
 }
+
+/// Every subcommand `kps --help` lists has a README section, which its
+/// long help (and so its man page) carries.
+#[test]
+fn every_listed_subcommand_has_its_readme_section() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(bin())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "kps {args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let top = run(&["--help"]);
+    let subs: Vec<&str> = top
+        .lines()
+        .take_while(|l| !l.starts_with("Options:"))
+        .filter_map(|l| l.strip_prefix("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(subs.len() >= 20, "{subs:?}");
+    for sub in subs {
+        let long = run(&[sub, "--help"]);
+        let short = run(&[sub, "-h"]);
+        let short_lines: Vec<&str> = short.lines().collect();
+        assert!(
+            long.lines()
+                .any(|l| l.len() > 30 && !short_lines.contains(&l) && !l.starts_with(' ')),
+            "kps {sub} --help carries no README section (add a heading naming `kps {sub}`)"
+        );
+    }
+}
