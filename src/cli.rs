@@ -145,6 +145,10 @@ pub const EXIT_STATUS: &[(&str, &str)] = &[
         "7",
         "Store unreadable, busy too long, corrupt or tampered with.",
     ),
+    (
+        "8",
+        "import --from-dir imported what it could and left some key files out (each is listed).",
+    ),
 ];
 
 #[derive(Subcommand, Debug)]
