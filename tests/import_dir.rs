@@ -639,3 +639,47 @@ fn encrypted_ppk_v2_and_v3_files_open_with_the_one_passphrase() {
         ]
     );
 }
+
+/// A copy of a key under a file name that clashes with the original's
+/// (`deploy_ci` beside `deploy@ci`): left out on the first run, and on a
+/// re-run with --skip-existing skipped as already stored, not left out
+/// again, so the re-run exits 0.
+#[test]
+fn a_copy_under_a_clashing_file_name_is_skipped_on_a_rerun() {
+    if !have_tool("ssh-keygen") {
+        return;
+    }
+    let kps = Kps::new();
+    let dir = dir_with(
+        &kps,
+        "ssh",
+        "ssh-keygen -q -t ed25519 -N '' -f deploy@ci && cp deploy@ci deploy_ci",
+    );
+    let first = kps.run(&["--json", "import", "--from-dir", dir.to_str().unwrap()]);
+    let doc = first.expect(8).json();
+    assert_eq!(imported(&doc), ["deploy_ci"]);
+    assert_eq!(
+        left_out(&doc),
+        [("deploy_ci".to_string(), "KPS.7001".to_string())]
+    );
+
+    let again = kps.run(&[
+        "--json",
+        "import",
+        "--from-dir",
+        dir.to_str().unwrap(),
+        "--skip-existing",
+    ]);
+    let doc = again.ok().json();
+    assert!(imported(&doc).is_empty(), "{doc}");
+    assert!(left_out(&doc).is_empty(), "{doc}");
+    let skipped: Vec<String> = doc["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["stored_as"] == "deploy_ci")
+        .map(file_name)
+        .collect();
+    assert_eq!(skipped, ["deploy@ci", "deploy_ci"], "{doc}");
+    assert_eq!(names(&kps), ["deploy_ci"]);
+}

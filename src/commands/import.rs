@@ -236,6 +236,7 @@ fn sort(
     outcome: &mut Outcome,
 ) -> anyhow::Result<Vec<Candidate>> {
     let mut seen: HashMap<String, String> = HashMap::new();
+    let mut batch_names: HashMap<String, PathBuf> = HashMap::new();
     let mut keep = Vec::new();
     for c in batch {
         let fingerprint = c.incoming.fingerprint();
@@ -257,6 +258,23 @@ fn sort(
             }
         }
         let name = &c.meta.name;
+        // Two files of a directory that give one name: the first (in name
+        // order) keeps it. Decided here, after --skip-existing, so that a
+        // copy of a stored key under a clashing file name is skipped, not
+        // left out.
+        if let Some(first) = batch_names.get(name) {
+            let Some(file) = c.file else {
+                return Err(kps::Error::AlreadyExists(name.clone()).into());
+            };
+            outcome.left_out.push((
+                file,
+                kps::Error::NameTaken {
+                    name: name.clone(),
+                    by: format!("the key file {}", first.display()),
+                },
+            ));
+            continue;
+        }
         let taken = match store.map(|s| s.get(name)) {
             Some(Ok(_)) => true,
             None | Some(Err(kps::Error::NotFound(_))) => false,
@@ -292,6 +310,9 @@ fn sort(
             ));
         }
         seen.insert(fingerprint, name.clone());
+        if let Some(file) = &c.file {
+            batch_names.insert(name.clone(), file.clone());
+        }
         keep.push(c);
     }
     Ok(keep)

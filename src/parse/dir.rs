@@ -6,7 +6,6 @@
 use super::{Content, ParsedKey, classify, private_key};
 use crate::secret::Passphrase;
 use crate::{Error, Result};
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -172,7 +171,6 @@ pub fn scan(dir: &Path) -> Result<DirScan> {
         .collect();
     paths.sort();
     let mut scan = DirScan::default();
-    let mut names: HashMap<String, PathBuf> = HashMap::new();
     for path in paths {
         // Directories, sockets and broken links are not key files.
         let Ok(meta) = std::fs::metadata(&path) else {
@@ -220,17 +218,6 @@ pub fn scan(dir: &Path) -> Result<DirScan> {
             ));
             continue;
         };
-        if let Some(first) = names.get(&name) {
-            scan.unnamed.push((
-                path,
-                Error::NameTaken {
-                    name,
-                    by: format!("the key file {}", first.display()),
-                },
-            ));
-            continue;
-        }
-        names.insert(name.clone(), path.clone());
         let cost = super::key_text(&bytes).ok().and_then(|t| kdf_cost(&t));
         scan.files.push(KeyFile {
             path,

@@ -14,6 +14,7 @@ use kps::keypair::Encryption;
 use kps::parse::{self, KeyFile, ParsedKey};
 use kps::secret::Passphrase;
 use kps::store::Store;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// How the encrypted files are opened.
@@ -87,7 +88,11 @@ pub(super) fn gather(
         }
     }
     refused.extend(parse::over_budget(&to_open));
-    fail_if_refused(refused, outcome)?;
+    let named = opened
+        .iter()
+        .map(|(p, n, _)| (p.as_path(), n.as_str()))
+        .chain(to_open.iter().map(|f| (f.path.as_path(), f.name.as_str())));
+    fail_if_refused(refused, named.collect(), outcome)?;
 
     let mut refused = Vec::new();
     match keys {
@@ -131,7 +136,8 @@ pub(super) fn gather(
             }
         }
     }
-    fail_if_refused(refused, outcome)?;
+    let named = opened.iter().map(|(p, n, _)| (p.as_path(), n.as_str()));
+    fail_if_refused(refused, named.collect(), outcome)?;
 
     opened.sort_by(|a, b| a.0.cmp(&b.0));
     outcome.left_out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -151,6 +157,7 @@ pub(super) fn gather(
 /// needs the user's attention is listed, the ones left out so far too.
 fn fail_if_refused(
     refused: Vec<(PathBuf, kps::Error)>,
+    mut named: Vec<(&Path, &str)>,
     outcome: &mut Outcome,
 ) -> anyhow::Result<()> {
     if refused.is_empty() {
@@ -158,6 +165,24 @@ fn fail_if_refused(
     }
     let mut failures = refused;
     failures.append(&mut outcome.left_out);
+    // The files that would have lost their name to an earlier one (the
+    // import decides that later, once it knows which keys are stored).
+    named.sort();
+    let mut first: HashMap<&str, &Path> = HashMap::new();
+    for (path, name) in named {
+        match first.get(name) {
+            Some(by) => failures.push((
+                path.to_path_buf(),
+                kps::Error::NameTaken {
+                    name: name.to_string(),
+                    by: format!("the key file {}", by.display()),
+                },
+            )),
+            None => {
+                first.insert(name, path);
+            }
+        }
+    }
     failures.sort_by(|a, b| a.0.cmp(&b.0));
     Err(kps::Error::BatchFailed {
         failures: failures
