@@ -229,3 +229,46 @@ fn every_listed_subcommand_has_its_readme_section() {
         );
     }
 }
+
+/// Every error code kps can print is in the README's table, which is one
+/// table (a blank line inside it splits it in two when rendered), in order.
+#[test]
+fn the_readme_error_table_lists_every_code_once_in_order() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let report = std::fs::read_to_string(root.join("src/report.rs")).unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let codes_in = |text: &str| -> Vec<String> {
+        text.match_indices("\"KPS.")
+            .map(|(i, _)| text[i + 1..i + 9].to_string())
+            .filter(|c| c[4..].chars().all(|d| d.is_ascii_digit()))
+            .collect()
+    };
+    let section = readme
+        .split_once("## Error codes")
+        .and_then(|(_, rest)| rest.split_once("\n## "))
+        .map(|(s, _)| s)
+        .unwrap();
+    let table: Vec<&str> = section
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    let listed: Vec<String> = table
+        .iter()
+        .skip(2)
+        .map(|row| row.split('|').nth(1).unwrap().trim().to_string())
+        .collect();
+    let mut sorted = listed.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(
+        listed, sorted,
+        "the table is not in order, or lists a code twice"
+    );
+    for code in codes_in(&report) {
+        assert!(
+            listed.contains(&code),
+            "{code} is not in the README's table"
+        );
+    }
+}
