@@ -540,6 +540,54 @@ mod tests {
     }
 
     #[test]
+    fn session_bind_parsed_strictly_and_a_bad_body_is_only_unserved() {
+        let key = key_from_blob(&ed25519_blob()).unwrap();
+        let sig = Signature::new(ssh_key::Algorithm::Ed25519, vec![3u8; 64]).unwrap();
+        let framed = session_bind(&key, b"sid", &sig, true).unwrap();
+        // byte 27, string name, string host key, string sid, string sig, bool.
+        let mut expected = vec![EXTENSION];
+        expected.extend(string(SESSION_BIND.as_bytes()));
+        expected.extend(string(&ed25519_blob()));
+        expected.extend(string(b"sid"));
+        let mut inner = string(b"ssh-ed25519");
+        inner.extend(string(&[3u8; 64]));
+        expected.extend(string(&inner));
+        expected.push(1);
+        assert_eq!(&framed[4..], expected.as_slice());
+        let Request::SessionBind(bind) = decode_request(&framed[4..]).unwrap() else {
+            panic!("not a session-bind");
+        };
+        assert_eq!(
+            (bind.host_key, bind.session_id, bind.forwarding),
+            (key, b"sid".to_vec(), true)
+        );
+        // Cut anywhere after the name, a trailing byte, a bool of 2: FAILURE
+        // (unserved), never a closed connection, since ssh logs in on it.
+        let name_end = 1 + 4 + SESSION_BIND.len();
+        for cut in name_end..expected.len() {
+            assert!(matches!(
+                decode_request(&expected[..cut]).unwrap(),
+                Request::Unserved(EXTENSION)
+            ));
+        }
+        for bad in [[&expected[..], &[0]].concat(), {
+            let mut b = expected.clone();
+            *b.last_mut().unwrap() = 2;
+            b
+        }] {
+            assert!(matches!(
+                decode_request(&bad).unwrap(),
+                Request::Unserved(EXTENSION)
+            ));
+        }
+        // An extension with no readable name is malformed.
+        assert!(matches!(
+            decode_request(&[EXTENSION, 0, 0, 0, 9, b'x']),
+            Err(ProtoError::Malformed("EXTENSION"))
+        ));
+    }
+
+    #[test]
     fn identities_answer_layout_and_round_trip() {
         let key = key_from_blob(&ed25519_blob()).unwrap();
         let answer = Response::Identities(vec![Identity {

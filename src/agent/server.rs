@@ -528,6 +528,149 @@ mod tests {
         verifying.verify(b"data", &raw).unwrap();
     }
 
+    /// An approver that answers `yes` and records what it was asked.
+    struct Recorder {
+        yes: bool,
+        asked: Arc<Mutex<Vec<Question>>>,
+    }
+
+    impl Approve for Recorder {
+        fn approve(&self, question: &Question) -> bool {
+            self.asked.lock().unwrap().push(question.clone());
+            self.yes
+        }
+    }
+
+    fn bind_message(host: &PrivateKey, sid: &[u8], signed: &[u8], forwarding: bool) -> Vec<u8> {
+        use signature::Signer;
+        let sig: Signature = host.try_sign(signed).unwrap();
+        proto::session_bind(host.public_key().key_data(), sid, &sig, forwarding).unwrap()
+    }
+
+    fn ask_on(agent: &Agent, connection: &mut Connection, framed: &[u8]) -> Response {
+        let reply = agent.answer_on(connection, &framed[4..]).unwrap();
+        proto::decode_response(&reply[4..]).unwrap()
+    }
+
+    #[test]
+    fn session_bind_is_verified_recorded_and_named_in_the_question() {
+        let user = key(Algorithm::Ed25519);
+        let public = user.public_key().clone();
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let held = vec![HeldKey::new("web01".into(), user).unwrap()];
+        let agent = Agent::confirming(
+            held,
+            Options::default(),
+            Box::new(Recorder {
+                yes: true,
+                asked: Arc::clone(&asked),
+            }),
+        );
+        let host = key(Algorithm::Ecdsa {
+            curve: ssh_key::EcdsaCurve::NistP256,
+        });
+        let host_fp = host.fingerprint(HashAlg::Sha256).to_string();
+        let sign = proto::sign_request(public.key_data(), b"data", 0).unwrap();
+
+        // Unbound: the question has no host.
+        let mut conn = Connection::default();
+        assert!(matches!(
+            ask_on(&agent, &mut conn, &sign),
+            Response::Signature(_)
+        ));
+        // A signature over something else than the session id: FAILURE,
+        // not recorded, and the connection still answers.
+        let forged = bind_message(&host, b"session-1", b"session-2", false);
+        assert_eq!(ask_on(&agent, &mut conn, &forged), Response::Failure);
+        // Another key's signature over the right session id.
+        let other = key(Algorithm::Ed25519);
+        let sig = {
+            use signature::Signer;
+            let s: Signature = other.try_sign(b"session-1").unwrap();
+            s
+        };
+        let wrong_key =
+            proto::session_bind(host.public_key().key_data(), b"session-1", &sig, false).unwrap();
+        assert_eq!(ask_on(&agent, &mut conn, &wrong_key), Response::Failure);
+        assert!(conn.binds.is_empty());
+        // A good one: SUCCESS, and the next question names the host key.
+        let good = bind_message(&host, b"session-1", b"session-1", false);
+        assert_eq!(ask_on(&agent, &mut conn, &good), Response::Success);
+        assert!(matches!(
+            ask_on(&agent, &mut conn, &sign),
+            Response::Signature(_)
+        ));
+        // Bound for a login: never bound again, not even to the same session.
+        assert_eq!(ask_on(&agent, &mut conn, &good), Response::Failure);
+        let asked = asked.lock().unwrap().clone();
+        assert_eq!(asked.len(), 2);
+        assert_eq!(asked[0].host, None);
+        assert_eq!(asked[1].host.as_deref(), Some(host_fp.as_str()));
+        assert_eq!(asked[1].key, "web01");
+        assert_eq!(
+            asked[1].fingerprint,
+            public.fingerprint(HashAlg::Sha256).to_string()
+        );
+        assert!(!asked[1].forwarded);
+        let lines = asked[1].lines();
+        assert!(
+            lines[0].contains("web01") && lines[1].contains(&host_fp),
+            "{lines:?}"
+        );
+
+        // Forwarding binds chain; the question names the last host; the
+        // same session id under another host key is refused.
+        let hop2 = key(Algorithm::Ed25519);
+        let mut conn = Connection::default();
+        let first = bind_message(&host, b"s1", b"s1", true);
+        assert_eq!(ask_on(&agent, &mut conn, &first), Response::Success);
+        assert_eq!(ask_on(&agent, &mut conn, &first), Response::Success);
+        let clash = bind_message(&hop2, b"s1", b"s1", true);
+        assert_eq!(ask_on(&agent, &mut conn, &clash), Response::Failure);
+        let second = bind_message(&hop2, b"s2", b"s2", false);
+        assert_eq!(ask_on(&agent, &mut conn, &second), Response::Success);
+        assert_eq!(conn.binds.len(), 2);
+    }
+
+    #[test]
+    fn a_refused_approval_is_failure_and_nothing_is_signed() {
+        let user = key(Algorithm::Ed25519);
+        let public = user.public_key().clone();
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let agent = Agent::confirming(
+            vec![HeldKey::new("ed".into(), user).unwrap()],
+            Options::default(),
+            Box::new(Recorder {
+                yes: false,
+                asked: Arc::clone(&asked),
+            }),
+        );
+        let sign = proto::sign_request(public.key_data(), b"data", 0).unwrap();
+        assert_eq!(ask(&agent, &sign), Response::Failure);
+        // A key not held is refused without asking anybody.
+        let other = key(Algorithm::Ed25519);
+        let sign = proto::sign_request(other.public_key().key_data(), b"data", 0).unwrap();
+        assert_eq!(ask(&agent, &sign), Response::Failure);
+        assert_eq!(asked.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn question_text_escapes_what_it_did_not_write() {
+        let q = Question {
+            key: "a\x1b[2Jb".into(),
+            fingerprint: "SHA256:x\ny".into(),
+            host: Some("SHA256:\u{9b}z".into()),
+            forwarded: true,
+        };
+        let text = q.lines().join("\n");
+        assert!(!text.contains('\x1b') && !text.contains('\u{9b}'), "{text}");
+        assert_eq!(q.lines().len(), 2);
+        assert!(
+            text.contains("a\\x1b[2Jb") && text.contains("forwarded"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn debug_names_the_key_only() {
         let held = HeldKey::new("ed".into(), key(Algorithm::Ed25519)).unwrap();
