@@ -6,7 +6,7 @@
 #   QUICK=1 bash bench/peers.sh             # one short round of everything: checks the script
 #   KPS=/path/to/kps bash bench/peers.sh    # an already built binary (else: cargo build --release)
 #
-# Needs hyperfine, ssh-keygen, puttygen, openssl, sqlite3, jq and GNU time.
+# Needs hyperfine, ssh-keygen, ssh-agent, puttygen, openssl, sqlite3, jq, python3 and GNU time.
 #
 # Alternating: every comparison runs in ROUNDS rounds (3), each a hyperfine
 # call over all its commands with a warm-up run each, the order rotated from
@@ -57,7 +57,11 @@ KPS=$(realpath "$KPS")
 W=$(mktemp -d "${TMPDIR:-/tmp}/kps-bench.XXXXXX")
 # Pins (docs/store-format.md) go with the benchmark stores, not into ~/.config.
 export XDG_CONFIG_HOME="$W/config"
-cleanup() { rm -rf "$W"; }
+AGENT_PIDS=()  # the agents of the agent section, stopped on exit
+cleanup() {
+    for pid in "${AGENT_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    rm -rf "$W"
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 mkdir -p "$W/json"
@@ -277,6 +281,30 @@ for n in "${LIST_SIZES[@]}"; do
     row "show, $size keypairs" "list$n" "show"
     row "export --format public, $size keypairs" "list$n" "export public"
 done
+
+# --- agent signatures -------------------------------------------------------
+
+# 1,000 Ed25519 signatures through `kps agent` and through OpenSSH's
+# `ssh-agent`, holding the same key, driven by the same client
+# (bench/agent-sign.py: a new connection per signature, as each ssh makes).
+# Both agents are started once and serve every run.
+log "agents"
+"$KPS" --store "$W/agent-store" --passphrase-file "$W/pass" create sig -t ed25519 -q
+"$KPS" --store "$W/agent-store" --passphrase-file "$W/pass" export sig -o "$W/agent-key" -q
+"$KPS" --store "$W/agent-store" --passphrase-file "$W/pass" agent -D -a "$W/kps-agent.sock" -q >/dev/null &
+AGENT_PIDS+=($!)
+ssh-agent -D -a "$W/ssh-agent.sock" >/dev/null &
+AGENT_PIDS+=($!)
+for _ in $(seq 100); do
+    [ -S "$W/kps-agent.sock" ] && [ -S "$W/ssh-agent.sock" ] && break
+    sleep 0.1
+done
+SSH_AUTH_SOCK="$W/ssh-agent.sock" ssh-add -q "$W/agent-key" 2>/dev/null
+SIGN="python3 $ROOT/bench/agent-sign.py"
+add agent "kps agent" "" "$SIGN $W/kps-agent.sock 1000"
+add agent "ssh-agent" "" "$SIGN $W/ssh-agent.sock 1000"
+run_set agent "$RUNS"
+row "1,000 Ed25519 signatures through the agent" agent "kps agent" "ssh-agent"
 
 # --- start-up -------------------------------------------------------------
 

@@ -812,6 +812,12 @@ pub struct AgentArgs {
     #[arg(long)]
     pub allow_sha1: bool,
 
+    /// Ask before each signature: at the terminal with -D, else through
+    /// $SSH_ASKPASS (as ssh-agent does, honouring SSH_ASKPASS_REQUIRE); refused at
+    /// start when neither can ask
+    #[arg(long)]
+    pub confirm: bool,
+
     /// Internal: the background agent started by `kps agent` without -D,
     /// which reads its secrets from standard input
     #[arg(long, hide = true)]

@@ -240,6 +240,11 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// `kps agent --confirm` with no way to ask: no terminal in the
+    /// foreground, no usable `SSH_ASKPASS` (or `SSH_ASKPASS_REQUIRE=never`).
+    #[error("kps agent --confirm cannot ask for approval: {0}")]
+    AgentConfirmUnavailable(String),
+
     #[error("cannot write {path}")]
     OutputIo {
         path: PathBuf,

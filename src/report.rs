@@ -408,6 +408,13 @@ fn core_verdict(e: &kps::Error) -> Verdict {
                 "give -a a path that does not exist yet, in a directory you can write (at most 107 bytes), or leave -a out",
             ),
         ),
+        E::AgentConfirmUnavailable(_) => v(
+            "KPS.7045",
+            exit::FAILURE,
+            Some(
+                "run 'kps agent -D --confirm' at a terminal, or set SSH_ASKPASS to an askpass program and DISPLAY or WAYLAND_DISPLAY (or SSH_ASKPASS_REQUIRE=force)",
+            ),
+        ),
     }
 }
 

@@ -796,3 +796,330 @@ fn kms_keypairs_are_served_with_the_pin_only() {
         .expect(6);
     assert_eq!(run.error_json()["error_code"], "KPS.7024");
 }
+
+/// An SSH_ASKPASS script that records what it was asked (the
+/// SSH_ASKPASS_PROMPT hint, then its argument) in `asked`, and answers as
+/// the file `answer` says: `yes` prints yes and exits 0, `empty` prints
+/// nothing and exits 0 (also yes, as for ssh-agent), `no` exits 1, `other`
+/// prints "no" and exits 0 (not yes).
+fn askpass_script(kps: &Kps) -> PathBuf {
+    let script = kps.path("askpass.sh");
+    let dir = kps.dir.path().display();
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s|%s\\n--\\n' \"$SSH_ASKPASS_PROMPT\" \"$1\" >> '{dir}/asked'\n\
+             case $(cat '{dir}/answer') in\n  yes) echo yes ;;\n  empty) ;;\n  no) exit 1 ;;\n  *) echo no ;;\nesac\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    script
+}
+
+fn sign_file(kps: &Kps, agent: &Agent, pub_file: &Path) -> bool {
+    let _ = std::fs::remove_file(kps.path("msg.sig"));
+    Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-n", "file", "-f"])
+        .arg(pub_file)
+        .arg(kps.path("msg"))
+        .env("SSH_AUTH_SOCK", &agent.socket)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+        && kps.path("msg.sig").exists()
+}
+
+#[test]
+fn confirm_through_askpass_yes_and_no_names_the_key_and_the_host() {
+    if !have_tool("ssh-keygen") {
+        return;
+    }
+    let kps = Kps::new();
+    kps.create("ed", &[]);
+    let public = public_line(&kps, "ed");
+    let pub_file = kps.path("ed.pub");
+    std::fs::write(&pub_file, &public).unwrap();
+    std::fs::write(kps.path("msg"), "a message\n").unwrap();
+    let script = askpass_script(&kps);
+    let agent = Agent::start_with(&kps, &["--confirm"], |c| {
+        c.env("SSH_ASKPASS", &script)
+            .env("SSH_ASKPASS_REQUIRE", "force")
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY");
+    });
+    let key_fp = kps.run(&["--json", "show", "ed"]).ok().json()["keypair"]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let asked = || std::fs::read_to_string(kps.path("asked")).unwrap_or_default();
+    for (answer, signed) in [
+        ("yes", true),
+        ("empty", true),
+        ("no", false),
+        ("other", false),
+    ] {
+        std::fs::write(kps.path("answer"), answer).unwrap();
+        let before = asked().matches("--\n").count();
+        assert_eq!(
+            sign_file(&kps, &agent, &pub_file),
+            signed,
+            "answer {answer}"
+        );
+        assert_eq!(
+            asked().matches("--\n").count(),
+            before + 1,
+            "answer {answer}"
+        );
+    }
+    // Listing the keys asks nothing.
+    let listed = agent.tool("ssh-add", &["-l"]);
+    assert!(listed.status.success());
+    assert_eq!(asked().matches("--\n").count(), 4);
+    let text = asked();
+    let first = text.split("--\n").next().unwrap();
+    assert!(
+        first.starts_with("confirm|Allow use of key ed (SHA256:"),
+        "{first}"
+    );
+    assert!(first.contains(&key_fp), "{first} lacks {key_fp}");
+    // ssh-keygen binds no session: the question says so.
+    assert!(first.contains("no session-bind"), "{first}");
+
+    // An ssh login sends session-bind: the question names the server's
+    // host key, as ssh-keygen -lf prints it; with "no" the login fails.
+    if !have_sshd() {
+        return;
+    }
+    let dir = kps.path("sshd");
+    std::fs::create_dir(&dir).unwrap();
+    let sshd = Sshd::start(&dir, &public);
+    std::fs::write(kps.path("answer"), "yes").unwrap();
+    let (ok, stderr) = ssh_login(&sshd, &agent.socket, &pub_file, &[]);
+    assert!(ok, "{stderr}\nsshd: {}", sshd.log_text());
+    let text = asked();
+    let last = text.trim_end_matches("--\n").rsplit("--\n").next().unwrap();
+    let host_line = format!("Host key {}.", sshd.host_fingerprint);
+    assert!(last.contains(&host_line), "{last} lacks {host_line}");
+    assert!(last.contains("Allow use of key ed "), "{last}");
+    std::fs::write(kps.path("answer"), "no").unwrap();
+    let (ok, _) = ssh_login(&sshd, &agent.socket, &pub_file, &[]);
+    assert!(!ok, "a refused signature logged in");
+}
+
+#[test]
+fn confirm_with_no_way_to_ask_is_refused_at_start() {
+    let kps = Kps::new();
+    kps.create("ed", &[]);
+    let script = askpass_script(&kps);
+    let no_display = |c: &mut Command| {
+        c.env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .env_remove("SSH_ASKPASS_REQUIRE")
+            .env("XDG_RUNTIME_DIR", kps.dir.path());
+    };
+    // In the background there is no terminal; no display, so no askpass.
+    let run = kps
+        .run_with(&["--json", "agent", "--confirm"], no_display)
+        .expect(1);
+    assert_eq!(run.error_json()["error_code"], "KPS.7045");
+    assert!(run.stdout().is_empty(), "{}", run.stdout());
+    // Askpass forbidden, in the foreground without a terminal (stdin and
+    // stdout are pipes; setsid leaves no controlling terminal).
+    if have_tool("setsid") {
+        let run = kps
+            .run_with(&["--json", "agent", "-D", "--confirm"], |c| {
+                no_display(c);
+                c.env("SSH_ASKPASS_REQUIRE", "never")
+                    .env("SSH_ASKPASS", &script)
+                    .env("DISPLAY", ":0");
+                let args: Vec<_> = c.get_args().map(|a| a.to_owned()).collect();
+                let program = c.get_program().to_owned();
+                let envs: Vec<_> = c
+                    .get_envs()
+                    .map(|(k, v)| (k.to_owned(), v.map(|v| v.to_owned())))
+                    .collect();
+                *c = Command::new("setsid");
+                c.arg("-w").arg(program).args(args);
+                for (k, v) in envs {
+                    match v {
+                        Some(v) => c.env(k, v),
+                        None => c.env_remove(k),
+                    };
+                }
+            })
+            .expect(1);
+        assert_eq!(run.error_json()["error_code"], "KPS.7045");
+        assert!(
+            run.error_json()["error_msg"]
+                .as_str()
+                .unwrap()
+                .contains("SSH_ASKPASS_REQUIRE=never")
+        );
+    }
+    // Forced, but the program is not there: refused now, not at the first
+    // signature. The message escapes the name it quotes.
+    let run = kps
+        .run_with(&["--json", "agent", "--confirm"], |c| {
+            no_display(c);
+            c.env("SSH_ASKPASS_REQUIRE", "force")
+                .env("SSH_ASKPASS", kps.path("no\x1bsuch"));
+        })
+        .expect(1);
+    assert_eq!(run.error_json()["error_code"], "KPS.7045");
+    assert!(!run.stderr().contains('\x1b'));
+    // Nothing was left listening.
+    let leftover: Vec<_> = std::fs::read_dir(kps.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("kps-agent"))
+        .collect();
+    assert!(leftover.is_empty(), "{leftover:?}");
+}
+
+/// A private tmux server (socket in the test's directory) running one
+/// command in a pane; killed when dropped. tests/terminal.rs has the full
+/// driver; this is what the agent's terminal approval needs.
+struct Tmux {
+    socket: PathBuf,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(["-f", "/dev/null"])
+            .args(args)
+            .env_remove("TMUX")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-J", "-S", "-", "-t", "kps"])
+    }
+
+    fn wait_for(&self, text: &str, n: usize) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if screen.matches(text).count() >= n {
+                return screen;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {text:?} (x{n}) on the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+#[test]
+fn confirm_in_the_foreground_asks_at_the_terminal() {
+    if !(have_tool("tmux") && have_tool("ssh-keygen")) {
+        return;
+    }
+    let kps = Kps::new();
+    kps.create("ed", &[]);
+    let pub_file = kps.path("ed.pub");
+    std::fs::write(&pub_file, public_line(&kps, "ed")).unwrap();
+    std::fs::write(kps.path("msg"), "a message\n").unwrap();
+    let socket = kps.path("agent.sock");
+    let tmux = Tmux {
+        socket: kps.path("tmux.sock"),
+    };
+    // No display, no askpass: the terminal is the only way to ask.
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "kps",
+        "-x",
+        "200",
+        "-y",
+        "50",
+        "--",
+        "env",
+        "-i",
+        "PATH=/usr/bin:/bin",
+        "TERM=xterm",
+        &format!("KPS_STORE={}", kps.store.display()),
+        &format!("KPS_PASSPHRASE_FILE={}", kps.pass_file.display()),
+        "/bin/sh",
+        "-c",
+        "trap : INT; \"$@\"; echo \"[kps exited $?]\"; exec sleep 600",
+        "sh",
+        bin(),
+        "agent",
+        "-D",
+        "--confirm",
+        "-a",
+        socket.to_str().unwrap(),
+    ]);
+    tmux.wait_for("asked for at this terminal", 1);
+    for (n, (typed, signed)) in [("y", true), ("n", false), ("yes", true), ("", false)]
+        .into_iter()
+        .enumerate()
+    {
+        let signer = {
+            let kps_dir = kps.dir.path().to_path_buf();
+            let (pub_file, socket) = (pub_file.clone(), socket.clone());
+            std::thread::spawn(move || {
+                let _ = std::fs::remove_file(kps_dir.join("msg.sig"));
+                Command::new("ssh-keygen")
+                    .args(["-Y", "sign", "-n", "file", "-f"])
+                    .arg(&pub_file)
+                    .arg(kps_dir.join("msg"))
+                    .env("SSH_AUTH_SOCK", &socket)
+                    .stdin(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .unwrap()
+                    .success()
+            })
+        };
+        let screen = tmux.wait_for("sign? [y/N]", n + 1);
+        assert!(screen.contains("Allow use of key ed (SHA256:"), "{screen}");
+        if !typed.is_empty() {
+            tmux.run(&["send-keys", "-t", "kps", "-l", "--", typed]);
+        }
+        tmux.run(&["send-keys", "-t", "kps", "Enter"]);
+        assert_eq!(
+            signer.join().unwrap(),
+            signed,
+            "typed {typed:?}:\n{}",
+            tmux.screen()
+        );
+        assert_eq!(kps.path("msg.sig").exists(), signed);
+    }
+    let screen = tmux.screen();
+    assert_eq!(screen.matches("kps agent: signed").count(), 2, "{screen}");
+    assert_eq!(screen.matches("kps agent: refused").count(), 2, "{screen}");
+    // Ctrl-C stops the agent, which removes its socket.
+    tmux.run(&["send-keys", "-t", "kps", "C-c"]);
+    tmux.wait_for("[kps exited", 1);
+    assert!(!socket.exists());
+}

@@ -34,12 +34,16 @@ pub const RSA_SHA2_512: u32 = 0x04;
 const CONSTRAIN_LIFETIME: u8 = 1;
 const CONSTRAIN_CONFIRM: u8 = 2;
 
+/// OpenSSH's extension by which ssh tells its agent which server (host key)
+/// and which session (its id, signed by the host key) a connection serves.
+pub const SESSION_BIND: &str = "session-bind@openssh.com";
+
 /// Types a client may send that kps's agent does not serve, answered with
 /// FAILURE and the connection kept: the SSH-1 requests (1, 3, 7, 8, 9),
 /// add/remove/remove-all (17, 18, 19), smartcards (20, 21, 26), lock and
-/// unlock (22, 23), constrained adds (24, 25) and extensions (27, among them
-/// OpenSSH's `session-bind@openssh.com`, which ssh only logs if refused).
-/// Any other number is no agent request at all: the connection is closed.
+/// unlock (22, 23), constrained adds (24, 25) and extensions (27) other than
+/// [`SESSION_BIND`]. Any other number is no agent request at all: the
+/// connection is closed.
 const UNSERVED_REQUESTS: &[u8] = &[1, 3, 7, 8, 9, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27];
 
 /// Why a message was refused. Each one closes the connection it came on.
@@ -102,8 +106,25 @@ pub fn write_message(w: &mut impl Write, framed: &[u8]) -> Result<(), ProtoError
 pub enum Request {
     RequestIdentities,
     Sign(SignRequest),
+    /// `session-bind@openssh.com`, parsed (its signature not yet checked).
+    SessionBind(SessionBind),
     /// A request the protocol defines and kps does not serve: FAILURE.
+    /// Also a `session-bind@openssh.com` whose body does not parse (a host
+    /// certificate, a key type ssh-key does not know): FAILURE and the
+    /// connection kept, as OpenSSH's agent does, since ssh goes on to use
+    /// the same connection to log in.
     Unserved(u8),
+}
+
+/// The body of `session-bind@openssh.com` (OpenSSH's `PROTOCOL.agent`):
+/// string host key, string session identifier, string signature of the
+/// session identifier by the host key, bool is-forwarding.
+#[derive(Debug)]
+pub struct SessionBind {
+    pub host_key: KeyData,
+    pub session_id: Vec<u8>,
+    pub signature: Signature,
+    pub forwarding: bool,
 }
 
 #[derive(Debug)]
@@ -144,9 +165,39 @@ pub fn decode_request(message: &[u8]) -> Result<Request, ProtoError> {
                 flags,
             }))
         }
+        EXTENSION => {
+            let name = String::decode(&mut body).map_err(|_| ProtoError::Malformed("EXTENSION"))?;
+            if name != SESSION_BIND {
+                return Ok(Request::Unserved(EXTENSION));
+            }
+            Ok(
+                decode_session_bind(body)
+                    .map_or(Request::Unserved(EXTENSION), Request::SessionBind),
+            )
+        }
         k if UNSERVED_REQUESTS.contains(&k) => Ok(Request::Unserved(k)),
         k => Err(ProtoError::UnknownType(k)),
     }
+}
+
+/// A session-bind body, all of it; `None` if anything is off.
+fn decode_session_bind(mut body: &[u8]) -> Option<SessionBind> {
+    let key_blob = Vec::<u8>::decode(&mut body).ok()?;
+    let host_key = key_from_blob(&key_blob)?;
+    let session_id = Vec::<u8>::decode(&mut body).ok()?;
+    let signature_blob = Vec::<u8>::decode(&mut body).ok()?;
+    let mut reader = signature_blob.as_slice();
+    let signature = Signature::decode(&mut reader).ok()?;
+    let (&forwarding, rest) = body.split_first()?;
+    if !reader.is_empty() || !rest.is_empty() || forwarding > 1 {
+        return None;
+    }
+    Some(SessionBind {
+        host_key,
+        session_id,
+        signature,
+        forwarding: forwarding == 1,
+    })
 }
 
 /// A public key blob, all of it: trailing bytes make it no key.
@@ -243,6 +294,23 @@ pub fn sign_request(key: &KeyData, data: &[u8], flags: u32) -> Result<Vec<u8>, P
     data.encode(&mut body).map_err(enc)?;
     flags.encode(&mut body).map_err(enc)?;
     Ok(frame(SIGN_REQUEST, &body))
+}
+
+/// `session-bind@openssh.com`, framed: what ssh sends its agent after the
+/// key exchange (kps's tests and fuzz seeds).
+pub fn session_bind(
+    host_key: &KeyData,
+    session_id: &[u8],
+    signature: &Signature,
+    forwarding: bool,
+) -> Result<Vec<u8>, ProtoError> {
+    let mut body = Vec::new();
+    SESSION_BIND.encode(&mut body).map_err(enc)?;
+    host_key.encode_prefixed(&mut body).map_err(enc)?;
+    session_id.encode(&mut body).map_err(enc)?;
+    signature.encode_prefixed(&mut body).map_err(enc)?;
+    body.push(u8::from(forwarding));
+    Ok(frame(EXTENSION, &body))
 }
 
 /// A constraint on a key added to an agent.
@@ -469,6 +537,54 @@ mod tests {
         }
         assert!(decode_request(&[REQUEST_IDENTITIES, 0]).is_err());
         assert!(matches!(decode_request(&[]), Err(ProtoError::Empty)));
+    }
+
+    #[test]
+    fn session_bind_parsed_strictly_and_a_bad_body_is_only_unserved() {
+        let key = key_from_blob(&ed25519_blob()).unwrap();
+        let sig = Signature::new(ssh_key::Algorithm::Ed25519, vec![3u8; 64]).unwrap();
+        let framed = session_bind(&key, b"sid", &sig, true).unwrap();
+        // byte 27, string name, string host key, string sid, string sig, bool.
+        let mut expected = vec![EXTENSION];
+        expected.extend(string(SESSION_BIND.as_bytes()));
+        expected.extend(string(&ed25519_blob()));
+        expected.extend(string(b"sid"));
+        let mut inner = string(b"ssh-ed25519");
+        inner.extend(string(&[3u8; 64]));
+        expected.extend(string(&inner));
+        expected.push(1);
+        assert_eq!(&framed[4..], expected.as_slice());
+        let Request::SessionBind(bind) = decode_request(&framed[4..]).unwrap() else {
+            panic!("not a session-bind");
+        };
+        assert_eq!(
+            (bind.host_key, bind.session_id, bind.forwarding),
+            (key, b"sid".to_vec(), true)
+        );
+        // Cut anywhere after the name, a trailing byte, a bool of 2: FAILURE
+        // (unserved), never a closed connection, since ssh logs in on it.
+        let name_end = 1 + 4 + SESSION_BIND.len();
+        for cut in name_end..expected.len() {
+            assert!(matches!(
+                decode_request(&expected[..cut]).unwrap(),
+                Request::Unserved(EXTENSION)
+            ));
+        }
+        for bad in [[&expected[..], &[0]].concat(), {
+            let mut b = expected.clone();
+            *b.last_mut().unwrap() = 2;
+            b
+        }] {
+            assert!(matches!(
+                decode_request(&bad).unwrap(),
+                Request::Unserved(EXTENSION)
+            ));
+        }
+        // An extension with no readable name is malformed.
+        assert!(matches!(
+            decode_request(&[EXTENSION, 0, 0, 0, 9, b'x']),
+            Err(ProtoError::Malformed("EXTENSION"))
+        ));
     }
 
     #[test]

@@ -3,15 +3,20 @@
 //! agent runs as may connect (SO_PEERCRED); anything the protocol defines
 //! but kps does not serve is answered with FAILURE and the connection kept;
 //! a malformed message closes its own connection and nothing else.
+//!
+//! With an [`Approve`] (`kps agent --confirm`) each signature is approved
+//! first, one approval at a time; the question names the key and, where ssh
+//! bound the connection to a session (`session-bind@openssh.com`, its
+//! signature checked), the server's host key.
 
-use super::proto::{self, Identity, ProtoError, Request, Response, SignRequest};
+use super::proto::{self, Identity, ProtoError, Request, Response, SessionBind, SignRequest};
 use ssh_key::encoding::Encode;
 use ssh_key::private::KeypairData;
 use ssh_key::{Algorithm, HashAlg, PrivateKey, Signature};
 use std::fmt;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 /// More connections at once than this are closed as they come: a runaway
@@ -83,21 +88,104 @@ pub struct Options {
     pub allow_sha1: bool,
 }
 
+/// Asks the user whether a signature may be made (`--confirm`): at a
+/// terminal or through `SSH_ASKPASS`, which the command provides (the
+/// library never talks to the user). `false` (no, no answer in time, or
+/// the question could not be asked) refuses the signature.
+pub trait Approve: Send + Sync {
+    fn approve(&self, question: &Question) -> bool;
+}
+
+/// What a signature is asked for: the key, and the server ssh bound the
+/// connection to, if it did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Question {
+    /// The keypair name.
+    pub key: String,
+    /// The key's SHA256 fingerprint (`SHA256:...`).
+    pub fingerprint: String,
+    /// The SHA256 fingerprint of the host key of the last session bound to
+    /// the connection (the destination, when ssh forwards the agent).
+    pub host: Option<String>,
+    /// The connection was bound by a forwarded agent (`ssh -A`): the
+    /// request comes from a host the user logged in to, not from ssh here.
+    pub forwarded: bool,
+}
+
+impl Question {
+    /// The question as lines of text, every piece that came from the store
+    /// or the client escaped for a terminal (and for askpass's argv).
+    pub fn lines(&self) -> Vec<String> {
+        let esc = |s: &str| crate::text::escape(s).into_owned();
+        let mut lines = vec![format!(
+            "Allow use of key {} ({})?",
+            esc(&self.key),
+            esc(&self.fingerprint)
+        )];
+        match &self.host {
+            Some(host) if self.forwarded => lines.push(format!(
+                "Requested through a forwarded agent, for the host with key {}.",
+                esc(host)
+            )),
+            Some(host) => lines.push(format!("Host key {}.", esc(host))),
+            None => lines.push("The client did not name the host (no session-bind).".into()),
+        }
+        lines
+    }
+}
+
+/// How many sessions one connection may bind (OpenSSH's
+/// `AGENT_MAX_SESSION_IDS`): a chain of forwarded agents, not more.
+const MAX_SESSION_BINDS: usize = 128;
+
+/// A connection's own state: the sessions ssh bound it to, in order.
+#[derive(Debug, Default)]
+pub struct Connection {
+    binds: Vec<Bound>,
+}
+
+#[derive(Debug)]
+struct Bound {
+    host_key: ssh_key::public::KeyData,
+    session_id: Vec<u8>,
+    forwarding: bool,
+}
+
 /// The keys and the policy; shared by every connection's thread.
 pub struct Agent {
     keys: RwLock<Vec<HeldKey>>,
     options: Options,
     uid: rustix::process::Uid,
     connections: AtomicUsize,
+    /// With `--confirm`; the mutex makes approvals one at a time.
+    approver: Option<Mutex<Box<dyn Approve>>>,
 }
 
 impl Agent {
     pub fn new(keys: Vec<HeldKey>, options: Options) -> Arc<Agent> {
+        Agent::build(keys, options, None)
+    }
+
+    /// An agent that asks `approver` before each signature.
+    pub fn confirming(
+        keys: Vec<HeldKey>,
+        options: Options,
+        approver: Box<dyn Approve>,
+    ) -> Arc<Agent> {
+        Agent::build(keys, options, Some(Mutex::new(approver)))
+    }
+
+    fn build(
+        keys: Vec<HeldKey>,
+        options: Options,
+        approver: Option<Mutex<Box<dyn Approve>>>,
+    ) -> Arc<Agent> {
         Arc::new(Agent {
             keys: RwLock::new(keys),
             options,
             uid: rustix::process::geteuid(),
             connections: AtomicUsize::new(0),
+            approver,
         })
     }
 
@@ -153,12 +241,13 @@ impl Agent {
     /// malformed (then the connection is dropped).
     fn converse(&self, mut stream: UnixStream) {
         let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
+        let mut connection = Connection::default();
         loop {
             let message = match proto::read_message(&mut stream) {
                 Ok(Some(m)) => m,
                 Ok(None) | Err(_) => return,
             };
-            let Ok(reply) = self.answer(&message) else {
+            let Ok(reply) = self.answer_on(&mut connection, &message) else {
                 return;
             };
             if proto::write_message(&mut stream, &reply).is_err() {
@@ -167,8 +256,19 @@ impl Agent {
         }
     }
 
-    /// The framed reply to one message, or why the connection must close.
+    /// The framed reply to one message on a connection of its own, or why
+    /// the connection must close.
     pub fn answer(&self, message: &[u8]) -> Result<Vec<u8>, ProtoError> {
+        self.answer_on(&mut Connection::default(), message)
+    }
+
+    /// The framed reply to one message on `connection`, or why the
+    /// connection must close.
+    pub fn answer_on(
+        &self,
+        connection: &mut Connection,
+        message: &[u8],
+    ) -> Result<Vec<u8>, ProtoError> {
         let response = match proto::decode_request(message)? {
             Request::RequestIdentities => Response::Identities(
                 self.read_keys()
@@ -179,9 +279,13 @@ impl Agent {
                     })
                     .collect(),
             ),
-            Request::Sign(request) => match self.sign(&request) {
+            Request::Sign(request) => match self.sign(connection, &request) {
                 Some(signature) => Response::Signature(signature),
                 None => Response::Failure,
+            },
+            Request::SessionBind(bind) => match connection.bind(bind) {
+                true => Response::Success,
+                false => Response::Failure,
             },
             Request::Unserved(_) => Response::Failure,
         };
@@ -189,22 +293,58 @@ impl Agent {
     }
 
     /// The signature, or `None` (FAILURE) for a key not held, a hash not
-    /// allowed, or a signer that failed.
-    fn sign(&self, request: &SignRequest) -> Option<Signature> {
+    /// allowed, an approval refused, or a signer that failed.
+    fn sign(&self, connection: &Connection, request: &SignRequest) -> Option<Signature> {
+        let rsa_hash = if request.flags & proto::RSA_SHA2_256 != 0 {
+            // OpenSSH's agent looks at the SHA-256 flag first.
+            Some(HashAlg::Sha256)
+        } else if request.flags & proto::RSA_SHA2_512 != 0 {
+            Some(HashAlg::Sha512)
+        } else {
+            None
+        };
+        let question = {
+            let keys = self.read_keys();
+            let held = keys.iter().find(|k| k.blob == request.key_blob)?;
+            if matches!(held.key.key_data(), KeypairData::Rsa(_))
+                && rsa_hash.is_none()
+                && !self.options.allow_sha1
+            {
+                return None;
+            }
+            Question {
+                key: held.name.clone(),
+                fingerprint: held.key.fingerprint(HashAlg::Sha256).to_string(),
+                host: connection
+                    .binds
+                    .last()
+                    .map(|b| b.host_key.fingerprint(HashAlg::Sha256).to_string()),
+                forwarded: connection.binds.iter().any(|b| b.forwarding),
+            }
+        };
+        // Asked with the keys let go of: an expiry or a stop while nobody
+        // answers must not wait for the answer.
+        if let Some(approver) = &self.approver {
+            let approver = approver.lock().unwrap_or_else(|e| e.into_inner());
+            if !approver.approve(&question) {
+                return None;
+            }
+        }
+        self.sign_now(request, rsa_hash)
+    }
+
+    /// Sign with the held key (found again: it may have been forgotten
+    /// while the user was asked).
+    fn sign_now(&self, request: &SignRequest, rsa_hash: Option<HashAlg>) -> Option<Signature> {
         use signature::Signer;
         let keys = self.read_keys();
         let held = keys.iter().find(|k| k.blob == request.key_blob)?;
         match held.key.key_data() {
             KeypairData::Rsa(rsa) => {
-                // OpenSSH's agent looks at the SHA-256 flag first.
-                let hash = if request.flags & proto::RSA_SHA2_256 != 0 {
-                    Some(HashAlg::Sha256)
-                } else if request.flags & proto::RSA_SHA2_512 != 0 {
-                    Some(HashAlg::Sha512)
-                } else if self.options.allow_sha1 {
-                    None
-                } else {
-                    return None;
+                let hash = match rsa_hash {
+                    Some(hash) => Some(hash),
+                    None if self.options.allow_sha1 => None,
+                    None => return None,
                 };
                 match hash {
                     Some(hash) => (rsa, Some(hash)).try_sign(&request.data).ok(),
@@ -220,6 +360,40 @@ impl Agent {
 
     fn read_keys(&self) -> std::sync::RwLockReadGuard<'_, Vec<HeldKey>> {
         self.keys.read().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Connection {
+    /// Record a session-bind as OpenSSH's agent does: only with a signature
+    /// of the session id by the host key that verifies; a connection bound
+    /// for a login (not forwarding) is never bound again; the same session
+    /// twice is fine, the same session id with another host key is not.
+    fn bind(&mut self, bind: SessionBind) -> bool {
+        use signature::Verifier;
+        if bind
+            .host_key
+            .verify(&bind.session_id, &bind.signature)
+            .is_err()
+        {
+            return false;
+        }
+        for bound in &self.binds {
+            if !bound.forwarding {
+                return false;
+            }
+            if bound.session_id == bind.session_id {
+                return bound.host_key == bind.host_key;
+            }
+        }
+        if self.binds.len() >= MAX_SESSION_BINDS {
+            return false;
+        }
+        self.binds.push(Bound {
+            host_key: bind.host_key,
+            session_id: bind.session_id,
+            forwarding: bind.forwarding,
+        });
+        true
     }
 }
 
@@ -352,6 +526,149 @@ mod tests {
         );
         let raw = rsa::pkcs1v15::Signature::try_from(sig.as_bytes()).unwrap();
         verifying.verify(b"data", &raw).unwrap();
+    }
+
+    /// An approver that answers `yes` and records what it was asked.
+    struct Recorder {
+        yes: bool,
+        asked: Arc<Mutex<Vec<Question>>>,
+    }
+
+    impl Approve for Recorder {
+        fn approve(&self, question: &Question) -> bool {
+            self.asked.lock().unwrap().push(question.clone());
+            self.yes
+        }
+    }
+
+    fn bind_message(host: &PrivateKey, sid: &[u8], signed: &[u8], forwarding: bool) -> Vec<u8> {
+        use signature::Signer;
+        let sig: Signature = host.try_sign(signed).unwrap();
+        proto::session_bind(host.public_key().key_data(), sid, &sig, forwarding).unwrap()
+    }
+
+    fn ask_on(agent: &Agent, connection: &mut Connection, framed: &[u8]) -> Response {
+        let reply = agent.answer_on(connection, &framed[4..]).unwrap();
+        proto::decode_response(&reply[4..]).unwrap()
+    }
+
+    #[test]
+    fn session_bind_is_verified_recorded_and_named_in_the_question() {
+        let user = key(Algorithm::Ed25519);
+        let public = user.public_key().clone();
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let held = vec![HeldKey::new("web01".into(), user).unwrap()];
+        let agent = Agent::confirming(
+            held,
+            Options::default(),
+            Box::new(Recorder {
+                yes: true,
+                asked: Arc::clone(&asked),
+            }),
+        );
+        let host = key(Algorithm::Ecdsa {
+            curve: ssh_key::EcdsaCurve::NistP256,
+        });
+        let host_fp = host.fingerprint(HashAlg::Sha256).to_string();
+        let sign = proto::sign_request(public.key_data(), b"data", 0).unwrap();
+
+        // Unbound: the question has no host.
+        let mut conn = Connection::default();
+        assert!(matches!(
+            ask_on(&agent, &mut conn, &sign),
+            Response::Signature(_)
+        ));
+        // A signature over something else than the session id: FAILURE,
+        // not recorded, and the connection still answers.
+        let forged = bind_message(&host, b"session-1", b"session-2", false);
+        assert_eq!(ask_on(&agent, &mut conn, &forged), Response::Failure);
+        // Another key's signature over the right session id.
+        let other = key(Algorithm::Ed25519);
+        let sig = {
+            use signature::Signer;
+            let s: Signature = other.try_sign(b"session-1").unwrap();
+            s
+        };
+        let wrong_key =
+            proto::session_bind(host.public_key().key_data(), b"session-1", &sig, false).unwrap();
+        assert_eq!(ask_on(&agent, &mut conn, &wrong_key), Response::Failure);
+        assert!(conn.binds.is_empty());
+        // A good one: SUCCESS, and the next question names the host key.
+        let good = bind_message(&host, b"session-1", b"session-1", false);
+        assert_eq!(ask_on(&agent, &mut conn, &good), Response::Success);
+        assert!(matches!(
+            ask_on(&agent, &mut conn, &sign),
+            Response::Signature(_)
+        ));
+        // Bound for a login: never bound again, not even to the same session.
+        assert_eq!(ask_on(&agent, &mut conn, &good), Response::Failure);
+        let asked = asked.lock().unwrap().clone();
+        assert_eq!(asked.len(), 2);
+        assert_eq!(asked[0].host, None);
+        assert_eq!(asked[1].host.as_deref(), Some(host_fp.as_str()));
+        assert_eq!(asked[1].key, "web01");
+        assert_eq!(
+            asked[1].fingerprint,
+            public.fingerprint(HashAlg::Sha256).to_string()
+        );
+        assert!(!asked[1].forwarded);
+        let lines = asked[1].lines();
+        assert!(
+            lines[0].contains("web01") && lines[1].contains(&host_fp),
+            "{lines:?}"
+        );
+
+        // Forwarding binds chain; the question names the last host; the
+        // same session id under another host key is refused.
+        let hop2 = key(Algorithm::Ed25519);
+        let mut conn = Connection::default();
+        let first = bind_message(&host, b"s1", b"s1", true);
+        assert_eq!(ask_on(&agent, &mut conn, &first), Response::Success);
+        assert_eq!(ask_on(&agent, &mut conn, &first), Response::Success);
+        let clash = bind_message(&hop2, b"s1", b"s1", true);
+        assert_eq!(ask_on(&agent, &mut conn, &clash), Response::Failure);
+        let second = bind_message(&hop2, b"s2", b"s2", false);
+        assert_eq!(ask_on(&agent, &mut conn, &second), Response::Success);
+        assert_eq!(conn.binds.len(), 2);
+    }
+
+    #[test]
+    fn a_refused_approval_is_failure_and_nothing_is_signed() {
+        let user = key(Algorithm::Ed25519);
+        let public = user.public_key().clone();
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let agent = Agent::confirming(
+            vec![HeldKey::new("ed".into(), user).unwrap()],
+            Options::default(),
+            Box::new(Recorder {
+                yes: false,
+                asked: Arc::clone(&asked),
+            }),
+        );
+        let sign = proto::sign_request(public.key_data(), b"data", 0).unwrap();
+        assert_eq!(ask(&agent, &sign), Response::Failure);
+        // A key not held is refused without asking anybody.
+        let other = key(Algorithm::Ed25519);
+        let sign = proto::sign_request(other.public_key().key_data(), b"data", 0).unwrap();
+        assert_eq!(ask(&agent, &sign), Response::Failure);
+        assert_eq!(asked.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn question_text_escapes_what_it_did_not_write() {
+        let q = Question {
+            key: "a\x1b[2Jb".into(),
+            fingerprint: "SHA256:x\ny".into(),
+            host: Some("SHA256:\u{9b}z".into()),
+            forwarded: true,
+        };
+        let text = q.lines().join("\n");
+        assert!(!text.contains('\x1b') && !text.contains('\u{9b}'), "{text}");
+        assert_eq!(q.lines().len(), 2);
+        assert!(
+            text.contains("a\\x1b[2Jb") && text.contains("forwarded"),
+            "{text}"
+        );
     }
 
     #[test]
