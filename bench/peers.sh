@@ -57,7 +57,11 @@ KPS=$(realpath "$KPS")
 W=$(mktemp -d "${TMPDIR:-/tmp}/kps-bench.XXXXXX")
 # Pins (docs/store-format.md) go with the benchmark stores, not into ~/.config.
 export XDG_CONFIG_HOME="$W/config"
-cleanup() { rm -rf "$W"; }
+SSHD_PID=
+cleanup() {
+    if [ -n "$SSHD_PID" ]; then kill "$SSHD_PID" 2>/dev/null || true; fi
+    rm -rf "$W"
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 mkdir -p "$W/json"
@@ -277,6 +281,61 @@ for n in "${LIST_SIZES[@]}"; do
     row "show, $size keypairs" "list$n" "show"
     row "export --format public, $size keypairs" "list$n" "export public"
 done
+
+# --- kps ssh over ssh -i, to a throwaway sshd on 127.0.0.1 -----------------
+# The same Ed25519 key, logged in with `true` as the remote command: kps ssh
+# (its own agent, the store unlocked once) against ssh -i with the key in a
+# file. The token-KDF store shows kps ssh's cost apart from the unlock
+# (target: at most +20 ms over ssh -i).
+
+SSHD=$(command -v sshd || true)
+[ -n "$SSHD" ] || { [ -x /usr/sbin/sshd ] && SSHD=/usr/sbin/sshd; } || true
+if [ -n "$SSHD" ]; then
+    log "throwaway sshd"
+    kps_pw --store "$W/default" create login -t ed25519 >/dev/null
+    kps_pw --store "$W/default" export login --format openssh -o "$W/login.key" >/dev/null 2>&1
+    chmod 600 "$W/login.key"
+    kps_pw --store "$W/cheap" import login --private-key "$W/login.key" >/dev/null
+    kps_pw --store "$W/default" export login --format public >"$W/sshd_authorized_keys"
+    ssh-keygen -q -t ed25519 -N '' -f "$W/sshd_host_key"
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    mkdir -p /run/sshd 2>/dev/null || true
+    cat >"$W/sshd_config" <<CONF
+Port $port
+ListenAddress 127.0.0.1
+HostKey $W/sshd_host_key
+PidFile $W/sshd.pid
+AuthorizedKeysFile $W/sshd_authorized_keys
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+MaxStartups 200
+CONF
+    "$SSHD" -D -e -f "$W/sshd_config" 2>"$W/sshd.log" &
+    SSHD_PID=$!
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+        sleep 0.05
+    done
+    opts="-F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -p $port $(id -un)@127.0.0.1 true"
+    # shellcheck disable=SC2086 # $opts is split into words on purpose
+    ssh -o IdentitiesOnly=yes -i "$W/login.key" $opts || {
+        cat "$W/sshd.log" >&2
+        echo "bench: ssh -i cannot log in to the throwaway sshd" >&2
+        exit 1
+    }
+    add sshlogin "kps ssh, default KDF" "" "$KPS --store $W/default --passphrase-file $W/pass ssh login $opts"
+    add sshlogin "kps ssh, token KDF" "" "$KPS --store $W/cheap --passphrase-file $W/pass ssh login $opts"
+    add sshlogin "ssh -i" "" "ssh -o IdentitiesOnly=yes -i $W/login.key $opts"
+    run_set sshlogin "$RUNS"
+    row "ssh login Ed25519 (store KDF 64 MiB, 3 passes)" sshlogin "kps ssh, default KDF" "ssh -i"
+    row "ssh login Ed25519 (store KDF 8 KiB, 1 pass: all but the unlock)" sshlogin "kps ssh, token KDF" "ssh -i"
+    unlock_row "kps ssh: the store unlock alone" sshlogin
+else
+    log "no sshd (package openssh-server): kps ssh is not measured"
+fi
 
 # --- start-up -------------------------------------------------------------
 
