@@ -346,8 +346,9 @@ pub enum Command {
                             ssh: KPS_PASSPHRASE and KPS_PKCS11_PIN (and their _FILE forms) are taken \
                             out of its environment.\n\n\
                             Examples:\n  kps ssh web01 admin@web01.example.com\n  \
-                            kps ssh web01 -- -p 2222 -o ServerAliveInterval=30 admin@web01.example.com uptime\n  \
-                            kps ssh web01 --print-command admin@web01.example.com"
+                            kps ssh web01 -q -p 2222 -o ServerAliveInterval=30 admin@web01.example.com uptime\n  \
+                            kps ssh --print-command web01 admin@web01.example.com",
+        override_usage = "kps ssh [OPTIONS] NAME [SSH ARGS]..."
     )]
     Ssh(SshArgs),
 
@@ -846,10 +847,6 @@ pub struct AgentArgs {
 
 #[derive(Args, Debug)]
 pub struct SshArgs {
-    /// The keypair to log in with
-    #[arg(add = crate::complete::keypair_names())]
-    pub name: String,
-
     /// Print the ssh command line kps would run (shell-quoted), and run nothing
     #[arg(long)]
     pub print_command: bool,
@@ -858,13 +855,19 @@ pub struct SshArgs {
     #[arg(long, value_name = "PROGRAM")]
     pub ssh: Option<PathBuf>,
 
-    /// Arguments for ssh: options, destination, remote command (after NAME, or after --)
+    /// The keypair to log in with, then ssh's arguments (options, destination,
+    /// remote command): everything after NAME is ssh's, `-q` included
+    ///
+    /// One list, so that nothing after NAME is taken for a kps flag: kps's
+    /// own flags go before NAME.
     #[arg(
-        value_name = "SSH_ARGS",
+        value_name = "NAME",
+        required = true,
         trailing_var_arg = true,
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        add = crate::complete::keypair_names()
     )]
-    pub ssh_args: Vec<std::ffi::OsString>,
+    pub name_and_ssh_args: Vec<std::ffi::OsString>,
 }
 
 #[derive(Args, Debug)]

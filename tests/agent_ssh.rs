@@ -161,9 +161,11 @@ fn the_ssh_child_gets_the_agent_and_no_secret() {
     let run = kps.run_with(
         &[
             "ssh",
-            "ed",
             "--ssh",
             fake.to_str().unwrap(),
+            "ed",
+            "-q",
+            "--json",
             "-p",
             "2222",
             "host",
@@ -180,7 +182,9 @@ fn the_ssh_child_gets_the_agent_and_no_secret() {
                 .env("FAKE_SSH_EXIT", "7");
         },
     );
-    run.expect(7);
+    // Everything after NAME was ssh's, -q and --json too: kps printed nothing.
+    let run = run.expect(7);
+    assert_eq!(run.stdout(), "");
     let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap();
     let socket = read("socket").trim().to_string();
     assert!(Path::new(&socket).starts_with(&runtime), "{socket}");
@@ -191,6 +195,8 @@ fn the_ssh_child_gets_the_agent_and_no_secret() {
             &format!("IdentityAgent={socket}"),
             "-o",
             "IdentityFile=none",
+            "-q",
+            "--json",
             "-p",
             "2222",
             "host",
@@ -237,7 +243,7 @@ fn the_ssh_child_gets_the_agent_and_no_secret() {
     // No such program: its own error, and no socket left.
     let run = kps
         .run_with(
-            &["--json", "ssh", "ed", "--ssh", "/nonexistent/ssh", "host"],
+            &["--json", "ssh", "--ssh", "/nonexistent/ssh", "ed", "host"],
             |c| {
                 c.env("XDG_RUNTIME_DIR", &runtime);
             },
@@ -259,9 +265,9 @@ fn sigterm_is_passed_to_ssh_and_the_socket_removed() {
     std::fs::create_dir(&out).unwrap();
     let (runtime, _tmp) = private_dirs(&kps);
     let mut cmd = kps.command();
-    cmd.args(["ssh", "ed", "--ssh"])
+    cmd.args(["ssh", "--ssh"])
         .arg(&fake)
-        .arg("host")
+        .args(["ed", "host"])
         .env("XDG_RUNTIME_DIR", &runtime)
         .env("FAKE_SSH_OUT", &out)
         .env("FAKE_SSH_SLEEP", "30")
@@ -300,10 +306,10 @@ fn print_command_runs_nothing() {
         .run_with(
             &[
                 "ssh",
-                "ed",
                 "--print-command",
                 "--ssh",
                 fake.to_str().unwrap(),
+                "ed",
                 "-p",
                 "22",
                 "root@h",
@@ -330,7 +336,7 @@ fn print_command_runs_nothing() {
     // No passphrase was needed: nothing was unlocked.
 
     let run = kps
-        .run(&["--json", "ssh", "ed", "--print-command", "--", "-v", "h"])
+        .run(&["--json", "ssh", "--print-command", "ed", "--", "-v", "h"])
         .ok();
     let doc = run.json();
     let words: Vec<&str> = doc["command"]
@@ -346,7 +352,7 @@ fn print_command_runs_nothing() {
 
     // A control character in an argument is escaped on the terminal.
     let run = kps
-        .run(&["ssh", "ed", "--print-command", "h", "echo \x1b[31mred"])
+        .run(&["ssh", "--print-command", "ed", "h", "echo \x1b[31mred"])
         .ok();
     assert!(!run.stdout().contains('\x1b'), "{:?}", run.stdout());
 }

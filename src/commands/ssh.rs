@@ -3,12 +3,14 @@
 
 use super::Context;
 use crate::cli::SshArgs;
+use crate::report::CliError;
 use kps::agent::oneshot::{self, OneShot};
 use kps::agent::server::{self, HeldKey};
 use serde_json::json;
 use std::ffi::OsString;
 
 pub fn run(ctx: &Context, args: SshArgs) -> anyhow::Result<()> {
+    let (name, ssh_args) = split(&args.name_and_ssh_args)?;
     let program: OsString = match &args.ssh {
         Some(program) => program.into(),
         None => std::env::var_os("KPS_SSH")
@@ -16,7 +18,7 @@ pub fn run(ctx: &Context, args: SshArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|| "ssh".into()),
     };
     let store = ctx.open_store()?;
-    let keypair = store.get(&args.name)?;
+    let keypair = store.get(&name)?;
     if !keypair.has_private_key {
         return Err(kps::Error::NoPrivateKey(keypair.name).into());
     }
@@ -24,7 +26,7 @@ pub fn run(ctx: &Context, args: SshArgs) -> anyhow::Result<()> {
         return Err(server::unservable(&keypair.name, &keypair.algorithm).into());
     }
     if args.print_command {
-        return print_command(ctx, &program, &args.ssh_args);
+        return print_command(ctx, &program, &ssh_args);
     }
     let key = super::private_key_of(ctx, &store, &keypair)?;
     let held = HeldKey::new(keypair.name, key)?;
@@ -33,7 +35,7 @@ pub fn run(ctx: &Context, args: SshArgs) -> anyhow::Result<()> {
         let agent = OneShot::start(held)?;
         // Stopped before ssh runs: clean up and exit as a cancelled prompt.
         crate::interrupt::on_stop_exiting(agent.stopper(), 130);
-        let mut child = oneshot::ssh_command(&program, agent.socket(), &args.ssh_args)
+        let mut child = oneshot::ssh_command(&program, agent.socket(), &ssh_args)
             .spawn()
             .map_err(|source| kps::Error::SshNotRun {
                 program: program.clone().into(),
@@ -74,4 +76,24 @@ fn print_command(ctx: &Context, program: &OsString, ssh_args: &[OsString]) -> an
         crate::output::print_text(&kps::text::escape(&line))?;
     }
     Ok(())
+}
+
+/// NAME and ssh's arguments; a `--` right after NAME only marks where
+/// ssh's begin (as it did before kps took everything after NAME for ssh),
+/// and is not passed on: ssh would read the options after it as the host.
+fn split(words: &[OsString]) -> anyhow::Result<(String, Vec<OsString>)> {
+    let (name, rest) = words
+        .split_first()
+        .ok_or_else(|| CliError::usage("kps ssh needs NAME", "kps ssh NAME [SSH ARGS...]"))?;
+    let name = name.to_str().ok_or_else(|| {
+        CliError::usage(
+            "the keypair name is not UTF-8",
+            "see 'kps list' for the names",
+        )
+    })?;
+    let rest = match rest.split_first() {
+        Some((first, after)) if first == "--" => after,
+        _ => rest,
+    };
+    Ok((name.to_string(), rest.to_vec()))
 }
