@@ -250,7 +250,7 @@ SELECT printf('kp%06d', i), algorithm, bits, public_key, fingerprint_sha256, fin
 FROM seq JOIN template ON template.k = i % 3;
 SQL
     # The copies get the MACs kps would have given them (and the store its pin).
-    python3 "$(dirname "$0")/sign-rows.py" "$dir/kps.db" "$W/template/kps.db"
+    python3 "$ROOT/bench/sign-rows.py" "$dir/kps.db" "$W/template/kps.db"
     sqlite3 "$dir/kps.db" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
     local count
     count=$("$KPS" --store "$dir" --json list | jq '.keypairs | length')
