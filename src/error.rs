@@ -241,7 +241,7 @@ pub enum Error {
     },
 
     /// `kps ssh-add`: no agent to add to (SSH_AUTH_SOCK unset or empty).
-    #[error("no SSH agent: SSH_AUTH_SOCK is not set")]
+    #[error("no SSH agent: SSH_AUTH_SOCK is not set, or empty")]
     NoAgent,
 
     /// `kps ssh-add`: the agent at SSH_AUTH_SOCK cannot be reached, or its
