@@ -336,6 +336,33 @@ pub enum Command {
                             kps agent -D -a \"$XDG_RUNTIME_DIR/kps-agent.sock\" --lifetime 8h\n  \
                             ssh -o IdentityAgent=\"$SSH_AUTH_SOCK\" -o IdentityFile=none web01.example.com")]
     Agent(AgentArgs),
+
+    /// Run ssh with one keypair, served by a private agent for that run only
+    #[command(
+        after_help = "kps unlocks the keypair once, serves it on a fresh socket in a fresh 0700 \
+                            directory, runs ssh -o IdentityAgent=SOCKET -o IdentityFile=none with the \
+                            arguments given, removes the socket when ssh ends and exits with ssh's \
+                            status (128 + the signal if one ended it). The passphrase never reaches \
+                            ssh: KPS_PASSPHRASE and KPS_PKCS11_PIN (and their _FILE forms) are taken \
+                            out of its environment.\n\n\
+                            Examples:\n  kps ssh web01 admin@web01.example.com\n  \
+                            kps ssh web01 -q -p 2222 -o ServerAliveInterval=30 admin@web01.example.com uptime\n  \
+                            kps ssh --print-command web01 admin@web01.example.com",
+        override_usage = "kps ssh [OPTIONS] NAME [SSH ARGS]..."
+    )]
+    Ssh(SshArgs),
+
+    /// Add keypairs to the running SSH agent (SSH_AUTH_SOCK); -t is advised
+    #[command(
+        after_help = "The keys go to the agent SSH_AUTH_SOCK names (OpenSSH's ssh-agent or any \
+                            other) with the constraints given; the store is unlocked once. The agent \
+                            then holds them unencrypted in its memory: give -t so that it forgets them \
+                            (there is no default lifetime, as with ssh-add). -d removes them again, by \
+                            public key, with no passphrase.\n\n\
+                            Examples:\n  kps ssh-add web01 -t 8h\n  kps ssh-add web01 build -t 30m -c\n  \
+                            kps ssh-add -d web01"
+    )]
+    SshAdd(SshAddArgs),
 }
 
 #[derive(Args, Debug)]
@@ -822,6 +849,50 @@ pub struct AgentArgs {
     /// which reads its secrets from standard input
     #[arg(long, hide = true)]
     pub background_child: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SshArgs {
+    /// Print the ssh command line kps would run (shell-quoted), and run nothing
+    #[arg(long)]
+    pub print_command: bool,
+
+    /// The ssh program to run [default: $KPS_SSH, else ssh on PATH]
+    #[arg(long, value_name = "PROGRAM")]
+    pub ssh: Option<PathBuf>,
+
+    /// The keypair to log in with, then ssh's arguments (options, destination,
+    /// remote command): everything after NAME is ssh's, `-q` included
+    ///
+    /// One list, so that nothing after NAME is taken for a kps flag: kps's
+    /// own flags go before NAME.
+    #[arg(
+        value_name = "NAME",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        add = crate::complete::keypair_names()
+    )]
+    pub name_and_ssh_args: Vec<std::ffi::OsString>,
+}
+
+#[derive(Args, Debug)]
+pub struct SshAddArgs {
+    /// Keypairs to add (or remove, with -d)
+    #[arg(value_name = "NAME", required = true, add = crate::complete::keypair_names())]
+    pub names: Vec<String>,
+
+    /// The agent forgets the keys after DURATION (2s, 30m, 8h, 1h30m; a bare number is seconds): advised
+    #[arg(short = 't', long, value_name = "DURATION", conflicts_with = "delete")]
+    pub lifetime: Option<String>,
+
+    /// The agent asks before each signature (ssh-agent through SSH_ASKPASS)
+    #[arg(short = 'c', long, conflicts_with = "delete")]
+    pub confirm: bool,
+
+    /// Remove the keys from the agent instead
+    #[arg(short = 'd', long)]
+    pub delete: bool,
 }
 
 #[derive(Args, Debug)]

@@ -245,6 +245,31 @@ pub enum Error {
     #[error("kps agent --confirm cannot ask for approval: {0}")]
     AgentConfirmUnavailable(String),
 
+    /// `kps ssh-add`: no agent to add to (SSH_AUTH_SOCK unset or empty).
+    #[error("no SSH agent: SSH_AUTH_SOCK is not set, or empty")]
+    NoAgent,
+
+    /// `kps ssh-add`: the agent at SSH_AUTH_SOCK cannot be reached, or its
+    /// answer is no agent protocol.
+    #[error("cannot use the SSH agent at {path}: {why}")]
+    AgentUnreachable { path: PathBuf, why: String },
+
+    /// `kps ssh-add`: the agent answered FAILURE.
+    #[error("the SSH agent at {path} refused to {action} keypair '{name}'")]
+    AgentRefused {
+        path: PathBuf,
+        action: &'static str,
+        name: String,
+    },
+
+    /// `kps ssh`: the ssh program cannot be started.
+    #[error("cannot run {program}")]
+    SshNotRun {
+        program: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("cannot write {path}")]
     OutputIo {
         path: PathBuf,

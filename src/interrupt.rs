@@ -6,7 +6,9 @@
 //!
 //! A command that runs until stopped (`kps agent`) registers what must be
 //! undone instead ([`on_stop`]): the same handler then runs it and exits 0,
-//! quietly, since being stopped is how such a command ends.
+//! quietly, since being stopped is how such a command ends. A command that
+//! runs a child in the foreground (`kps ssh`) passes the signals on to it
+//! instead ([`forward_to`]) and ends when the child does.
 
 use std::io::Write;
 use std::sync::{Mutex, Once};
@@ -14,7 +16,8 @@ use std::sync::{Mutex, Once};
 static SAVED: Mutex<Option<rustix::termios::Termios>> = Mutex::new(None);
 static INSTALL: Once = Once::new();
 type Cleanup = Box<dyn FnOnce() + Send>;
-static ON_STOP: Mutex<Option<Cleanup>> = Mutex::new(None);
+static ON_STOP: Mutex<Option<(Cleanup, i32)>> = Mutex::new(None);
+static FORWARD: Mutex<Option<u32>> = Mutex::new(None);
 
 /// Call before any interactive prompt.
 pub fn guard_terminal() {
@@ -28,10 +31,40 @@ pub fn guard_terminal() {
 
 /// On SIGINT, SIGTERM or SIGHUP from now on: run `cleanup`, then exit 0.
 pub fn on_stop(cleanup: impl FnOnce() + Send + 'static) {
+    on_stop_exiting(cleanup, 0);
+}
+
+/// As [`on_stop`], exiting with `status` (`kps ssh` stopped before its ssh
+/// started: 130, as a prompt cancelled).
+pub fn on_stop_exiting(cleanup: impl FnOnce() + Send + 'static, status: i32) {
     if let Ok(mut slot) = ON_STOP.lock() {
-        *slot = Some(Box::new(cleanup));
+        *slot = Some((Box::new(cleanup), status));
     }
     install();
+}
+
+/// While `pid` runs in the foreground (`kps ssh`'s ssh): SIGINT, SIGTERM
+/// and SIGHUP are passed on to it, and this process goes on waiting for it
+/// (and cleans up after it) instead of exiting. `None` once it has ended.
+pub fn forward_to(pid: Option<u32>) {
+    if let Ok(mut slot) = FORWARD.lock() {
+        *slot = pid;
+    }
+    install();
+}
+
+fn pass_on(signal: i32) -> bool {
+    let Some(pid) = FORWARD.lock().ok().and_then(|slot| *slot) else {
+        return false;
+    };
+    let target = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw);
+    if let (Some(target), Some(signal)) = (target, rustix::process::Signal::from_named_raw(signal))
+    {
+        let _ = rustix::process::kill_process(target, signal);
+    }
+    true
 }
 
 fn install() {
@@ -41,12 +74,15 @@ fn install() {
             return;
         };
         std::thread::spawn(move || {
-            if signals.forever().next().is_some() {
+            for signal in signals.forever() {
+                if pass_on(signal) {
+                    continue;
+                }
                 restore();
                 let cleanup = ON_STOP.lock().ok().and_then(|mut slot| slot.take());
-                if let Some(cleanup) = cleanup {
+                if let Some((cleanup, status)) = cleanup {
                     cleanup();
-                    std::process::exit(0);
+                    std::process::exit(status);
                 }
                 let _ = write!(std::io::stderr(), "\x1b[?25h\nerror: cancelled\n");
                 std::process::exit(130);

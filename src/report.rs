@@ -415,6 +415,39 @@ fn core_verdict(e: &kps::Error) -> Verdict {
                 "run 'kps agent -D --confirm' at a terminal, or set SSH_ASKPASS to an askpass program and DISPLAY or WAYLAND_DISPLAY (or SSH_ASKPASS_REQUIRE=force)",
             ),
         ),
+        E::NoAgent => v(
+            "KPS.7041",
+            exit::FAILURE,
+            Some("start one first: eval \"$(ssh-agent -s)\" (or kps agent), or use kps ssh NAME"),
+        ),
+        E::AgentUnreachable { .. } => v(
+            "KPS.7041",
+            exit::FAILURE,
+            Some(
+                "check that the agent still runs and that SSH_AUTH_SOCK names its socket; start a new one with eval \"$(ssh-agent -s)\"",
+            ),
+        ),
+        E::AgentRefused {
+            action: "remove", ..
+        } => v(
+            "KPS.7042",
+            exit::FAILURE,
+            Some("the agent does not hold that key: ssh-add -l lists what it holds"),
+        ),
+        E::AgentRefused { .. } => v(
+            "KPS.7042",
+            exit::FAILURE,
+            Some(
+                "the agent may be locked (ssh-add -X) or not take keys of this kind or with these constraints; nothing was left added",
+            ),
+        ),
+        E::SshNotRun { .. } => v(
+            "KPS.7043",
+            exit::FAILURE,
+            Some(
+                "install OpenSSH's client (package openssh-client), or name the program with --ssh or KPS_SSH",
+            ),
+        ),
     }
 }
 

@@ -21,6 +21,8 @@ const TAKES_A_STORED_KEYPAIR: &[&str] = &[
     "rename",
     "set",
     "agent",
+    "ssh",
+    "ssh-add",
 ];
 
 /// A store with three keypairs and a PATH whose `kps` is the one under test.

@@ -1,7 +1,11 @@
 //! Keys used without a key file on disk: the SSH agent protocol's wire
 //! format ([`proto`]), the agent that serves held keys on a Unix socket
-//! ([`server`]), and the socket's place on disk ([`socket`]).
+//! ([`server`]), the socket's place on disk ([`socket`]), the client that
+//! hands keys to another agent ([`client`]), and the private agent of one
+//! ssh run ([`oneshot`]).
 
+pub mod client;
+pub mod oneshot;
 pub mod proto;
 pub mod server;
 pub mod socket;

@@ -86,7 +86,7 @@ impl Drop for Socket {
 
 /// `$XDG_RUNTIME_DIR` when it is set and absolute (a per-user 0700 tmpfs on
 /// systemd machines), else the temp dir.
-fn runtime_dir() -> PathBuf {
+pub(crate) fn runtime_dir() -> PathBuf {
     match std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from) {
         Some(dir) if dir.is_absolute() && dir.is_dir() => dir,
         _ => std::env::temp_dir(),

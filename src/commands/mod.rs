@@ -19,6 +19,8 @@ mod restore;
 mod set;
 mod set_encryption;
 mod show;
+mod ssh;
+mod ssh_add;
 mod verify;
 
 use crate::cli::{Cli, Command, EncryptionType, KdfArgs, KmsKeyArgs};
@@ -267,6 +269,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Passwd(args) => passwd::run(&ctx, args),
         Command::Verify(args) => verify::run(&ctx, args),
         Command::Agent(args) => agent::run(&ctx, args),
+        Command::Ssh(args) => ssh::run(&ctx, args),
+        Command::SshAdd(args) => ssh_add::run(&ctx, args),
         Command::Backup(args) => {
             ctx.open_store()?.backup(&args.file, args.force)?;
             if ctx.json {
