@@ -262,8 +262,7 @@ pub(crate) fn check_private(path: &Path) -> Result<()> {
 /// `path` quoted for a POSIX shell, so that the hint can be pasted as it is:
 /// in single quotes, each `'` written as `'\''`.
 pub(crate) fn shell_quote(path: &Path) -> String {
-    let text = path.to_string_lossy();
-    format!("'{}'", text.replace('\'', r"'\''"))
+    crate::text::single_quoted(&path.to_string_lossy())
 }
 
 #[cfg(test)]

@@ -149,6 +149,27 @@ pub fn check_key_comment(comment: &str) -> Result<()> {
     }
 }
 
+/// `word` in single quotes for a POSIX shell (csh reads it the same way
+/// when it holds no `!` or line break), each `'` written as `'\''`: for
+/// hints and command lines a user may paste.
+pub fn single_quoted(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+/// `word` as a shell reads it back: as it is when nothing in it is
+/// special, else [`single_quoted`].
+pub fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%,=".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        single_quoted(word)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,5 +258,20 @@ mod tests {
         assert!(e.to_string().contains("user_id holds"), "{e}");
         assert!(e.to_string().contains("(U+202E) at character 2"), "{e}");
         check_optional("user_id", None).unwrap();
+    }
+
+    #[test]
+    fn words_quoted_only_when_the_shell_would_read_them_otherwise() {
+        assert_eq!(shell_word("IdentityFile=none"), "IdentityFile=none");
+        assert_eq!(shell_word("root@127.0.0.1"), "root@127.0.0.1");
+        assert_eq!(
+            shell_word("/run/user/1000/kps-agent.ab12/agent.7"),
+            "/run/user/1000/kps-agent.ab12/agent.7"
+        );
+        assert_eq!(shell_word(""), "''");
+        assert_eq!(shell_word("exit 7"), "'exit 7'");
+        assert_eq!(shell_word("a'b;$(x)"), r"'a'\''b;$(x)'");
+        assert_eq!(shell_word("~/x"), "'~/x'");
+        assert_eq!(single_quoted("/it's"), r"'/it'\''s'");
     }
 }

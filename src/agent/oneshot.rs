@@ -137,37 +137,9 @@ pub fn exit_code(status: ExitStatus) -> i32 {
     }
 }
 
-/// One word for a POSIX shell: as it is when nothing in it is special,
-/// else in single quotes with each `'` written as `'\''`.
-pub fn shell_word(word: &OsStr) -> String {
-    let text = word.to_string_lossy();
-    let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%,=".contains(c));
-    if plain {
-        text.into_owned()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn words_quoted_only_when_the_shell_would_read_them_otherwise() {
-        assert_eq!(
-            shell_word(OsStr::new("IdentityFile=none")),
-            "IdentityFile=none"
-        );
-        assert_eq!(shell_word(OsStr::new("root@127.0.0.1")), "root@127.0.0.1");
-        assert_eq!(shell_word(OsStr::new("")), "''");
-        assert_eq!(shell_word(OsStr::new("exit 7")), "'exit 7'");
-        assert_eq!(shell_word(OsStr::new("a'b;$(x)")), r"'a'\''b;$(x)'");
-        assert_eq!(shell_word(OsStr::new("~/x")), "'~/x'");
-    }
 
     #[test]
     fn socket_paths_ssh_reads_as_they_are() {

@@ -464,7 +464,8 @@ fn announce(
     let csh = args.csh
         || (!args.sh
             && std::env::var_os("SHELL").is_some_and(|s| s.to_string_lossy().ends_with("csh")));
-    let sock = shell_quote(&socket.to_string_lossy());
+    // The path holds no control character ([`socket_path`]).
+    let sock = kps::text::shell_word(&socket.to_string_lossy());
     let text = if csh {
         format!(
             "setenv SSH_AUTH_SOCK {sock};\nsetenv SSH_AGENT_PID {pid};\necho Agent pid {pid};\n"
@@ -481,20 +482,6 @@ fn announce(
         eprintln!("kps agent: serving {}", names.join(", "));
     }
     Ok(())
-}
-
-/// A word for sh and csh: as it is when it needs no quoting, else in
-/// single quotes (the path holds no control character: [`socket_path`]).
-fn shell_quote(text: &str) -> String {
-    let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%,=".contains(c));
-    if plain {
-        text.to_string()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
 }
 
 /// The start line the background agent sends to the `kps agent` that
@@ -672,15 +659,5 @@ mod tests {
         assert_eq!(back.passphrase.unwrap().as_bytes(), b"pass\nword");
         assert!(back.pin.is_none());
         assert!(read_secrets(&mut &bytes[..3]).is_err());
-    }
-
-    #[test]
-    fn socket_paths_quoted_only_when_needed() {
-        assert_eq!(
-            shell_quote("/run/user/1000/kps-agent.ab12/agent.7"),
-            "/run/user/1000/kps-agent.ab12/agent.7"
-        );
-        assert_eq!(shell_quote("/tmp/my agent"), "'/tmp/my agent'");
-        assert_eq!(shell_quote("/tmp/a'b;$(x)"), r"'/tmp/a'\''b;$(x)'");
     }
 }

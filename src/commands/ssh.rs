@@ -61,7 +61,7 @@ fn print_command(ctx: &Context, program: &OsString, ssh_args: &[OsString]) -> an
     argv.extend(oneshot::ssh_arguments(&socket, ssh_args));
     let line = argv
         .iter()
-        .map(|a| oneshot::shell_word(a))
+        .map(|a| kps::text::shell_word(&a.to_string_lossy()))
         .collect::<Vec<_>>()
         .join(" ");
     if ctx.json {
