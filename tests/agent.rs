@@ -737,21 +737,7 @@ fn kms_keypairs_are_served_with_the_pin_only() {
         c.env("SOFTHSM2_CONF", &hsm.conf)
             .env("KPS_PKCS11_PIN_FILE", &pin_file);
     };
-    let module = softhsm_module().unwrap();
-    kps.run_with(
-        &[
-            "kms",
-            "configure",
-            "--module",
-            module.to_str().unwrap(),
-            "--token",
-            TOKEN,
-        ],
-        with_token,
-    )
-    .ok();
-    kps.run_with(&["kms", "create-key", "kps/default"], with_token)
-        .ok();
+    hsm.set_up_kms(&kps, with_token);
     kps.run_with(
         &[
             "create",

@@ -544,21 +544,7 @@ fn kms_keypairs_travel_too_and_take_the_importers_protection() {
         c.env("SOFTHSM2_CONF", &hsm.conf)
             .env("KPS_PKCS11_PIN_FILE", from.path("pin"));
     };
-    let module = softhsm_module().unwrap();
-    from.run_with(
-        &[
-            "kms",
-            "configure",
-            "--module",
-            module.to_str().unwrap(),
-            "--token",
-            TOKEN,
-        ],
-        with_token,
-    )
-    .ok();
-    from.run_with(&["kms", "create-key", "kps/default"], with_token)
-        .ok();
+    hsm.set_up_kms(&from, with_token);
     from.run_with(
         &[
             "create",

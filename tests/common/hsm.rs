@@ -37,6 +37,18 @@ pub struct Hsm {
 }
 
 impl Hsm {
+    /// Point `kps` at this token (`kps kms configure`) and create the
+    /// master key `kps/default` on it; `with_token` gives each command the
+    /// token's environment (SOFTHSM2_CONF and a PIN source).
+    pub fn set_up_kms(&self, kps: &super::Kps, with_token: impl Fn(&mut Command)) {
+        let module = softhsm_module().unwrap();
+        let module = module.to_str().unwrap();
+        let configure = ["kms", "configure", "--module", module, "--token", TOKEN];
+        kps.run_with(&configure, &with_token).ok();
+        kps.run_with(&["kms", "create-key", "kps/default"], &with_token)
+            .ok();
+    }
+
     pub fn new(dir: &Path) -> Hsm {
         let tokens = dir.join("tokens");
         std::fs::create_dir_all(&tokens).unwrap();
