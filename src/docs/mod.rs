@@ -12,7 +12,10 @@ mod readme;
 /// group text is built from each subcommand's own description, so it cannot
 /// drift from the definition; a subcommand missing from GROUPS still shows.
 pub fn grouped_command() -> clap::Command {
-    let cmd = with_readme_help(Cli::command());
+    let cmd = match help_asked() {
+        true => with_readme_help(Cli::command()),
+        false => Cli::command(),
+    };
     let width = cmd
         .get_subcommands()
         .map(|s| s.get_name().len())
@@ -51,6 +54,16 @@ pub fn grouped_command() -> clap::Command {
     cmd.help_template(template)
 }
 
+/// Does this run print long help (`--help`, `kps help CMD`)? Turning the
+/// README's sections into help text took a millisecond and more of every
+/// command's start (`kps list`: 1.8 ms before, 3.1 ms with it); only a run
+/// that prints help pays for it.
+fn help_asked() -> bool {
+    std::env::args_os()
+        .skip(1)
+        .any(|a| a == "--help" || a == "help")
+}
+
 /// `kps CMD --help` (not `-h`) carries what the README says about CMD.
 fn with_readme_help(mut cmd: clap::Command) -> clap::Command {
     let names: Vec<String> = cmd
@@ -71,7 +84,7 @@ fn with_readme_help(mut cmd: clap::Command) -> clap::Command {
 pub fn render_all() -> std::io::Result<Vec<(PathBuf, Vec<u8>)>> {
     let mut files = Vec::new();
     // clap's own `help` subcommand has no page of its own.
-    let mut cmd = grouped_command().disable_help_subcommand(true);
+    let mut cmd = with_readme_help(grouped_command()).disable_help_subcommand(true);
     cmd.build();
     for (file, script) in crate::complete::scripts()? {
         files.push((Path::new("completions").join(file), script));
