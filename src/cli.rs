@@ -363,6 +363,146 @@ pub enum Command {
                             kps ssh-add -d web01"
     )]
     SshAdd(SshAddArgs),
+
+    /// Install a keypair's public key on servers and prove it logs in (optionally turn password login off)
+    #[command(
+        visible_alias = "associate",
+        after_help = "kps logs in over the system ssh (your ~/.ssh/config and known_hosts), keeps that \
+                            connection open, installs NAME's public key in the login user's authorized_keys \
+                            (every other byte kept), and succeeds only when a fresh connection that can use \
+                            nothing but NAME's key logs in. --disable-password-login then turns password and \
+                            keyboard-interactive login off (sshd -t, sshd -T, reload) and proves it from \
+                            outside; any failed step is undone over the kept connection.\n\n\
+                            Examples:\n  kps bind web01 root@203.0.113.10 --password-file root-pass.txt --disable-password-login\n  \
+                            kps bind web01 admin@web1 admin@web2:2222 --auth-keypair old-key\n  \
+                            kps bind web01 --hosts-file servers.txt --parallel 20 --json"
+    )]
+    Bind(BindArgs),
+
+    /// Remove a keypair's public key from servers (optionally turn password login back on)
+    #[command(
+        visible_alias = "disassociate",
+        after_help = "kps removes exactly NAME's lines (matched by key) from every authorized_keys file \
+                            sshd reads for the login user and proves NAME no longer logs in. It refuses when \
+                            that would leave no way in (no other key, password login off) unless --force or \
+                            --enable-password-login. It logs in with NAME itself unless told otherwise.\n\n\
+                            Examples:\n  kps unbind web01 root@203.0.113.10\n  \
+                            kps unbind web01 root@203.0.113.10 --enable-password-login"
+    )]
+    Unbind(UnbindArgs),
+
+    /// Replace a keypair with another on servers: log in with OLD, install NEW, prove it, remove OLD
+    #[command(
+        after_help = "Either both steps happen on a server or it is left as it was: NEW must log in on \
+                            a fresh connection before OLD is removed, and OLD must then fail to log in.\n\n\
+                            Examples:\n  kps replace leaked-key new-key root@203.0.113.10\n  \
+                            kps replace leaked-key new-key --hosts-file servers.txt --json"
+    )]
+    Replace(ReplaceArgs),
+}
+
+/// Which servers, and how their host keys are trusted.
+#[derive(Args, Debug)]
+pub struct ServerArgs {
+    /// Servers as [USER@]HOST[:PORT] (IPv6 in brackets: root@[2001:db8::1]:22)
+    #[arg(value_name = "HOST")]
+    pub hosts: Vec<String>,
+
+    /// Read servers from FILE, one [USER@]HOST[:PORT] a line ('#' comments)
+    #[arg(long, value_name = "FILE")]
+    pub hosts_file: Option<PathBuf>,
+
+    /// Trust the server whose host key has this fingerprint (SHA256:..., as a cloud console prints it)
+    #[arg(
+        long,
+        value_name = "SHA256:...",
+        conflicts_with = "accept_new_host_key"
+    )]
+    pub host_key: Option<String>,
+
+    /// Trust a server not yet in known_hosts on first contact (never with a password)
+    #[arg(long)]
+    pub accept_new_host_key: bool,
+
+    /// How many servers at once
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallel: u16,
+
+    /// The ssh program [default: $KPS_SSH, else ssh on PATH]
+    #[arg(long, value_name = "PROGRAM")]
+    pub ssh: Option<PathBuf>,
+}
+
+/// How kps logs in to make the change (default: your own ssh setup).
+#[derive(Args, Debug)]
+pub struct LoginArgs {
+    /// Log in with this kps keypair (served by a private agent)
+    #[arg(long, value_name = "OLD", group = "login", add = crate::complete::keypair_names())]
+    pub auth_keypair: Option<String>,
+
+    /// Log in with the password in FILE (handed to ssh through askpass, never argv or environment)
+    #[arg(long, value_name = "FILE", group = "login")]
+    pub password_file: Option<PathBuf>,
+
+    /// Ask for the login password at the terminal
+    #[arg(long, group = "login")]
+    pub ask_password: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BindArgs {
+    /// The keypair to install
+    #[arg(add = crate::complete::keypair_names())]
+    pub name: String,
+
+    #[command(flatten)]
+    pub servers: ServerArgs,
+
+    #[command(flatten)]
+    pub login: LoginArgs,
+
+    /// Turn password and keyboard-interactive login off, and prove it from outside
+    #[arg(long)]
+    pub disable_password_login: bool,
+
+    /// Also set PasswordAuthentication no in sshd_config.d/50-cloud-init.conf
+    #[arg(long, requires = "disable_password_login")]
+    pub fix_cloud_init: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct UnbindArgs {
+    /// The keypair to remove
+    #[arg(add = crate::complete::keypair_names())]
+    pub name: String,
+
+    #[command(flatten)]
+    pub servers: ServerArgs,
+
+    #[command(flatten)]
+    pub login: LoginArgs,
+
+    /// Remove it even if that leaves no other way in
+    #[arg(long)]
+    pub force: bool,
+
+    /// Undo kps's password change (drop-in, sshd_config edit), and prove password login works again
+    #[arg(long)]
+    pub enable_password_login: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ReplaceArgs {
+    /// The keypair to take off (kps logs in with it)
+    #[arg(add = crate::complete::keypair_names())]
+    pub old: String,
+
+    /// The keypair to put on
+    #[arg(add = crate::complete::keypair_names())]
+    pub new: String,
+
+    #[command(flatten)]
+    pub servers: ServerArgs,
 }
 
 #[derive(Args, Debug)]

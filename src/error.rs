@@ -270,6 +270,18 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// `kps bind`, `unbind`, `replace`: one server's failure.
+    #[error("{host}: {message}")]
+    Remote {
+        kind: crate::remote::Failure,
+        host: String,
+        message: String,
+    },
+
+    /// Several servers, and not all of them failed the same way.
+    #[error("{failed} of {total} servers failed")]
+    SomeServersFailed { failed: usize, total: usize },
+
     #[error("cannot write {path}")]
     OutputIo {
         path: PathBuf,

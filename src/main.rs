@@ -1,6 +1,7 @@
 //! The `kps` binary: parse, dispatch, print. The work is in the `kps` library.
 #![forbid(unsafe_code)]
 
+mod askpass;
 mod cli;
 mod commands;
 mod complete;
@@ -16,6 +17,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     harden();
+    askpass::serve();
     complete::serve();
     let parsed = docs::grouped_command()
         .try_get_matches()

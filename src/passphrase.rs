@@ -271,6 +271,19 @@ pub fn prompt_key() -> Result<Passphrase, CliError> {
     )
 }
 
+/// A server's login password (`kps bind --ask-password`), asked for once.
+pub fn prompt_login_password() -> Result<Passphrase, CliError> {
+    ask(
+        |input| input.with_prompt("Login password for the servers"),
+        || {
+            CliError::usage(
+                "--ask-password needs a terminal",
+                "use --password-file FILE instead",
+            )
+        },
+    )
+}
+
 /// The passphrase of a bundle being imported, asked for at the terminal.
 pub fn prompt_bundle() -> Result<Passphrase, CliError> {
     ask(

@@ -139,6 +139,10 @@ pub mod exit {
     pub const STORE: u8 = 7;
     /// `import --from-dir` left some key files out and imported the rest.
     pub const PARTIAL: u8 = 8;
+    /// `bind`/`unbind`/`replace`: some servers done, others failed.
+    pub const SOME_SERVERS: u8 = 9;
+    /// `bind`/`unbind`/`replace`: the operation failed on the server.
+    pub const SERVER: u8 = 10;
 }
 
 struct Verdict {
@@ -441,6 +445,14 @@ fn core_verdict(e: &kps::Error) -> Verdict {
                 "the agent may be locked (ssh-add -X) or not take keys of this kind or with these constraints; nothing was left added",
             ),
         ),
+        E::Remote { kind, .. } => remote_verdict(*kind),
+        E::SomeServersFailed { .. } => v(
+            "KPS.7068",
+            exit::SOME_SERVERS,
+            Some(
+                "each server's result and error is listed; run the command again for the failed ones",
+            ),
+        ),
         E::SshNotRun { .. } => v(
             "KPS.7043",
             exit::FAILURE,
@@ -449,6 +461,45 @@ fn core_verdict(e: &kps::Error) -> Verdict {
             ),
         ),
     }
+}
+
+fn remote_verdict(kind: kps::remote::Failure) -> Verdict {
+    use kps::remote::Failure as F;
+    let (code, hint) = match kind {
+        F::Connect => (
+            "KPS.7060",
+            "check that the server is up and reachable (ssh -v USER@HOST), and the login: --auth-keypair, --password-file, or your own ssh setup",
+        ),
+        F::HostKeyUnknown => (
+            "KPS.7061",
+            "give the server's host key fingerprint with --host-key SHA256:... (the cloud console shows it), or --accept-new-host-key",
+        ),
+        F::HostKeyChanged => (
+            "KPS.7062",
+            "the server is not the one known_hosts (or --host-key) names: find out why before anything else; if it was reinstalled, ssh-keygen -R HOST",
+        ),
+        F::Unsupported => (
+            "KPS.7063",
+            "nothing was changed on that server; the message says what it would need",
+        ),
+        F::ProofFailed => (
+            "KPS.7064",
+            "the change was rolled back and the server is as it was; the message says which proof failed",
+        ),
+        F::RollbackFailed => (
+            "KPS.7065",
+            "the server is in the state the message describes: log in over your own session and fix it by hand",
+        ),
+        F::InvalidConfig => (
+            "KPS.7066",
+            "sshd was not reloaded and kps's change was taken back; fix the file sshd -t names, then run kps again",
+        ),
+        F::NoWayIn => (
+            "KPS.7067",
+            "bind another keypair there first, or add --enable-password-login, or --force if you have another way in",
+        ),
+    };
+    v(code, exit::SERVER, Some(hint))
 }
 
 /// The code and hint of a core error, for a document that lists errors

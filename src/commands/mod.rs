@@ -1,6 +1,7 @@
 //! One file per subcommand: gather inputs, call the core, render the result.
 
 mod agent;
+mod bind;
 mod create;
 mod delete;
 mod export;
@@ -271,6 +272,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Agent(args) => agent::run(&ctx, args),
         Command::Ssh(args) => ssh::run(&ctx, args),
         Command::SshAdd(args) => ssh_add::run(&ctx, args),
+        Command::Bind(args) => bind::bind(&ctx, args),
+        Command::Unbind(args) => bind::unbind(&ctx, args),
+        Command::Replace(args) => bind::replace(&ctx, args),
         Command::Backup(args) => {
             ctx.open_store()?.backup(&args.file, args.force)?;
             if ctx.json {

@@ -1,0 +1,371 @@
+//! `kps bind`, `kps unbind`, `kps replace`: gather the servers, the keys
+//! and the login, run the operation on every server (kps::remote does the
+//! work), record the bindings, report one result per server.
+
+use super::Context;
+use crate::cli::{BindArgs, LoginArgs, ReplaceArgs, ServerArgs, UnbindArgs};
+use crate::report::CliError;
+use kps::agent::oneshot::OneShot;
+use kps::agent::server::{self, HeldKey};
+use kps::keypair::{Encryption, Keypair};
+use kps::remote::askpass::AskpassServer;
+use kps::remote::operation::{self, Outcome, ServedKey};
+use kps::remote::ssh::{HostKeys, Login, Ssh};
+use kps::remote::target::Target;
+use kps::secret::Passphrase;
+use kps::store::{Openers, Store};
+use serde_json::json;
+use std::sync::Arc;
+
+/// A keypair ready for the operations: its public key and line, and its
+/// private key on a one-shot agent for the proofs (and for logging in).
+struct Loaded {
+    name: String,
+    public_key: ssh_key::PublicKey,
+    line: String,
+    agent: OneShot,
+}
+
+impl Loaded {
+    fn served(&self) -> ServedKey<'_> {
+        ServedKey {
+            name: &self.name,
+            public_key: &self.public_key,
+            line: &self.line,
+            agent: Some(self.agent.socket()),
+        }
+    }
+}
+
+/// How the kept connection logs in, owning what it needs.
+enum LoginWith {
+    UserSetup,
+    Keypair(usize),
+    Password(AskpassServer),
+}
+
+pub fn bind(ctx: &Context, args: BindArgs) -> anyhow::Result<()> {
+    let targets = targets(&args.servers)?;
+    let store = ctx.open_store()?;
+    let mut names = vec![args.name.clone()];
+    names.extend(args.login.auth_keypair.clone());
+    let keys = load(ctx, &store, &names)?;
+    let login = login_with(&args.login, 1)?;
+    let ssh = ssh(&args.servers, &login)?;
+    let opts = operation::BindOptions {
+        disable_password_login: args.disable_password_login,
+        fix_cloud_init: args.fix_cloud_init,
+    };
+    let key = keys[0].served();
+    let results = each(ctx, &targets, args.servers.parallel, "bound", |t| {
+        operation::bind(&ssh, t, as_login(&login, &keys), &key, opts)
+    });
+    report(ctx, &args.name, &targets, results)
+}
+
+pub fn unbind(ctx: &Context, args: UnbindArgs) -> anyhow::Result<()> {
+    let targets = targets(&args.servers)?;
+    let store = ctx.open_store()?;
+    let mut names = vec![args.name.clone()];
+    names.extend(args.login.auth_keypair.clone());
+    let keys = load(ctx, &store, &names)?;
+    // Unbind logs in with the keypair itself unless told otherwise, as the
+    // service does: it is the key known to work there.
+    let login = match login_with(&args.login, 1)? {
+        LoginWith::UserSetup => LoginWith::Keypair(0),
+        other => other,
+    };
+    let ssh = ssh(&args.servers, &login)?;
+    let opts = operation::UnbindOptions {
+        force: args.force,
+        enable_password_login: args.enable_password_login,
+    };
+    let key = keys[0].served();
+    let results = each(ctx, &targets, args.servers.parallel, "unbound", |t| {
+        operation::unbind(&ssh, t, as_login(&login, &keys), &key, opts)
+    });
+    report(ctx, &args.name, &targets, results)
+}
+
+pub fn replace(ctx: &Context, args: ReplaceArgs) -> anyhow::Result<()> {
+    if args.old == args.new {
+        return Err(CliError::usage(
+            "OLD and NEW are the same keypair",
+            "kps replace OLD NEW HOST...",
+        )
+        .into());
+    }
+    let targets = targets(&args.servers)?;
+    let store = ctx.open_store()?;
+    let keys = load(ctx, &store, &[args.old.clone(), args.new.clone()])?;
+    let login = LoginWith::Keypair(0);
+    let ssh = ssh(&args.servers, &login)?;
+    let (old, new) = (keys[0].served(), keys[1].served());
+    let results = each(ctx, &targets, args.servers.parallel, "replaced", |t| {
+        operation::replace(&ssh, t, as_login(&login, &keys), &old, &new)
+    });
+    report(ctx, &args.new, &targets, results)
+}
+
+/// The servers from the command line and `--hosts-file`, in that order.
+fn targets(args: &ServerArgs) -> anyhow::Result<Vec<Target>> {
+    let mut targets = args
+        .hosts
+        .iter()
+        .map(|h| Target::parse(h))
+        .collect::<kps::Result<Vec<_>>>()?;
+    if let Some(file) = &args.hosts_file {
+        let text = std::fs::read_to_string(file).map_err(|source| kps::Error::InputIo {
+            path: file.clone(),
+            source,
+        })?;
+        targets.extend(Target::parse_list(&text, &file.display().to_string())?);
+    }
+    if targets.is_empty() {
+        return Err(CliError::usage(
+            "no server given",
+            "name servers as [USER@]HOST[:PORT], or give --hosts-file FILE",
+        )
+        .into());
+    }
+    Ok(targets)
+}
+
+/// Open the keypairs' private keys (the store and the token unlocked once)
+/// and serve each on a one-shot agent of its own.
+fn load(ctx: &Context, store: &Store, names: &[String]) -> anyhow::Result<Vec<Loaded>> {
+    let keypairs = names
+        .iter()
+        .map(|n| store.get(n))
+        .collect::<kps::Result<Vec<Keypair>>>()?;
+    for k in &keypairs {
+        if !k.has_private_key {
+            return Err(kps::Error::NoPrivateKey(k.name.clone()).into());
+        }
+        if !server::servable_algorithm(&k.algorithm) {
+            return Err(server::unservable(&k.name, &k.algorithm).into());
+        }
+    }
+    let is_kms = |k: &Keypair| matches!(k.encryption, Encryption::Kms { .. });
+    let identity = match keypairs.iter().any(|k| !is_kms(k)) {
+        true => Some(ctx.unlock(store)?),
+        false => None,
+    };
+    let kms = match keypairs.iter().any(is_kms) {
+        true => Some(ctx.open_kms(Some(store))?),
+        false => None,
+    };
+    let openers = Openers {
+        identity: identity.as_ref(),
+        kms: kms.as_ref(),
+    };
+    let mut loaded = Vec::new();
+    for k in keypairs {
+        let private = store.private_key(&k.name, openers)?;
+        let mut public_key = private.public_key().clone();
+        // The comment is checked when stored; escaped again for the line
+        // all the same: a server file gets no control character from kps.
+        let comment = public_key.comment().to_string();
+        public_key.set_comment(kps::text::escape(&comment).as_ref());
+        let line = public_key.to_openssh()?;
+        let agent = OneShot::start(HeldKey::new(k.name.clone(), private)?)?;
+        loaded.push(Loaded {
+            name: k.name,
+            public_key,
+            line,
+            agent,
+        });
+    }
+    Ok(loaded)
+}
+
+fn login_with(args: &LoginArgs, keypair_index: usize) -> anyhow::Result<LoginWith> {
+    if args.auth_keypair.is_some() {
+        return Ok(LoginWith::Keypair(keypair_index));
+    }
+    let password: Option<Passphrase> = if let Some(file) = &args.password_file {
+        Some(crate::passphrase::read_file(file)?)
+    } else if args.ask_password {
+        Some(crate::passphrase::prompt_login_password()?)
+    } else {
+        None
+    };
+    match password {
+        // One answer per server: each server's kept connection asks once;
+        // a wrong password is not tried again (servers lock accounts out).
+        Some(p) => Ok(LoginWith::Password(AskpassServer::start(
+            Arc::new(p),
+            usize::MAX,
+        )?)),
+        None => Ok(LoginWith::UserSetup),
+    }
+}
+
+fn as_login<'a>(login: &'a LoginWith, keys: &'a [Loaded]) -> Login<'a> {
+    match login {
+        LoginWith::UserSetup => Login::UserSetup,
+        LoginWith::Keypair(i) => Login::Agent(keys[*i].agent.socket()),
+        LoginWith::Password(server) => Login::Password(server),
+    }
+}
+
+fn ssh(args: &ServerArgs, login: &LoginWith) -> anyhow::Result<Ssh> {
+    let program = match &args.ssh {
+        Some(p) => p.clone().into_os_string(),
+        None => std::env::var_os("KPS_SSH")
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "ssh".into()),
+    };
+    let host_keys = match (&args.host_key, args.accept_new_host_key) {
+        (Some(fp), _) => {
+            if !fp.starts_with("SHA256:") || fp.len() != 50 {
+                return Err(CliError::usage(
+                    format!("--host-key {} is not a SHA-256 fingerprint", kps::text::escape(fp)),
+                    "give it as ssh-keygen -l and cloud consoles print it: SHA256: and 43 characters",
+                )
+                .into());
+            }
+            HostKeys::Fingerprint(fp.clone())
+        }
+        (None, true) => HostKeys::AcceptNew,
+        (None, false) => HostKeys::Known,
+    };
+    if matches!(login, LoginWith::Password(_)) && host_keys == HostKeys::AcceptNew {
+        return Err(CliError::usage(
+            "a password is only sent to a server whose host key is verified, and --accept-new-host-key verifies nothing",
+            "give the server's key with --host-key SHA256:..., or add it to known_hosts first",
+        )
+        .into());
+    }
+    Ok(Ssh {
+        program,
+        host_keys,
+        askpass_program: std::env::current_exe()?,
+    })
+}
+
+/// Run `f` on every server, `parallel` at a time, a bar at a terminal.
+fn each<'a>(
+    ctx: &Context,
+    targets: &'a [Target],
+    parallel: u16,
+    done_label: &str,
+    f: impl Fn(&Target) -> kps::Result<Outcome> + Sync,
+) -> Vec<kps::Result<Outcome>> {
+    let bar = crate::progress::Bar::new(&format!("servers {done_label}"), ctx.json);
+    kps::remote::operation::on_each(targets, usize::from(parallel), f, |done, total| {
+        bar.set(done, total)
+    })
+}
+
+fn report(
+    ctx: &Context,
+    name: &str,
+    targets: &[Target],
+    results: Vec<kps::Result<Outcome>>,
+) -> anyhow::Result<()> {
+    let mut rows = Vec::new();
+    let mut failures = Vec::new();
+    for (target, result) in targets.iter().zip(&results) {
+        let (host, port, user) = match result {
+            Ok(o) => (
+                o.resolved.hostname.clone(),
+                Some(o.resolved.port),
+                Some(o.resolved.user.clone()),
+            ),
+            Err(_) => (target.host.clone(), target.port, target.user.clone()),
+        };
+        let row = match result {
+            Ok(o) => json!({
+                "host": host, "port": port, "user": user, "status": "SUCCESS",
+                "error_code": null, "error_msg": null,
+                "password_login": o.password_login.as_str(),
+                "warnings": o.warnings,
+            }),
+            Err(e) => {
+                let (code, _) = crate::report::code_and_hint(e);
+                failures.push(e);
+                json!({
+                    "host": host, "port": port, "user": user, "status": "FAILED",
+                    "error_code": code, "error_msg": e.to_string(),
+                    "password_login": "unchanged",
+                    "warnings": [],
+                })
+            }
+        };
+        rows.push((target, row));
+    }
+    if ctx.json {
+        let results: Vec<_> = rows.iter().map(|(_, r)| r.clone()).collect();
+        crate::output::print_json(&json!({ "keypair_name": name, "results": results }))?;
+    } else {
+        for (_, row) in &rows {
+            for w in row["warnings"].as_array().into_iter().flatten() {
+                crate::output::warn(&format!(
+                    "{}: {}",
+                    row["host"].as_str().unwrap_or(""),
+                    w.as_str().unwrap_or("")
+                ));
+            }
+        }
+        if !ctx.quiet || !failures.is_empty() {
+            let width = rows
+                .iter()
+                .map(|(t, _)| t.to_string().len())
+                .max()
+                .unwrap_or(0)
+                .max(4);
+            let mut table = format!(
+                "{:<width$}  {:<7}  {:<14}  ERROR\n",
+                "HOST", "RESULT", "PASSWORD LOGIN"
+            );
+            for (target, row) in &rows {
+                table.push_str(&format!(
+                    "{:<width$}  {:<7}  {:<14}  {}\n",
+                    target.to_string(),
+                    row["status"].as_str().unwrap_or(""),
+                    row["password_login"].as_str().unwrap_or(""),
+                    row["error_msg"].as_str().unwrap_or("")
+                ));
+            }
+            crate::output::print_text(&table)?;
+        }
+    }
+    match failures.as_slice() {
+        [] => Ok(()),
+        [only] if targets.len() == 1 => Err(clone_error(only).into()),
+        all if all.len() == targets.len() && all.iter().all(|e| same_kind(e, all[0])) => {
+            Err(clone_error(all[0]).into())
+        }
+        _ => Err(kps::Error::SomeServersFailed {
+            failed: failures.len(),
+            total: targets.len(),
+        }
+        .into()),
+    }
+}
+
+fn same_kind(a: &kps::Error, b: &kps::Error) -> bool {
+    crate::report::code_and_hint(a).0 == crate::report::code_and_hint(b).0
+}
+
+/// The error to exit with, taken from the results (which keep theirs for
+/// the table).
+fn clone_error(e: &kps::Error) -> kps::Error {
+    match e {
+        kps::Error::Remote {
+            kind,
+            host,
+            message,
+        } => kps::Error::Remote {
+            kind: *kind,
+            host: host.clone(),
+            message: message.clone(),
+        },
+        other => kps::Error::Remote {
+            kind: kps::remote::Failure::Connect,
+            host: String::new(),
+            message: other.to_string(),
+        },
+    }
+}
