@@ -18,6 +18,7 @@ static INSTALL: Once = Once::new();
 type Cleanup = Box<dyn FnOnce() + Send>;
 static ON_STOP: Mutex<Option<(Cleanup, i32)>> = Mutex::new(None);
 static FORWARD: Mutex<Option<u32>> = Mutex::new(None);
+static DIVERT: Mutex<Option<fn()>> = Mutex::new(None);
 
 /// Call before any interactive prompt.
 pub fn guard_terminal() {
@@ -53,6 +54,26 @@ pub fn forward_to(pid: Option<u32>) {
     install();
 }
 
+/// While work that must not be cut short runs (`kps bind` changing
+/// servers): SIGINT, SIGTERM and SIGHUP call `cancel` instead, which asks
+/// the work to stop at its next step and undo what it did; `None` after.
+pub fn divert_to(cancel: Option<fn()>) {
+    if let Ok(mut slot) = DIVERT.lock() {
+        *slot = cancel;
+    }
+    install();
+}
+
+fn diverted() -> bool {
+    match DIVERT.lock().ok().and_then(|slot| *slot) {
+        Some(cancel) => {
+            cancel();
+            true
+        }
+        None => false,
+    }
+}
+
 fn pass_on(signal: i32) -> bool {
     let Some(pid) = FORWARD.lock().ok().and_then(|slot| *slot) else {
         return false;
@@ -75,7 +96,7 @@ fn install() {
         };
         std::thread::spawn(move || {
             for signal in signals.forever() {
-                if pass_on(signal) {
+                if pass_on(signal) || diverted() {
                     continue;
                 }
                 restore();

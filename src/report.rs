@@ -143,6 +143,8 @@ pub mod exit {
     pub const SOME_SERVERS: u8 = 9;
     /// `bind`/`unbind`/`replace`: the operation failed on the server.
     pub const SERVER: u8 = 10;
+    /// Stopped by Ctrl-C (at a prompt, or between a bind's steps).
+    pub const INTERRUPTED: u8 = 130;
 }
 
 struct Verdict {
@@ -466,6 +468,13 @@ fn core_verdict(e: &kps::Error) -> Verdict {
 fn remote_verdict(kind: kps::remote::Failure) -> Verdict {
     use kps::remote::Failure as F;
     let (code, hint) = match kind {
+        F::Interrupted => {
+            return v(
+                "KPS.7011",
+                exit::INTERRUPTED,
+                Some("each server's change was undone, or not started; run the command again"),
+            );
+        }
         F::Connect => (
             "KPS.7060",
             "check that the server is up and reachable (ssh -v USER@HOST), and the login: --auth-keypair, --password-file, or your own ssh setup",

@@ -253,9 +253,12 @@ fn each<'a>(
     f: impl Fn(&Target) -> kps::Result<Outcome> + Sync,
 ) -> Vec<kps::Result<Outcome>> {
     let bar = crate::progress::Bar::new(&format!("servers {done_label}"), ctx.json);
-    kps::remote::operation::on_each(targets, usize::from(parallel), f, |done, total| {
+    crate::interrupt::divert_to(Some(kps::remote::operation::cancel));
+    let results = kps::remote::operation::on_each(targets, usize::from(parallel), f, |done, total| {
         bar.set(done, total)
-    })
+    });
+    crate::interrupt::divert_to(None);
+    results
 }
 
 fn report(

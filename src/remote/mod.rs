@@ -41,4 +41,6 @@ pub enum Failure {
     InvalidConfig,
     /// Unbind would leave no way in.
     NoWayIn,
+    /// Stopped by the user (Ctrl-C) between steps; what was done is undone.
+    Interrupted,
 }

@@ -27,6 +27,18 @@ pub struct ServedKey<'a> {
     pub agent: Option<&'a Path>,
 }
 
+static CANCELLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Ask every running operation to stop at its next step and undo what it
+/// did (Ctrl-C): none is cut off between a change and its rollback.
+pub fn cancel() {
+    CANCELLED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+fn cancelled() -> bool {
+    CANCELLED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// What a server's password login became.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PasswordLogin {
@@ -86,6 +98,9 @@ struct Server {
 
 impl Server {
     fn connect(ssh: &Ssh, target: &Target, login: Login<'_>) -> Result<Server> {
+        if cancelled() {
+            return Err(remote(Failure::Interrupted, target, "interrupted before kps connected: nothing was changed".into()));
+        }
         let session = Session::open(ssh, target, login)?;
         let who = session.run("whoami", &[], None, false)?;
         check(&session, &who)?;
@@ -144,6 +159,14 @@ impl Server {
 
     fn target(&self) -> &Target {
         &self.session.target
+    }
+
+    /// Before each change: stop here if the user asked to.
+    fn go_on(&self) -> Result<()> {
+        if cancelled() {
+            return Err(self.fail(Failure::Interrupted, "interrupted"));
+        }
+        Ok(())
     }
 
     fn fail(&self, kind: Failure, message: impl Into<String>) -> Error {
@@ -407,6 +430,7 @@ impl Server {
         if !change.changed {
             return Ok((path, None));
         }
+        self.go_on()?;
         authorized_keys::validate_for_write(&change.content).map_err(|why| {
             self.fail(
                 Failure::Unsupported,
@@ -505,6 +529,7 @@ impl Server {
     /// Write the config changes `plan` lists, each as (path, new content or
     /// None to remove).
     fn apply(&self, plan: Vec<(String, Option<String>)>, sudo: bool) -> Result<ConfigChange> {
+        self.go_on()?;
         let mut change = ConfigChange {
             files: Vec::new(),
             sudo,
@@ -599,7 +624,7 @@ impl Server {
             let e = self.fail(Failure::ProofFailed, why);
             return Err(self.roll_back_config(change, e));
         }
-        if let Err(e) = self.reload(sudo) {
+        if let Err(e) = self.go_on().and_then(|()| self.reload(sudo)) {
             return Err(self.roll_back_config(change, e));
         }
         if let Err(e) = prove() {
@@ -814,6 +839,7 @@ pub fn unbind(
         .first()
         .map(|(p, ..)| p.clone())
         .unwrap_or_else(|| server.authorized_keys_files().remove(0));
+    server.go_on()?;
     let mut written: Vec<Installed> = Vec::new();
     for (path, sudo, before, content) in found {
         match server.write(
@@ -864,6 +890,7 @@ pub fn replace(
     let sudo = server.sudo_for(&path)?;
     let before = server.read(&path, sudo)?;
     let content = before.content().unwrap_or_default().to_vec();
+    server.go_on()?;
     let added = authorized_keys::add(&content, new.line)
         .map_err(|why| server.fail(Failure::Unsupported, why))?;
     let now = server.write(
@@ -894,6 +921,9 @@ pub fn replace(
             return Err(server.undo(Some(installed), e));
         }
         Err(e) => return Err(server.undo(Some(installed), e)),
+    }
+    if let Err(e) = server.go_on() {
+        return Err(server.undo(Some(installed), e));
     }
     let removed = authorized_keys::remove(&added.content, &blob(old.public_key));
     let now = match server.write(

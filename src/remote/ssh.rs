@@ -86,6 +86,10 @@ impl Ssh {
             cmd.env_remove(var);
         }
         cmd.stdin(Stdio::null());
+        // Out of the terminal's process group: Ctrl-C goes to kps alone,
+        // which then stops between steps and undoes what it did, over
+        // connections that are still there to do it.
+        cmd.process_group(0);
         cmd
     }
 
@@ -374,9 +378,6 @@ impl Session {
                 cmd.env("SSH_ASKPASS", &ssh.askpass_program);
                 cmd.env("SSH_ASKPASS_REQUIRE", "force");
                 cmd.env(askpass::SOCKET_VARIABLE, server.socket());
-                // No controlling terminal: ssh must ask the askpass helper,
-                // never the user's terminal.
-                cmd.process_group(0);
             }
         }
         Ssh::target_args(&mut cmd, target);
