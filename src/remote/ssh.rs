@@ -762,10 +762,18 @@ fn run(
     })
 }
 
-fn reader(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+/// What kps keeps of one step's output: an authorized_keys file or an
+/// sshd config is far smaller; a server that sends more is cut off there
+/// (and the step's answer is then incomplete, so it fails).
+const MAX_OUTPUT: u64 = 64 * 1024 * 1024;
+
+fn reader(r: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
         let mut buf = Vec::new();
-        let _ = r.read_to_end(&mut buf);
+        let mut limited = r.take(MAX_OUTPUT);
+        let _ = limited.read_to_end(&mut buf);
+        // Drain the rest so the child is not blocked writing it.
+        let _ = std::io::copy(&mut limited.into_inner(), &mut std::io::sink());
         buf
     })
 }
