@@ -699,3 +699,146 @@ fn banner_of(port: u16) -> Option<String> {
     let line = String::from_utf8_lossy(&got).lines().next()?.to_string();
     line.starts_with("SSH-").then_some(line)
 }
+
+/// kps's side of a bind test: a store (`kps`), and a HOME (with
+/// `.ssh/known_hosts`), TMPDIR and XDG_RUNTIME_DIR of its own, so that what
+/// kps and its ssh write can be searched afterwards; the password files live
+/// beside them, outside those three.
+pub struct KpsClient {
+    pub kps: super::Kps,
+}
+
+impl KpsClient {
+    pub fn new() -> KpsClient {
+        let kps = super::Kps::new();
+        for d in ["home/.ssh", "tmp", "runtime"] {
+            std::fs::create_dir_all(kps.path(d)).unwrap();
+        }
+        for d in ["home/.ssh", "runtime"] {
+            set_mode(&kps.path(d), 0o700);
+        }
+        let c = KpsClient { kps };
+        c.password_file_with("root-password", ROOT_PASSWORD);
+        c.password_file_with("user-password", USER_PASSWORD);
+        c
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.kps.path("home")
+    }
+    pub fn tmp(&self) -> PathBuf {
+        self.kps.path("tmp")
+    }
+    pub fn runtime(&self) -> PathBuf {
+        self.kps.path("runtime")
+    }
+    pub fn known_hosts(&self) -> PathBuf {
+        self.kps.path("home/.ssh/known_hosts")
+    }
+
+    /// A file holding [`ROOT_PASSWORD`] (one line), for `--password-file`.
+    pub fn root_password_file(&self) -> String {
+        self.kps.path("root-password").display().to_string()
+    }
+
+    /// A file holding [`USER_PASSWORD`], for binding as kpsuser.
+    pub fn user_password_file(&self) -> String {
+        self.kps.path("user-password").display().to_string()
+    }
+
+    /// A 0600 file `name` beside the store holding `password` and a newline.
+    pub fn password_file_with(&self, name: &str, password: &str) -> String {
+        let path = self.kps.path(name);
+        std::fs::write(&path, format!("{password}\n")).unwrap();
+        set_mode(&path, 0o600);
+        path.display().to_string()
+    }
+
+    /// Add `s`'s host key to the HOME's known_hosts.
+    pub fn trust(&self, s: &NsSshd) {
+        self.trust_line(&s.known_hosts_line());
+    }
+
+    pub fn trust_line(&self, line: &str) {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.known_hosts())
+            .unwrap();
+        writeln!(f, "{line}").unwrap();
+    }
+
+    /// kps with this client's HOME, TMPDIR and XDG_RUNTIME_DIR and no agent
+    /// of the user's; its output must never hold a test password.
+    pub fn run(&self, args: &[&str]) -> super::Run {
+        self.run_with(args, |_| {})
+    }
+
+    pub fn run_with(&self, args: &[&str], f: impl FnOnce(&mut Command)) -> super::Run {
+        let run = self.kps.run_with(args, |cmd| {
+            cmd.env("HOME", self.home())
+                .env("TMPDIR", self.tmp())
+                .env("XDG_RUNTIME_DIR", self.runtime())
+                .env_remove("SSH_AUTH_SOCK")
+                .env_remove("SSH_ASKPASS")
+                .env_remove("DISPLAY");
+            f(cmd);
+        });
+        let all = format!("{}{}", run.stdout(), run.stderr());
+        assert!(
+            !all.contains(ROOT_PASSWORD) && !all.contains(USER_PASSWORD),
+            "kps printed a password: {all}"
+        );
+        assert_ne!(run.code(), 101, "kps panicked: {all}");
+        run
+    }
+
+    pub fn create(&self, name: &str, extra: &[&str]) {
+        let mut args = vec!["--json", "create", name];
+        args.extend(extra);
+        self.run(&args).ok();
+    }
+
+    /// The keypair's authorized_keys line, from `kps export --format public`.
+    pub fn public_line(&self, name: &str) -> String {
+        self.run(&["export", name, "--format", "public"])
+            .ok()
+            .stdout()
+            .trim_end()
+            .to_string()
+    }
+
+    /// The keypair's private key in a 0600 OpenSSH file (for the probes).
+    pub fn private_key_file(&self, name: &str) -> PathBuf {
+        std::fs::create_dir_all(self.kps.path("keys")).unwrap();
+        let file = self.kps.path("keys").join(name);
+        if !file.exists() {
+            self.run(&["export", name, "-o", file.to_str().unwrap()])
+                .ok();
+        }
+        file
+    }
+}
+
+/// The `results` array of a bind/unbind/replace `--json` run.
+pub fn results(run: &super::Run) -> Vec<serde_json::Value> {
+    run.json()["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no results array: {}", run.stdout()))
+        .clone()
+}
+
+/// The error code of a failed one-host run: the result's `error_code`
+/// (stdout), else the `{"error_code"}` on stderr (errors before any host).
+pub fn error_code(run: &super::Run) -> String {
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&run.output.stdout) {
+        if let Some(code) = v["results"][0]["error_code"].as_str() {
+            return code.to_string();
+        }
+    }
+    run.error_json()["error_code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code: {} {}", run.stdout(), run.stderr()))
+        .to_string()
+}
