@@ -63,10 +63,10 @@ fn failure(run: &common::Run, code: &str) {
         run.stdout(),
         run.stderr()
     );
-    if let Ok(v) = serde_json::from_slice::<Value>(&run.output.stdout) {
-        if let Some(r) = v["results"].as_array() {
-            assert_eq!(r[0]["status"], "FAILED", "{v}");
-        }
+    if let Ok(v) = serde_json::from_slice::<Value>(&run.output.stdout)
+        && let Some(r) = v["results"].as_array()
+    {
+        assert_eq!(r[0]["status"], "FAILED", "{v}");
     }
 }
 

@@ -832,10 +832,10 @@ pub fn results(run: &super::Run) -> Vec<serde_json::Value> {
 /// The error code of a failed one-host run: the result's `error_code`
 /// (stdout), else the `{"error_code"}` on stderr (errors before any host).
 pub fn error_code(run: &super::Run) -> String {
-    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&run.output.stdout) {
-        if let Some(code) = v["results"][0]["error_code"].as_str() {
-            return code.to_string();
-        }
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&run.output.stdout)
+        && let Some(code) = v["results"][0]["error_code"].as_str()
+    {
+        return code.to_string();
     }
     run.error_json()["error_code"]
         .as_str()
