@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod hsm;
+pub mod nssshd;
 pub mod sshd;
 
 use std::ffi::OsStr;
