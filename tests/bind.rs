@@ -753,8 +753,8 @@ fn password_is_in_no_argv_environment_file_or_output() {
     let s = NsSshd::new(Layout::Ubuntu);
     c.trust(&s);
     c.create("web", &[]);
-    // An ssh that records how kps runs it, then is the real one.
-    let ssh = common::sshd::find_program("ssh").unwrap();
+    // An ssh that records how kps runs it, then is the client's own.
+    let ssh = c.ssh_program();
     let record = c.kps.path("ssh-calls");
     let wrapper = c.kps.path("recording-ssh");
     std::fs::write(

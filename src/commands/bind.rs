@@ -23,7 +23,9 @@ struct Loaded {
     name: String,
     public_key: ssh_key::PublicKey,
     line: String,
-    agent: OneShot,
+    /// None for a key kps's agent does not serve (DSA): it can be neither
+    /// logged in with nor proved, so the operations refuse it.
+    agent: Option<OneShot>,
 }
 
 impl Loaded {
@@ -32,7 +34,7 @@ impl Loaded {
             name: &self.name,
             public_key: &self.public_key,
             line: &self.line,
-            agent: Some(self.agent.socket()),
+            agent: self.agent.as_ref().map(|a| a.socket()),
         }
     }
 }
@@ -51,7 +53,7 @@ pub fn bind(ctx: &Context, args: BindArgs) -> anyhow::Result<()> {
     names.extend(args.login.auth_keypair.clone());
     let keys = load(ctx, &store, &names)?;
     let login = login_with(&args.login, 1)?;
-    let ssh = ssh(&args.servers, &login)?;
+    let ssh = ssh(&args.servers)?;
     let opts = operation::BindOptions {
         disable_password_login: args.disable_password_login,
         fix_cloud_init: args.fix_cloud_init,
@@ -75,7 +77,7 @@ pub fn unbind(ctx: &Context, args: UnbindArgs) -> anyhow::Result<()> {
         LoginWith::UserSetup => LoginWith::Keypair(0),
         other => other,
     };
-    let ssh = ssh(&args.servers, &login)?;
+    let ssh = ssh(&args.servers)?;
     let opts = operation::UnbindOptions {
         force: args.force,
         enable_password_login: args.enable_password_login,
@@ -98,8 +100,12 @@ pub fn replace(ctx: &Context, args: ReplaceArgs) -> anyhow::Result<()> {
     let targets = targets(&args.servers)?;
     let store = ctx.open_store()?;
     let keys = load(ctx, &store, &[args.old.clone(), args.new.clone()])?;
+    if keys[0].agent.is_none() {
+        let algorithm = keys[0].public_key.algorithm().to_string();
+        return Err(server::unservable(&args.old, &algorithm).into());
+    }
     let login = LoginWith::Keypair(0);
-    let ssh = ssh(&args.servers, &login)?;
+    let ssh = ssh(&args.servers)?;
     let (old, new) = (keys[0].served(), keys[1].served());
     let results = each(ctx, &targets, args.servers.parallel, "replaced", |t| {
         operation::replace(&ssh, t, as_login(&login, &keys), &old, &new)
@@ -138,11 +144,14 @@ fn load(ctx: &Context, store: &Store, names: &[String]) -> anyhow::Result<Vec<Lo
         .iter()
         .map(|n| store.get(n))
         .collect::<kps::Result<Vec<Keypair>>>()?;
-    for k in &keypairs {
+    for (i, k) in keypairs.iter().enumerate() {
         if !k.has_private_key {
             return Err(kps::Error::NoPrivateKey(k.name.clone()).into());
         }
-        if !server::servable_algorithm(&k.algorithm) {
+        // The keypair to bind may be one sshd refuses (DSA): the server
+        // says so (KPS.7063) before anything changes. One to log in with
+        // must be servable.
+        if i > 0 && !server::servable_algorithm(&k.algorithm) {
             return Err(server::unservable(&k.name, &k.algorithm).into());
         }
     }
@@ -168,7 +177,10 @@ fn load(ctx: &Context, store: &Store, names: &[String]) -> anyhow::Result<Vec<Lo
         let comment = public_key.comment().to_string();
         public_key.set_comment(kps::text::escape(&comment).as_ref());
         let line = public_key.to_openssh()?;
-        let agent = OneShot::start(HeldKey::new(k.name.clone(), private)?)?;
+        let agent = match server::servable_algorithm(&k.algorithm) {
+            true => Some(OneShot::start(HeldKey::new(k.name.clone(), private)?)?),
+            false => None,
+        };
         loaded.push(Loaded {
             name: k.name,
             public_key,
@@ -204,12 +216,15 @@ fn login_with(args: &LoginArgs, keypair_index: usize) -> anyhow::Result<LoginWit
 fn as_login<'a>(login: &'a LoginWith, keys: &'a [Loaded]) -> Login<'a> {
     match login {
         LoginWith::UserSetup => Login::UserSetup,
-        LoginWith::Keypair(i) => Login::Agent(keys[*i].agent.socket()),
+        LoginWith::Keypair(i) => match &keys[*i].agent {
+            Some(agent) => Login::Agent(agent.socket()),
+            None => Login::UserSetup,
+        },
         LoginWith::Password(server) => Login::Password(server),
     }
 }
 
-fn ssh(args: &ServerArgs, login: &LoginWith) -> anyhow::Result<Ssh> {
+fn ssh(args: &ServerArgs) -> anyhow::Result<Ssh> {
     let program = match &args.ssh {
         Some(p) => p.clone().into_os_string(),
         None => std::env::var_os("KPS_SSH")
@@ -230,13 +245,6 @@ fn ssh(args: &ServerArgs, login: &LoginWith) -> anyhow::Result<Ssh> {
         (None, true) => HostKeys::AcceptNew,
         (None, false) => HostKeys::Known,
     };
-    if matches!(login, LoginWith::Password(_)) && host_keys == HostKeys::AcceptNew {
-        return Err(CliError::usage(
-            "a password is only sent to a server whose host key is verified, and --accept-new-host-key verifies nothing",
-            "give the server's key with --host-key SHA256:..., or add it to known_hosts first",
-        )
-        .into());
-    }
     Ok(Ssh {
         program,
         host_keys,

@@ -6,7 +6,7 @@
 use super::Failure;
 use super::authorized_keys;
 use super::script::{Answer, FileState};
-use super::ssh::{Login, Resolved, Session, Ssh, last_line, remote};
+use super::ssh::{Login, Resolved, Session, Ssh, remote};
 use super::sshd_config::{self, DisablePlan, Effective};
 use super::target::Target;
 use crate::{Error, Result};
@@ -93,6 +93,9 @@ struct Server {
     spec: String,
     effective: Option<Effective>,
     configs: BTreeMap<String, FileState>,
+    /// sshd's complaint when its config did not validate before kps
+    /// changed anything (`sshd -T` failed).
+    config_error: Option<String>,
     warnings: Vec<String>,
 }
 
@@ -137,19 +140,16 @@ impl Server {
             spec,
             effective: None,
             configs: BTreeMap::new(),
+            config_error: None,
             warnings: Vec::new(),
             session,
         };
         if let Some(sudo) = root {
             let inspect = server.session.run("inspect", &[&server.spec], None, sudo)?;
             check(&server.session, &inspect)?;
-            if let Some(out) = inspect.text("T-failed") {
-                server.warnings.push(format!(
-                    "sshd -T failed, so kps cannot see sshd's settings: {}",
-                    last_line(out.as_bytes())
-                ));
-            } else {
-                server.effective = Some(sshd_config::effective(&inspect.sshd_t()));
+            match inspect.text("T-failed") {
+                Some(out) => server.config_error = Some(one_line(&out)),
+                None => server.effective = Some(sshd_config::effective(&inspect.sshd_t())),
             }
             server.configs = inspect.files();
             server.note_findings();
@@ -202,10 +202,24 @@ impl Server {
         }
     }
 
+    /// A key kps cannot serve (DSA) cannot be proved to log in: refused.
+    fn provable(&self, key: &ServedKey<'_>) -> Result<()> {
+        if key.agent.is_none() {
+            return Err(self.fail(
+                Failure::Unsupported,
+                format!(
+                    "kps cannot prove that a {} key logs in (its agent serves Ed25519, ECDSA and RSA keys); nothing was changed",
+                    key.public_key.algorithm()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Refuse before touching anything when sshd will not take this key.
     fn preflight(&self, key: &ServedKey<'_>) -> Result<()> {
         let Some(effective) = &self.effective else {
-            return Ok(());
+            return self.provable(key);
         };
         if effective.get("pubkeyauthentication") == Some("no") {
             return Err(self.fail(
@@ -354,7 +368,7 @@ impl Server {
         let answer = self.session.run("check", &[&self.spec], None, sudo)?;
         check(&self.session, &answer)?;
         if let Some(why) = answer.text("invalid") {
-            return Ok(Err(crate::text::escape(why.trim()).into_owned()));
+            return Ok(Err(one_line(&why)));
         }
         Ok(Ok(sshd_config::effective(&answer.sshd_t())))
     }
@@ -402,6 +416,21 @@ fn check(session: &Session, answer: &Answer) -> Result<()> {
             Err(remote(kind, &session.target, message))
         }
     }
+}
+
+/// An error's own message, without the host in front (for an error that
+/// is part of another one about the same host).
+fn message(e: &Error) -> String {
+    match e {
+        Error::Remote { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// sshd's complaint on one line, safe to print.
+fn one_line(text: &str) -> String {
+    let joined: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    crate::text::escape(&joined.join("; ")).into_owned()
 }
 
 /// The public key's blob, as authorized_keys holds it.
@@ -473,8 +502,10 @@ impl Server {
             Err(e) => self.fail(
                 Failure::RollbackFailed,
                 format!(
-                    "{what_failed}; and putting {} back failed ({e}): it still holds kps's change",
-                    crate::text::escape(&i.path)
+                    "{}; and putting {} back failed ({}): it still holds kps's change",
+                    message(&what_failed),
+                    crate::text::escape(&i.path),
+                    message(&e)
                 ),
             ),
         }
@@ -493,9 +524,24 @@ impl Server {
 struct ConfigChange {
     files: Vec<(String, FileState, FileState)>,
     sudo: bool,
+    /// Whether sshd was reloaded with the change: only then does a
+    /// rollback reload it again.
+    reloaded: bool,
 }
 
 impl Server {
+    /// Refuse to change a config that does not validate as it is: kps
+    /// could neither check its own change nor reload.
+    fn config_valid(&self) -> Result<()> {
+        match &self.config_error {
+            Some(why) => Err(self.fail(
+                Failure::InvalidConfig,
+                format!("sshd's config does not validate as it is, before any change by kps, so kps changes and reloads nothing: {why}"),
+            )),
+            None => Ok(()),
+        }
+    }
+
     fn main_config(&self) -> Result<(FileState, String)> {
         let state = self
             .configs
@@ -533,6 +579,7 @@ impl Server {
         let mut change = ConfigChange {
             files: Vec::new(),
             sudo,
+            reloaded: false,
         };
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -594,7 +641,11 @@ impl Server {
         }
         self.fail(
             Failure::RollbackFailed,
-            format!("{failed}; and rolling back failed: {}", what.join("; ")),
+            format!(
+                "{}; and rolling back failed: {}",
+                message(&failed),
+                what.join("; ")
+            ),
         )
     }
 
@@ -602,7 +653,7 @@ impl Server {
     /// proof `prove`; roll back on any failure.
     fn commit_config(
         &self,
-        change: ConfigChange,
+        mut change: ConfigChange,
         ok: impl Fn(&Effective) -> std::result::Result<(), String>,
         prove: impl Fn() -> Result<()>,
     ) -> Result<()> {
@@ -624,7 +675,13 @@ impl Server {
             let e = self.fail(Failure::ProofFailed, why);
             return Err(self.roll_back_config(change, e));
         }
-        if let Err(e) = self.go_on().and_then(|()| self.reload(sudo)) {
+        if let Err(e) = self.go_on() {
+            return Err(self.roll_back_config(change, e));
+        }
+        // From here on the daemon may run the new config: a rollback
+        // reloads it again. (A failed reload may also have reloaded.)
+        change.reloaded = true;
+        if let Err(e) = self.reload(sudo) {
             return Err(self.roll_back_config(change, e));
         }
         if let Err(e) = prove() {
@@ -642,6 +699,7 @@ impl Server {
         fix_cloud_init: bool,
     ) -> Result<PasswordLogin> {
         let sudo = self.root("--disable-password-login")?;
+        self.config_valid()?;
         let (_, main) = self.main_config()?;
         let mut plan = Vec::new();
         match sshd_config::plan_disable(&main, MAIN_CONFIG) {
@@ -717,6 +775,7 @@ impl Server {
     /// password is offered again.
     fn enable_passwords(&self, ssh: &Ssh) -> Result<PasswordLogin> {
         let sudo = self.root("--enable-password-login")?;
+        self.config_valid()?;
         let (_, main) = self.main_config()?;
         let mut plan = Vec::new();
         if self.config_file(DROP_IN) != FileState::Missing {

@@ -325,7 +325,21 @@ impl Session {
         if !resolved.reach.iter().any(|(k, _)| k == "ConnectTimeout") {
             cmd.args(["-o", "ConnectTimeout=10"]);
         }
-        match &ssh.host_keys {
+        let mut host_keys = ssh.host_keys.clone();
+        if let (Login::Password(_), HostKeys::AcceptNew) = (&login, &host_keys) {
+            // A password goes only to a verified host: a known one is
+            // checked as usual, an unknown one is not contacted at all.
+            if !host_known(ssh, &resolved) {
+                return Err(Error::invalid_with_hint(
+                    format!(
+                        "{target}: a password is only sent to a server whose host key is verified, and the server is not in known_hosts (--accept-new-host-key verifies nothing)"
+                    ),
+                    "give the server's key with --host-key SHA256:..., or log in once with a key (--auth-keypair) to add it",
+                ));
+            }
+            host_keys = HostKeys::Known;
+        }
+        match &host_keys {
             HostKeys::Known => {
                 cmd.args(["-o", "StrictHostKeyChecking=yes"]);
             }
@@ -359,12 +373,6 @@ impl Session {
                 ]);
             }
             Login::Password(server) => {
-                if ssh.host_keys == HostKeys::AcceptNew {
-                    return Err(Error::invalid_with_hint(
-                        "a password is only sent to a server whose host key is verified",
-                        "give the server's key with --host-key SHA256:..., or add it to known_hosts first",
-                    ));
-                }
                 cmd.args([
                     "-o",
                     "BatchMode=no",
@@ -619,6 +627,22 @@ fn scan_host_key(
         )
     })?;
     Ok(path)
+}
+
+/// Is the server in one of the known_hosts files ssh will read?
+fn host_known(ssh: &Ssh, r: &Resolved) -> bool {
+    let keygen = sibling(&ssh.program, "ssh-keygen");
+    let name = known_hosts_name(r);
+    r.known_hosts_files.iter().any(|file| {
+        Path::new(file).is_file()
+            && Command::new(&keygen)
+                .args(["-F", &name, "-f", file])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+    })
 }
 
 /// How known_hosts names the server: its HostKeyAlias, else the host,

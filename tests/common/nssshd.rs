@@ -718,6 +718,29 @@ impl KpsClient {
             set_mode(&kps.path(d), 0o700);
         }
         let c = KpsClient { kps };
+        // ssh takes `~` from the passwd entry, not $HOME: a config of this
+        // client's own names its known_hosts, and kps runs ssh through a
+        // wrapper that reads it (as a user's ~/.ssh/config would be read).
+        let config = c.home().join(".ssh/config");
+        std::fs::write(
+            &config,
+            format!(
+                "UserKnownHostsFile {}\nGlobalKnownHostsFile /dev/null\n",
+                c.known_hosts().display()
+            ),
+        )
+        .unwrap();
+        let ssh = super::sshd::find_program("ssh").expect("ssh");
+        std::fs::write(
+            c.ssh_program(),
+            format!(
+                "#!/bin/sh\nexec '{}' -F '{}' \"$@\"\n",
+                ssh.display(),
+                config.display()
+            ),
+        )
+        .unwrap();
+        set_mode(&c.ssh_program(), 0o755);
         c.password_file_with("root-password", ROOT_PASSWORD);
         c.password_file_with("user-password", USER_PASSWORD);
         c
@@ -734,6 +757,11 @@ impl KpsClient {
     }
     pub fn known_hosts(&self) -> PathBuf {
         self.kps.path("home/.ssh/known_hosts")
+    }
+
+    /// The ssh kps runs (`KPS_SSH`): the real one with this client's config.
+    pub fn ssh_program(&self) -> PathBuf {
+        self.kps.path("ssh")
     }
 
     /// A file holding [`ROOT_PASSWORD`] (one line), for `--password-file`.
@@ -780,6 +808,7 @@ impl KpsClient {
             cmd.env("HOME", self.home())
                 .env("TMPDIR", self.tmp())
                 .env("XDG_RUNTIME_DIR", self.runtime())
+                .env("KPS_SSH", self.ssh_program())
                 .env_remove("SSH_AUTH_SOCK")
                 .env_remove("SSH_ASKPASS")
                 .env_remove("DISPLAY");
