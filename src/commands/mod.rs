@@ -1,6 +1,7 @@
 //! One file per subcommand: gather inputs, call the core, render the result.
 
 mod agent;
+mod bindings;
 mod create;
 mod delete;
 mod export;
@@ -271,6 +272,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Agent(args) => agent::run(&ctx, args),
         Command::Ssh(args) => ssh::run(&ctx, args),
         Command::SshAdd(args) => ssh_add::run(&ctx, args),
+        Command::Bindings(args) => bindings::run(&ctx, args),
         Command::Backup(args) => {
             ctx.open_store()?.backup(&args.file, args.force)?;
             if ctx.json {
