@@ -374,11 +374,7 @@ pub fn write_bindings(
     };
     writeln!(out, "{}", line(header))?;
     for r in &rows {
-        writeln!(
-            out,
-            "{}",
-            line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]])
-        )?;
+        writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]]))?;
     }
     out.flush()
 }
