@@ -76,6 +76,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ("Change them", &["rename", "set"]),
     ("Back up and restore", &["backup", "restore"]),
     ("Use keys without files", &["agent"]),
+    ("Servers", &["bind", "unbind", "replace", "bindings"]),
 ];
 
 /// Man page sections clap cannot express, kept next to the definition.
@@ -254,7 +255,11 @@ pub enum Command {
     Kms(KmsCommand),
 
     /// Delete a keypair
-    #[command(after_help = "Examples:\n  kps delete web01\n  kps delete web01 --yes")]
+    #[command(
+        after_help = "A keypair bound to servers (kps bindings) is deleted only with --force.\n\n\
+                      Examples:\n  kps delete web01\n  kps delete web01 --yes\n  \
+                      kps delete web01 --yes --force"
+    )]
     Delete(DeleteArgs),
 
     /// Write shell completions and man pages (for packagers and the repository)
@@ -399,6 +404,16 @@ pub enum Command {
                             kps replace leaked-key new-key --hosts-file servers.txt --json"
     )]
     Replace(ReplaceArgs),
+
+    /// List the servers keypairs are bound to (what kps bind recorded)
+    #[command(
+        after_help = "One line per keypair and login: the server's host key as it was verified, \
+                      the authorized_keys file the key went into, and whether password login was \
+                      turned off there. Only what kps did is recorded; the servers are not asked.\n\n\
+                      Examples:\n  kps bindings\n  kps bindings --host web01.example.com\n  \
+                      kps bindings --json"
+    )]
+    Bindings(BindingsArgs),
 }
 
 /// Which servers, and how their host keys are trusted.
@@ -1054,6 +1069,17 @@ pub struct DeleteArgs {
     /// Do not ask for confirmation (required without a terminal)
     #[arg(short = 'y', long)]
     pub yes: bool,
+
+    /// Delete it even though it is bound to servers (its key stays on them)
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BindingsArgs {
+    /// Only the bindings on this host (as given to kps bind; any case)
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
 }
 
 /// The flags that can come from the environment (`env = ...` above).

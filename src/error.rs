@@ -301,6 +301,15 @@ pub enum Error {
     #[error("the bundle is sealed to another store's identity ({recipient}), not to this store's")]
     BundleNotForThisStore { recipient: String },
 
+    /// `kps delete` of a keypair the store records as bound to servers,
+    /// without `--force`: its key stays on them after the delete.
+    #[error(
+        "keypair '{name}' is bound to {} server(s): {}",
+        servers.len(),
+        servers.join(", ")
+    )]
+    KeypairBound { name: String, servers: Vec<String> },
+
     /// Keypairs of a bundle whose names the store already has: nothing is imported.
     #[error("{} of the bundle's keypairs already exist in the store: {}; nothing was imported", names.len(), names.join(", "))]
     BundleClash { names: Vec<String> },

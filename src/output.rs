@@ -7,6 +7,7 @@
 //! controls, U+2028/U+2029) as `\uXXXX`.
 
 use kps::keypair::{Integrity, Keypair};
+use kps::store::Binding;
 use kps::text::{escape, escape_lines};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -299,6 +300,94 @@ fn write_keypair(mut out: impl Write, k: &Keypair) -> std::io::Result<()> {
         writeln!(out, "{:<16} {}", format!("{label}:"), escape(&value))?;
     }
     out.flush()
+}
+
+/// One binding as `kps bindings --json` lists it and `show --json` gives
+/// it under `servers`.
+pub fn binding_json(b: &Binding) -> Value {
+    json!({
+        "keypair_name": b.keypair,
+        "host": b.host,
+        "port": b.port,
+        "user": b.user,
+        "host_key_fingerprint": b.host_key_fingerprint,
+        "authorized_keys_path": b.authorized_keys_path,
+        "password_login": b.password_login.as_str(),
+        "create_time": b.create_time,
+        "update_time": b.update_time,
+    })
+}
+
+/// The bindings as a table, each line starting with `indent`; with the
+/// keypair's name in the first column unless `show` lists its own. Every
+/// value is escaped: hosts, users and paths came from a command line or a
+/// server.
+pub fn write_bindings(
+    mut out: impl Write,
+    bindings: &[Binding],
+    indent: &str,
+    with_keypair: bool,
+) -> std::io::Result<()> {
+    let rows: Vec<[String; 6]> = bindings
+        .iter()
+        .map(|b| {
+            [
+                escape(&b.keypair).into_owned(),
+                escape(&b.target()).into_owned(),
+                b.password_login.as_str().to_string(),
+                escape(&b.host_key_fingerprint).into_owned(),
+                escape(&b.authorized_keys_path).into_owned(),
+                escape(&b.update_time).into_owned(),
+            ]
+        })
+        .collect();
+    let header = [
+        "KEYPAIR",
+        "SERVER",
+        "PASSWORD LOGIN",
+        "HOST KEY",
+        "AUTHORIZED_KEYS",
+        "UPDATED",
+    ];
+    let first = if with_keypair { 0 } else { 1 };
+    let widths: Vec<usize> = (0..6)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: [&str; 6]| {
+        let mut text = indent.to_string();
+        for i in first..6 {
+            if i == 5 {
+                text.push_str(cells[i]);
+            } else {
+                let pad = widths[i].saturating_sub(cells[i].chars().count());
+                text.push_str(cells[i]);
+                text.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        text
+    };
+    writeln!(out, "{}", line(header))?;
+    for r in &rows {
+        writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4], &r[5]]))?;
+    }
+    out.flush()
+}
+
+/// `show`'s list of the keypair's servers, after its fields.
+pub fn print_servers(bindings: &[Binding]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if bindings.is_empty() {
+        writeln!(out, "{:<16} none recorded", "Servers:")?;
+        return out.flush();
+    }
+    writeln!(out, "Servers:")?;
+    write_bindings(out, bindings, "  ", false)
 }
 
 /// serde_json's `PrettyFormatter` (two spaces a level) starting `depth`

@@ -407,6 +407,13 @@ fn core_verdict(e: &kps::Error) -> Verdict {
             exit::EXISTS,
             Some("delete or rename those keypairs first, or import the bundle into another store"),
         ),
+        E::KeypairBound { .. } => v(
+            "KPS.7069",
+            exit::FAILURE,
+            Some(
+                "nothing was deleted; 'kps unbind NAME HOST...' takes its key off those servers first, or give --force to delete it and leave its key on them",
+            ),
+        ),
         E::AgentSocket { .. } => v(
             "KPS.7040",
             exit::FAILURE,

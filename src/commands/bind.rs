@@ -13,7 +13,7 @@ use kps::remote::operation::{self, Outcome, ServedKey};
 use kps::remote::ssh::{HostKeys, Login, Ssh};
 use kps::remote::target::Target;
 use kps::secret::Passphrase;
-use kps::store::{Openers, Store};
+use kps::store::{Binding, KdfParams, Openers, PasswordLogin, Store};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -52,6 +52,9 @@ pub fn bind(ctx: &Context, args: BindArgs) -> anyhow::Result<()> {
     let mut names = vec![args.name.clone()];
     names.extend(args.login.auth_keypair.clone());
     let keys = load(ctx, &store, &names)?;
+    // The row key for the records, got before any server is touched (the
+    // unlock just made needs no second passphrase).
+    let write = super::write_keys(ctx, &store, false, KdfParams::default())?;
     let login = login_with(&args.login, 1)?;
     let ssh = ssh(&args.servers)?;
     let opts = operation::BindOptions {
@@ -62,7 +65,17 @@ pub fn bind(ctx: &Context, args: BindArgs) -> anyhow::Result<()> {
     let results = each(ctx, &targets, args.servers.parallel, "bound", |t| {
         operation::bind(&ssh, t, as_login(&login, &keys), &key, opts)
     });
-    report(ctx, &args.name, &targets, results)
+    let recorded = results.iter().flatten().try_for_each(|o| {
+        let mut b = binding(&args.name, o);
+        if o.password_login == PasswordLogin::Unchanged {
+            // Bound again without touching password login: what kps did
+            // there before still stands.
+            b.password_login = earlier(&store, &args.name, &b).unwrap_or(b.password_login);
+        }
+        store.record_binding(write.row_key.as_ref(), &b)
+    });
+    report(ctx, &args.name, &targets, results)?;
+    Ok(recorded?)
 }
 
 pub fn unbind(ctx: &Context, args: UnbindArgs) -> anyhow::Result<()> {
@@ -86,7 +99,14 @@ pub fn unbind(ctx: &Context, args: UnbindArgs) -> anyhow::Result<()> {
     let results = each(ctx, &targets, args.servers.parallel, "unbound", |t| {
         operation::unbind(&ssh, t, as_login(&login, &keys), &key, opts)
     });
-    report(ctx, &args.name, &targets, results)
+    let recorded = results.iter().flatten().try_for_each(|o| {
+        let r = &o.resolved;
+        store
+            .remove_binding(&args.name, &r.hostname, r.port, &r.user)
+            .map(|_| ())
+    });
+    report(ctx, &args.name, &targets, results)?;
+    Ok(recorded?)
 }
 
 pub fn replace(ctx: &Context, args: ReplaceArgs) -> anyhow::Result<()> {
@@ -100,6 +120,7 @@ pub fn replace(ctx: &Context, args: ReplaceArgs) -> anyhow::Result<()> {
     let targets = targets(&args.servers)?;
     let store = ctx.open_store()?;
     let keys = load(ctx, &store, &[args.old.clone(), args.new.clone()])?;
+    let write = super::write_keys(ctx, &store, false, KdfParams::default())?;
     if keys[0].agent.is_none() {
         let algorithm = keys[0].public_key.algorithm().to_string();
         return Err(server::unservable(&args.old, &algorithm).into());
@@ -110,7 +131,44 @@ pub fn replace(ctx: &Context, args: ReplaceArgs) -> anyhow::Result<()> {
     let results = each(ctx, &targets, args.servers.parallel, "replaced", |t| {
         operation::replace(&ssh, t, as_login(&login, &keys), &old, &new)
     });
-    report(ctx, &args.new, &targets, results)
+    let recorded = results.iter().flatten().try_for_each(|o| {
+        let mut b = binding(&args.new, o);
+        // The server's password login is as OLD's binding left it.
+        let mut was = b.clone();
+        was.keypair = args.old.clone();
+        b.password_login = earlier(&store, &args.old, &was).unwrap_or(b.password_login);
+        store
+            .replace_binding(write.row_key.as_ref(), &args.old, &b)
+            .map(|_| ())
+    });
+    report(ctx, &args.new, &targets, results)?;
+    Ok(recorded?)
+}
+
+/// The record of a server's binding (the store sets its times).
+fn binding(name: &str, o: &Outcome) -> Binding {
+    Binding {
+        keypair: name.to_string(),
+        host: o.resolved.hostname.clone(),
+        port: o.resolved.port,
+        user: o.resolved.user.clone(),
+        host_key_fingerprint: o.host_key_fingerprint.clone(),
+        authorized_keys_path: o.authorized_keys_path.clone(),
+        password_login: o.password_login,
+        create_time: String::new(),
+        update_time: String::new(),
+    }
+}
+
+/// What an earlier record of `name` on the same server says of its
+/// password login.
+fn earlier(store: &Store, name: &str, b: &Binding) -> Option<PasswordLogin> {
+    store
+        .bindings(Some(name), Some(&b.host))
+        .ok()?
+        .into_iter()
+        .find(|e| e.port == b.port && e.user == b.user)
+        .map(|e| e.password_login)
 }
 
 /// The servers from the command line and `--hosts-file`, in that order.
@@ -253,18 +311,19 @@ fn ssh(args: &ServerArgs) -> anyhow::Result<Ssh> {
 }
 
 /// Run `f` on every server, `parallel` at a time, a bar at a terminal.
-fn each<'a>(
+fn each(
     ctx: &Context,
-    targets: &'a [Target],
+    targets: &[Target],
     parallel: u16,
     done_label: &str,
     f: impl Fn(&Target) -> kps::Result<Outcome> + Sync,
 ) -> Vec<kps::Result<Outcome>> {
     let bar = crate::progress::Bar::new(&format!("servers {done_label}"), ctx.json);
     crate::interrupt::divert_to(Some(kps::remote::operation::cancel));
-    let results = kps::remote::operation::on_each(targets, usize::from(parallel), f, |done, total| {
-        bar.set(done, total)
-    });
+    let results =
+        kps::remote::operation::on_each(targets, usize::from(parallel), f, |done, total| {
+            bar.set(done, total)
+        });
     crate::interrupt::divert_to(None);
     results
 }
@@ -277,16 +336,21 @@ fn report(
 ) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     let mut failures = Vec::new();
-    for (target, result) in targets.iter().zip(&results) {
-        let (host, port, user) = match result {
+    for (target, result) in targets.iter().zip(results) {
+        let (host, port, user) = match &result {
             Ok(o) => (
                 o.resolved.hostname.clone(),
-                Some(o.resolved.port),
+                o.resolved.port,
                 Some(o.resolved.user.clone()),
             ),
-            Err(_) => (target.host.clone(), target.port, target.user.clone()),
+            // As written; the user is null when ssh would have chosen it.
+            Err(_) => (
+                target.host.clone(),
+                target.port.unwrap_or(22),
+                target.user.clone(),
+            ),
         };
-        let row = match result {
+        let row = match &result {
             Ok(o) => json!({
                 "host": host, "port": port, "user": user, "status": "SUCCESS",
                 "error_code": null, "error_msg": null,
@@ -295,7 +359,6 @@ fn report(
             }),
             Err(e) => {
                 let (code, _) = crate::report::code_and_hint(e);
-                failures.push(e);
                 json!({
                     "host": host, "port": port, "user": user, "status": "FAILED",
                     "error_code": code, "error_msg": e.to_string(),
@@ -304,6 +367,9 @@ fn report(
                 })
             }
         };
+        if let Err(e) = result {
+            failures.push(e);
+        }
         rows.push((target, row));
     }
     if ctx.json {
@@ -342,41 +408,15 @@ fn report(
             crate::output::print_text(&table)?;
         }
     }
-    match failures.as_slice() {
-        [] => Ok(()),
-        [only] if targets.len() == 1 => Err(clone_error(only).into()),
-        all if all.len() == targets.len() && all.iter().all(|e| same_kind(e, all[0])) => {
-            Err(clone_error(all[0]).into())
-        }
-        _ => Err(kps::Error::SomeServersFailed {
-            failed: failures.len(),
-            total: targets.len(),
-        }
-        .into()),
-    }
-}
-
-fn same_kind(a: &kps::Error, b: &kps::Error) -> bool {
-    crate::report::code_and_hint(a).0 == crate::report::code_and_hint(b).0
-}
-
-/// The error to exit with, taken from the results (which keep theirs for
-/// the table).
-fn clone_error(e: &kps::Error) -> kps::Error {
-    match e {
-        kps::Error::Remote {
-            kind,
-            host,
-            message,
-        } => kps::Error::Remote {
-            kind: *kind,
-            host: host.clone(),
-            message: message.clone(),
-        },
-        other => kps::Error::Remote {
-            kind: kps::remote::Failure::Connect,
-            host: String::new(),
-            message: other.to_string(),
-        },
+    let total = targets.len();
+    let failed = failures.len();
+    let same = failures
+        .windows(2)
+        .all(|w| crate::report::code_and_hint(&w[0]).0 == crate::report::code_and_hint(&w[1]).0);
+    match failures.into_iter().next() {
+        None => Ok(()),
+        // One server, or every one failing the same way: that error.
+        Some(first) if failed == total && same => Err(first.into()),
+        Some(_) => Err(kps::Error::SomeServersFailed { failed, total }.into()),
     }
 }

@@ -2,6 +2,7 @@
 
 mod agent;
 mod bind;
+mod bindings;
 mod create;
 mod delete;
 mod export;
@@ -275,6 +276,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bind(args) => bind::bind(&ctx, args),
         Command::Unbind(args) => bind::unbind(&ctx, args),
         Command::Replace(args) => bind::replace(&ctx, args),
+        Command::Bindings(args) => bindings::run(&ctx, args),
         Command::Backup(args) => {
             ctx.open_store()?.backup(&args.file, args.force)?;
             if ctx.json {

@@ -14,10 +14,18 @@ pub fn run(ctx: &Context, args: ShowArgs) -> anyhow::Result<()> {
         output::print_json(&json!({ "name": keypair.name, "public_key": line.trim_end() }))?;
     } else if args.public {
         output::print_text(line)?;
-    } else if ctx.json {
-        output::print_json(&json!({ "keypair": output::keypair_json(&keypair) }))?;
     } else {
-        output::print_keypair(&keypair)?;
+        let servers = store.bindings(Some(&keypair.name), None)?;
+        if ctx.json {
+            let servers: Vec<_> = servers.iter().map(output::binding_json).collect();
+            output::print_json(&json!({
+                "keypair": output::keypair_json(&keypair),
+                "servers": servers,
+            }))?;
+        } else {
+            output::print_keypair(&keypair)?;
+            output::print_servers(&servers)?;
+        }
     }
     Ok(())
 }

@@ -39,23 +39,8 @@ fn cancelled() -> bool {
     CANCELLED.load(std::sync::atomic::Ordering::SeqCst)
 }
 
-/// What a server's password login became.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PasswordLogin {
-    Disabled,
-    Enabled,
-    Unchanged,
-}
-
-impl PasswordLogin {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PasswordLogin::Disabled => "disabled",
-            PasswordLogin::Enabled => "enabled",
-            PasswordLogin::Unchanged => "unchanged",
-        }
-    }
-}
+/// What a server's password login became (as the store records it).
+pub use crate::store::PasswordLogin;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct BindOptions {
@@ -102,7 +87,11 @@ struct Server {
 impl Server {
     fn connect(ssh: &Ssh, target: &Target, login: Login<'_>) -> Result<Server> {
         if cancelled() {
-            return Err(remote(Failure::Interrupted, target, "interrupted before kps connected: nothing was changed".into()));
+            return Err(remote(
+                Failure::Interrupted,
+                target,
+                "interrupted before kps connected: nothing was changed".into(),
+            ));
         }
         let session = Session::open(ssh, target, login)?;
         let who = session.run("whoami", &[], None, false)?;
@@ -303,18 +292,21 @@ impl Server {
         }
     }
 
-    /// Write `content` to `path` if it still is `before`; `mode` "-" keeps
-    /// the file's own mode and owner.
+    /// Write `content` to `path` if it still is `before`, placed as `how`
+    /// says.
     fn write(
         &self,
         path: &str,
         before: &FileState,
         content: &[u8],
-        mode: &str,
-        owner: &str,
-        backup: Option<&str>,
-        sudo: bool,
+        how: Placement<'_>,
     ) -> Result<FileState> {
+        let Placement {
+            mode,
+            owner,
+            backup,
+            sudo,
+        } = how;
         let answer = self.session.run(
             "write",
             &[
@@ -356,7 +348,17 @@ impl Server {
     ) -> Result<()> {
         match original.content() {
             Some(content) => self
-                .write(path, now, content, mode, owner, None, sudo)
+                .write(
+                    path,
+                    now,
+                    content,
+                    Placement {
+                        mode,
+                        owner,
+                        backup: None,
+                        sudo,
+                    },
+                )
                 .map(|_| ()),
             None => self.remove(path, now, sudo),
         }
@@ -377,6 +379,15 @@ impl Server {
         let answer = self.session.run("reload", &[], None, sudo)?;
         check(&self.session, &answer)
     }
+}
+
+/// How a written file is placed: its mode ("-" keeps the file's own mode
+/// and owner), owner, backup copy, and whether through sudo.
+struct Placement<'a> {
+    mode: &'a str,
+    owner: &'a str,
+    backup: Option<&'a str>,
+    sudo: bool,
 }
 
 /// The script's own refusal, as an error.
@@ -429,7 +440,11 @@ fn message(e: &Error) -> String {
 
 /// sshd's complaint on one line, safe to print.
 fn one_line(text: &str) -> String {
-    let joined: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let joined: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     crate::text::escape(&joined.join("; ")).into_owned()
 }
 
@@ -470,10 +485,12 @@ impl Server {
             &path,
             &before,
             &change.content,
-            "600",
-            &self.uid.to_string(),
-            None,
-            sudo,
+            Placement {
+                mode: "600",
+                owner: &self.uid.to_string(),
+                backup: None,
+                sudo,
+            },
         )?;
         Ok((
             path.clone(),
@@ -597,10 +614,12 @@ impl Server {
                         &path,
                         &before,
                         text.as_bytes(),
-                        mode,
-                        "0",
-                        backup.as_deref(),
-                        sudo,
+                        Placement {
+                            mode,
+                            owner: "0",
+                            backup: backup.as_deref(),
+                            sudo,
+                        },
                     )
                 }
                 None => self
@@ -714,12 +733,11 @@ impl Server {
                 }
             }
         }
-        if fix_cloud_init {
-            if let Some(text) = self.config_file(CLOUD_INIT).content() {
-                if let Some(fixed) = sshd_config::fix_cloud_init(&String::from_utf8_lossy(text)) {
-                    plan.push((CLOUD_INIT.to_string(), Some(fixed)));
-                }
-            }
+        if fix_cloud_init
+            && let Some(text) = self.config_file(CLOUD_INIT).content()
+            && let Some(fixed) = sshd_config::fix_cloud_init(&String::from_utf8_lossy(text))
+        {
+            plan.push((CLOUD_INIT.to_string(), Some(fixed)));
         }
         let already_off = self
             .effective
@@ -784,10 +802,10 @@ impl Server {
         if let Some(restored) = sshd_config::plan_enable(&main) {
             plan.push((MAIN_CONFIG.to_string(), Some(restored)));
         }
-        if let Some(text) = self.config_file(CLOUD_INIT).content() {
-            if let Some(restored) = sshd_config::unfix_cloud_init(&String::from_utf8_lossy(text)) {
-                plan.push((CLOUD_INIT.to_string(), Some(restored)));
-            }
+        if let Some(text) = self.config_file(CLOUD_INIT).content()
+            && let Some(restored) = sshd_config::unfix_cloud_init(&String::from_utf8_lossy(text))
+        {
+            plan.push((CLOUD_INIT.to_string(), Some(restored)));
         }
         if plan.is_empty() {
             return Ok(PasswordLogin::Unchanged);
@@ -905,10 +923,12 @@ pub fn unbind(
             &path,
             &before,
             &content,
-            "600",
-            &server.uid.to_string(),
-            None,
-            sudo,
+            Placement {
+                mode: "600",
+                owner: &server.uid.to_string(),
+                backup: None,
+                sudo,
+            },
         ) {
             Ok(now) => written.push(Installed {
                 path,
@@ -956,10 +976,12 @@ pub fn replace(
         &path,
         &before,
         &added.content,
-        "600",
-        &server.uid.to_string(),
-        None,
-        sudo,
+        Placement {
+            mode: "600",
+            owner: &server.uid.to_string(),
+            backup: None,
+            sudo,
+        },
     )?;
     let installed = Installed {
         path: path.clone(),
@@ -989,10 +1011,12 @@ pub fn replace(
         &path,
         &installed.now,
         &removed.content,
-        "600",
-        &server.uid.to_string(),
-        None,
-        sudo,
+        Placement {
+            mode: "600",
+            owner: &server.uid.to_string(),
+            backup: None,
+            sudo,
+        },
     ) {
         Ok(now) => now,
         Err(e) => return Err(server.undo(Some(installed), e)),

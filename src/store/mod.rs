@@ -4,9 +4,11 @@
 //! Writing needs only the store's public key, once this machine has proven
 //! it with the passphrase (the pin, pin.rs), so `create`, `list`, `show` and
 //! `delete` do not ask for it; reading a private key unlocks the identity
-//! once per command. Every keypair row is authenticated (rowmac.rs) and
+//! once per command. Every keypair row, and every record of a server a
+//! keypair is bound to (bindings.rs), is authenticated (rowmac.rs) and
 //! checked as it is read. See `docs/store-format.md`.
 
+mod bindings;
 mod files;
 mod identity;
 mod kms_seal;
@@ -17,6 +19,7 @@ mod rowmac;
 mod schema;
 mod seal;
 
+pub use bindings::{Binding, PasswordLogin};
 pub use files::NewStore;
 pub use identity::{Identity, KdfParams, Unwrapped, WrappedIdentity};
 pub use lifecycle::Details;
@@ -432,7 +435,8 @@ impl Store {
         Ok(true)
     }
 
-    /// Give every row without a MAC its MAC (inside the caller's transaction).
+    /// Give every row without a MAC its MAC, keypairs and bindings (inside
+    /// the caller's transaction).
     fn endorse_unauthenticated(&self, key: &RowKey) -> Result<()> {
         let sql = format!("SELECT {} FROM keypairs WHERE mac IS NULL", Self::COLUMNS);
         let rows: Vec<Keypair> = {
@@ -452,7 +456,7 @@ impl Store {
                 )
                 .map_err(|e| self.err(e))?;
         }
-        Ok(())
+        self.endorse_bindings(key)
     }
 
     /// The identity `w` has just been proven with the passphrase: check
@@ -648,6 +652,8 @@ impl Store {
             }
             out
         };
+        // Checked with the old key before any keypair row changes.
+        let bindings = self.bindings_for_rekey()?;
         for (mut k, mac, envelope) in rows {
             self.check_row(&mut k, mac, true, self.row_key()?.as_ref())?;
             let envelope = match (&k.encryption, envelope) {
@@ -673,6 +679,7 @@ impl Store {
                 )
                 .map_err(|e| self.err(e))?;
         }
+        self.remac_bindings(&bindings, &key)?;
         let old_public = hpke::Serializable::to_bytes(&old.public).to_vec();
         if !self.replace_identity(&w, &old_public)? {
             return Err(self.corrupt("the identity changed while the store was being re-keyed"));
@@ -1272,9 +1279,10 @@ impl Store {
         Ok(())
     }
 
-    /// Check every row and open every `default` private key with the
-    /// unlocked identity (`kps verify`): how many rows, and how many
-    /// private keys were opened. Stops at the first failure.
+    /// Check every row (keypairs and their bindings) and open every
+    /// `default` private key with the unlocked identity (`kps verify`): how
+    /// many keypair rows, and how many private keys were opened. Stops at
+    /// the first failure.
     pub fn verify_all(&self, openers: Openers<'_>) -> Result<(usize, usize)> {
         let mut names = Vec::new();
         self.each(|k| {
@@ -1291,6 +1299,7 @@ impl Store {
                 opened += 1;
             }
         }
+        self.bindings(None, None)?;
         Ok((names.len(), opened))
     }
 

@@ -54,8 +54,10 @@ const LOST_SQL: &str = "SELECT k.name FROM main.keypairs k WHERE NOT EXISTS (
         WHERE b.name = k.name AND b.fingerprint_sha256 = k.fingerprint_sha256)
     ORDER BY k.name";
 
-/// The tables a store holds, every column copied.
-const TABLES: [&str; 3] = ["identity", "keypairs", "settings"];
+/// The tables a store holds, every column copied. The bindings come after
+/// the keypairs they refer to (deleting the keypairs has already deleted
+/// the store's own bindings).
+const TABLES: [&str; 4] = ["identity", "keypairs", "bindings", "settings"];
 
 impl Backup {
     /// Copy `file` into a new private directory beside the store database

@@ -35,6 +35,7 @@ impl PartialEq for RowKey {
 
 const KEY_LABEL: &[u8] = b"kps row key v1";
 const ROW_LABEL: &[u8] = b"kps keypair row v1\0";
+const BINDING_LABEL: &[u8] = b"kps binding row v1\0";
 
 impl RowKey {
     /// HMAC-SHA-256(identity secret, label): a PRF output, as HKDF-Expand
@@ -57,13 +58,17 @@ impl RowKey {
     }
 
     fn hmac(&self, keypair: &Keypair) -> HmacSha256 {
+        let bits = keypair.bits.to_be_bytes();
+        self.hmac_over(ROW_LABEL, &fields(keypair, &bits))
+    }
+
+    /// HMAC over `label` and `fields`, each length-prefixed, and absent
+    /// (NULL) told apart from empty: no two rows encode to the same bytes.
+    fn hmac_over(&self, label: &[u8], fields: &[Option<&[u8]>]) -> HmacSha256 {
         let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.0[..])
             .expect("HMAC takes keys of any length");
-        mac.update(ROW_LABEL);
-        let bits = keypair.bits.to_be_bytes();
-        for field in fields(keypair, &bits) {
-            // Each field length-prefixed, and absent (NULL) told apart from
-            // empty: no two rows encode to the same bytes.
+        mac.update(label);
+        for field in fields {
             match field {
                 None => mac.update(&[0]),
                 Some(bytes) => {
@@ -74,6 +79,24 @@ impl RowKey {
             }
         }
         mac
+    }
+
+    /// The MAC of a binding row (bindings.rs): over every column, the
+    /// keypair given both as its row id (what the column holds) and as the
+    /// SHA-256 fingerprint of its public key, so that the record cannot be
+    /// moved to another keypair by renumbering keypair rows.
+    pub(crate) fn binding_tag(&self, fields: &[Option<&[u8]>]) -> Vec<u8> {
+        self.hmac_over(BINDING_LABEL, fields)
+            .finalize()
+            .into_bytes()
+            .to_vec()
+    }
+
+    /// Does `tag` authenticate this binding row? (Constant-time comparison.)
+    pub(crate) fn binding_verifies(&self, fields: &[Option<&[u8]>], tag: &[u8]) -> bool {
+        self.hmac_over(BINDING_LABEL, fields)
+            .verify_slice(tag)
+            .is_ok()
     }
 
     /// The MAC of a keypair row as it is stored.

@@ -2,7 +2,7 @@
 //! schema version; each migration moves it up by one inside a transaction.
 
 /// Migrations in order: `MIGRATIONS[i]` takes version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 pub(crate) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -62,4 +62,26 @@ ALTER TABLE keypairs ADD COLUMN fingerprint_aws_imported TEXT;
 /// written before this version get theirs at the store's first unlock.
 const V4: &str = "
 ALTER TABLE keypairs ADD COLUMN mac BLOB;
+";
+
+/// The servers each keypair is bound to (bindings.rs). A binding refers to
+/// its keypair's row id, not its name: a rename leaves it alone (and its
+/// MAC valid), and deleting the keypair deletes its bindings in the same
+/// statement (foreign keys are on for every kps connection). The host
+/// compares without case, as DNS names do.
+const V5: &str = "
+CREATE TABLE bindings (
+    keypair_id INTEGER NOT NULL REFERENCES keypairs (id) ON DELETE CASCADE,
+    host TEXT NOT NULL COLLATE NOCASE,
+    port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+    user TEXT NOT NULL,
+    host_key_fingerprint TEXT NOT NULL,
+    authorized_keys_path TEXT NOT NULL,
+    password_login TEXT NOT NULL CHECK (password_login IN ('disabled', 'enabled', 'unchanged')),
+    create_time TEXT NOT NULL,
+    update_time TEXT NOT NULL,
+    mac BLOB,
+    UNIQUE (keypair_id, host, port, user)
+);
+CREATE INDEX bindings_host ON bindings (host);
 ";
