@@ -22,6 +22,7 @@ pub mod outfile;
 pub mod parse;
 pub mod perms;
 pub mod ppk;
+pub mod remote;
 pub mod request;
 pub mod secret;
 pub mod store;
