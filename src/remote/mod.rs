@@ -1,1 +1,2 @@
 pub mod authorized_keys;
+pub mod sshd_config;
