@@ -30,6 +30,8 @@ const KEY_TYPES: &[&str] = &[
     "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
 ];
 
+const CERT_SUFFIX: &str = "-cert-v01@openssh.com";
+
 /// One key line of the file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
@@ -152,13 +154,21 @@ pub fn remove(content: &[u8], blob: &[u8]) -> Change {
 /// How many key lines that could still let someone log in remain besides
 /// `blob` (unbind's "would this leave no way in" check). Not counted, so the
 /// check errs on the side of refusing: `cert-authority` lines (they let in
-/// only holders of a certificate, which kps cannot know of) and lines with a
-/// forced `command=` (it replaces the shell: cloud-init's root wrapper only
-/// prints "Please login as the user ..." and exits).
+/// only holders of a certificate, which kps cannot know of), certificates
+/// (sshd matches a plain key only against a plain key line, and a
+/// certificate only against a `cert-authority` line: a certificate line lets
+/// nobody in) and lines with a forced `command=` (it replaces the shell:
+/// cloud-init's root wrapper only prints "Please login as the user ..." and
+/// exits).
 pub fn other_keys(content: &[u8], blob: &[u8]) -> usize {
     entries(content)
         .iter()
-        .filter(|e| e.blob != blob && !e.is_cert_authority() && !e.has_forced_command())
+        .filter(|e| {
+            e.blob != blob
+                && !e.is_cert_authority()
+                && !e.algorithm.ends_with(CERT_SUFFIX)
+                && !e.has_forced_command()
+        })
         .count()
 }
 
@@ -556,7 +566,10 @@ mod tests {
             cloud_init_wrapper(BOB)
         );
         assert_eq!(other_keys(file.as_bytes(), &blob(ALICE)), 0);
-        let more = format!("{file}{OPS}\r\n{BOB_CERT}\n");
+        // A certificate line lets nobody in; a plain key does.
+        let more = format!("{file}{BOB_CERT}\n");
+        assert_eq!(other_keys(more.as_bytes(), &blob(ALICE)), 0);
+        let more = format!("{more}{OPS}\r\nno-pty {RSA}");
         assert_eq!(other_keys(more.as_bytes(), &blob(ALICE)), 2);
         assert_eq!(other_keys(b"", &blob(ALICE)), 0);
     }
