@@ -229,11 +229,11 @@ pub fn findings(main: (&str, &str), dropins: &[(String, String)]) -> Vec<Finding
         use_pam: None,
         kbd_interactive: None,
     };
-    walk.file(main_path, main_text, None);
+    walk.file(main_path, main_text, None, 0);
     for (i, (path, text)) in dropins.iter().enumerate() {
         if !walk.read[i] {
             walk.read[i] = true;
-            walk.file(path, text, None);
+            walk.file(path, text, None, 0);
         }
     }
     // sshd's default for KbdInteractiveAuthentication is yes.
@@ -788,7 +788,7 @@ impl<'a> Walk<'a> {
 
     /// Reads one file; `block` is the Match block its `Include` sits in. A
     /// Match inside the file lasts to the file's end only.
-    fn file(&mut self, path: &str, text: &str, block: Option<At>) {
+    fn file(&mut self, path: &str, text: &str, block: Option<At>, depth: usize) {
         let mut block = block;
         for (i, l) in split_lines(text).iter().enumerate() {
             let Some(d) = directive(l.body) else {
@@ -798,7 +798,7 @@ impl<'a> Walk<'a> {
             if d.is("match") {
                 block = Some(at);
             } else if d.is("include") {
-                self.include(&d.args, &block);
+                self.include(&d.args, &block, depth + 1);
             } else if let Some(setting) = d.setting() {
                 match &block {
                     Some(m) if d.first_is("yes") => {
@@ -831,14 +831,20 @@ impl<'a> Walk<'a> {
         }
     }
 
-    fn include(&mut self, patterns: &[String], block: &Option<At>) {
+    /// sshd refuses Includes nested deeper than 16 (servconf.c
+    /// SERVCONF_MAX_DEPTH); the bound also keeps a hostile file list from
+    /// recursing without end here.
+    fn include(&mut self, patterns: &[String], block: &Option<At>, depth: usize) {
+        if depth > 16 {
+            return;
+        }
         for pattern in patterns {
             let pattern = resolve(&self.dir, pattern);
             let dropins: &'a [(String, String)] = self.dropins;
             for (j, (path, text)) in dropins.iter().enumerate() {
                 if !self.read[j] && glob_matches(&pattern, path) {
                     self.read[j] = true;
-                    self.file(path, text, block.clone());
+                    self.file(path, text, block.clone(), depth);
                 }
             }
         }
@@ -1211,6 +1217,29 @@ mod tests {
             !found
                 .iter()
                 .any(|f| f.kind == FindingKind::PamKeyboardInteractive)
+        );
+    }
+
+    #[test]
+    fn nested_includes_stop_where_sshd_stops() {
+        // Each file includes the next; sshd gives up past depth 16, and so
+        // does findings (without recursing through every file).
+        let files: Vec<(String, String)> = (0..300)
+            .map(|i| {
+                (
+                    format!("/etc/ssh/f{i}"),
+                    format!("Include /etc/ssh/f{}\nUsePAM yes\n", i + 1),
+                )
+            })
+            .collect();
+        let found = findings((MAIN, "Include /etc/ssh/f0\n"), &files);
+        assert_eq!(
+            kinds(&found),
+            [(
+                "/etc/ssh/f15".into(),
+                2,
+                FindingKind::PamKeyboardInteractive
+            )]
         );
     }
 
