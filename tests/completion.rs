@@ -23,6 +23,9 @@ const TAKES_A_STORED_KEYPAIR: &[&str] = &[
     "agent",
     "ssh",
     "ssh-add",
+    "bind",
+    "unbind",
+    "replace",
 ];
 
 /// A store with three keypairs and a PATH whose `kps` is the one under test.

@@ -171,18 +171,13 @@ impl Server {
         let Some(main) = self.configs.get(MAIN_CONFIG).and_then(text) else {
             return;
         };
-        // The files of sshd_config.d, in the order sshd reads them (the map
-        // is sorted as the glob expands), when the main file includes them.
-        let includes_drop_ins = main.lines().any(|l| {
-            let l = l.trim_start().to_ascii_lowercase();
-            l.starts_with("include") && l.contains("sshd_config.d")
-        });
+        // Every other config file, in the order the glob would list them
+        // (the map is sorted): findings() reads each where an Include
+        // takes it in, and as sshd would, none that no Include names.
         let dropins: Vec<(String, String)> = self
             .configs
             .iter()
-            .filter(|(path, _)| {
-                path.as_str() != MAIN_CONFIG && includes_drop_ins && path.ends_with(".conf")
-            })
+            .filter(|(path, _)| path.as_str() != MAIN_CONFIG)
             .filter_map(|(path, state)| text(state).map(|t| (path.clone(), t)))
             .collect();
         for finding in sshd_config::findings((MAIN_CONFIG, &main), &dropins) {
@@ -582,6 +577,20 @@ impl Server {
         Ok((state, text))
     }
 
+    /// A config file's text; one that is not UTF-8 is not edited (a lossy
+    /// reading would change bytes kps does not mean to touch).
+    fn config_text(&self, path: &str) -> Result<Option<String>> {
+        match self.config_file(path).content() {
+            None => Ok(None),
+            Some(c) => String::from_utf8(c.to_vec()).map(Some).map_err(|_| {
+                self.fail(
+                    Failure::Unsupported,
+                    format!("{path} is not UTF-8 text: kps does not edit it"),
+                )
+            }),
+        }
+    }
+
     fn config_file(&self, path: &str) -> FileState {
         self.configs
             .get(path)
@@ -734,8 +743,8 @@ impl Server {
             }
         }
         if fix_cloud_init
-            && let Some(text) = self.config_file(CLOUD_INIT).content()
-            && let Some(fixed) = sshd_config::fix_cloud_init(&String::from_utf8_lossy(text))
+            && let Some(text) = self.config_text(CLOUD_INIT)?
+            && let Some(fixed) = sshd_config::fix_cloud_init(&text)
         {
             plan.push((CLOUD_INIT.to_string(), Some(fixed)));
         }
@@ -802,8 +811,8 @@ impl Server {
         if let Some(restored) = sshd_config::plan_enable(&main) {
             plan.push((MAIN_CONFIG.to_string(), Some(restored)));
         }
-        if let Some(text) = self.config_file(CLOUD_INIT).content()
-            && let Some(restored) = sshd_config::unfix_cloud_init(&String::from_utf8_lossy(text))
+        if let Some(text) = self.config_text(CLOUD_INIT)?
+            && let Some(restored) = sshd_config::unfix_cloud_init(&text)
         {
             plan.push((CLOUD_INIT.to_string(), Some(restored)));
         }
