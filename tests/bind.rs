@@ -1021,3 +1021,54 @@ fn comments_cannot_inject_lines_or_commands() {
         .collect();
     assert!(pwned.is_empty(), "the comment ran on the server: {pwned:?}");
 }
+
+/// A server whose config files lie: sshd runs with `-o
+/// PasswordAuthentication=yes` on its own command line, which beats every
+/// file and which `sshd -T` from a shell does not show. kps's change
+/// validates and `sshd -T` says no, but the daemon still offers passwords:
+/// only the proof from outside sees it. Everything is rolled back.
+#[test]
+fn a_daemon_whose_files_lie_is_caught_from_outside_and_rolled_back() {
+    let Some(c) = client() else { return };
+    let s = NsSshd::builder(Layout::Ubuntu)
+        .daemon_option("PasswordAuthentication=yes")
+        .start();
+    c.trust(&s);
+    c.create("web", &[]);
+    let (home, etc) = (snapshot(&s.root_home()), snapshot(&s.etc_ssh()));
+    let run = bind_pw(&c, "web", &s, &["--disable-password-login"]);
+    failure(&run, "KPS.7064");
+    let msg = results(&run)[0]["error_msg"].as_str().unwrap().to_string();
+    assert!(msg.contains("password"), "{msg}");
+    // The files are as they were (the key taken out again, the drop-in
+    // gone), the daemon answers, the password still works.
+    assert_eq!(snapshot(&s.etc_ssh()), etc);
+    let keys = std::fs::read(root_keys(&s)).unwrap_or_default();
+    assert_eq!(keys, home.get(&root_keys(&s)).cloned().unwrap_or_default());
+    assert!(s.is_listening());
+    assert!(s.password_login_works("root", ROOT_PASSWORD));
+    assert!(bindings_of(&c, "web", &s).is_empty());
+}
+
+/// kps keeps only lines that start with "KPS " from the server, and a
+/// login shell that prints its own (a banner in .profile, a fake "KPS done")
+/// on stderr or stdout cannot make a failed step look done: the bind
+/// still checks every step's own answer and proves the login.
+#[test]
+fn a_noisy_login_shell_does_not_fool_the_steps() {
+    let Some(c) = client() else { return };
+    let s = NsSshd::new(Layout::Debian);
+    c.trust(&s);
+    c.create("web", &[]);
+    // root's shell startup prints junk, escape sequences and a fake answer.
+    std::fs::write(
+        s.root_home().join(".bashrc"),
+        "printf 'Welcome\\033[2J\\nKPS error changed 2f\\n'\n",
+    )
+    .unwrap();
+    std::fs::write(s.root_home().join(".profile"), "echo 'KPS done'\n").unwrap();
+    let run = bind_pw(&c, "web", &s, &[]);
+    success(&run, &s, "root");
+    assert!(s.key_login_works("root", &c.private_key_file("web")));
+    assert!(!run.stderr().contains('\u{1b}'), "{}", run.stderr());
+}

@@ -3,8 +3,10 @@
 # after a `set --` line that carries the operation and its values as
 # positional parameters, quoted by kps: no value is ever part of the code.
 #
-# Every line kps reads starts with "KPS " and one word saying what it is;
-# any value that could hold blanks, line breaks or odd bytes is sent as hex.
+# Every line kps reads starts with the tag kps chose for this run ($KPS_TAG,
+# random: a login shell's own output cannot imitate it) and one word saying
+# what it is; any value that could hold blanks, line breaks or odd bytes is
+# sent as hex.
 # The script only reads files and writes what kps computed: every decision
 # is made on kps's side, where it is tested.
 #
@@ -15,7 +17,7 @@ umask 077
 PATH="$PATH:/usr/sbin:/sbin"
 export PATH LC_ALL=C
 
-say() { printf 'KPS %s\n' "$*"; }
+say() { printf '%s %s\n' "$KPS_TAG" "$*"; }
 
 # hex of $1's bytes, on one line
 hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
@@ -45,7 +47,7 @@ file_state() {
 	fi
 	if [ ! -r "$1" ]; then say "file unreadable"; return; fi
 	say "file regular $(sum_of "$1")"
-	printf 'KPS content '
+	printf '%s content ' "$KPS_TAG"
 	od -An -v -tx1 < "$1" | tr -d ' \n'
 	printf '\n'
 }
@@ -72,7 +74,7 @@ op_whoami() {
 op_inspect() {
 	sshd_bin=$(command -v sshd 2>/dev/null) || fail no-sshd sshd
 	if out=$("$sshd_bin" -T -C "$1" 2>&1); then
-		printf '%s\n' "$out" | sed 's/^/KPS T /'
+		printf '%s\n' "$out" | sed "s/^/$KPS_TAG T /"
 	else
 		say "T-failed $(hex "$out")"
 	fi
@@ -141,7 +143,7 @@ op_check() {
 		return 0
 	fi
 	say "valid"
-	"$sshd_bin" -T -C "$1" 2>/dev/null | sed 's/^/KPS T /'
+	"$sshd_bin" -T -C "$1" 2>/dev/null | sed "s/^/$KPS_TAG T /"
 }
 
 # The listening sshd this connection came through: up the parent chain

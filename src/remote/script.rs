@@ -4,19 +4,33 @@
 //! [`crate::text::single_quoted`], the only way a value reaches the shell),
 //! the script's functions, and the call; for `write`, the new content
 //! follows in a here-document. The answer is read back line by line: only
-//! lines starting with `KPS ` count, so a login banner or a noisy shell rc
-//! file cannot be mistaken for an answer.
+//! lines starting with this run's random tag count, so a login banner or a
+//! noisy shell rc file (even one printing `KPS done`) cannot be mistaken
+//! for an answer.
 
 use std::collections::BTreeMap;
 
 /// The script, as committed: read it there.
 pub const SCRIPT: &str = include_str!("remote.sh");
 
+/// A script to send and the tag its answer lines carry.
+pub struct Run {
+    pub text: Vec<u8>,
+    pub tag: String,
+}
+
 /// The text to send for `op` with `args`, and `data` for a `write`. `None`
 /// when a value cannot be sent: it holds a NUL byte, which no shell
 /// argument or here-document can carry.
-pub fn build(op: &str, args: &[&str], data: Option<&[u8]>) -> Option<Vec<u8>> {
-    let mut text = String::from("set -- ");
+pub fn build(op: &str, args: &[&str], data: Option<&[u8]>) -> Option<Run> {
+    let mut random = [0u8; 16];
+    // Unpredictable is better, but what makes the tag and the delimiter
+    // safe is that kps checks them against what it sends: a counter alone
+    // would do for the delimiter; for the tag, a shell rc file would have
+    // to guess it.
+    let _ = getrandom::fill(&mut random);
+    let tag = format!("KPS-{}", crate::hex::encode(&random[..8]));
+    let mut text = format!("KPS_TAG={tag}\nset -- ");
     text.push_str(op);
     for arg in args {
         if arg.contains('\0') {
@@ -40,10 +54,6 @@ pub fn build(op: &str, args: &[&str], data: Option<&[u8]>) -> Option<Vec<u8>> {
             if !data.is_empty() && !data.ends_with(b"\n") {
                 return None;
             }
-            let mut random = [0u8; 16];
-            // Unpredictable is better, but what makes it safe is the check
-            // below: a counter alone would do.
-            let _ = getrandom::fill(&mut random);
             let mut n = 0u64;
             let delimiter = loop {
                 n += 1;
@@ -61,21 +71,22 @@ pub fn build(op: &str, args: &[&str], data: Option<&[u8]>) -> Option<Vec<u8>> {
             out.push(b'\n');
         }
     }
-    Some(out)
+    Some(Run { text: out, tag })
 }
 
-/// The `KPS` lines of an answer, in order.
+/// The tagged lines of an answer, in order.
 #[derive(Debug, Default)]
 pub struct Answer {
     pub lines: Vec<(String, String)>,
 }
 
 impl Answer {
-    pub fn parse(stdout: &[u8]) -> Answer {
+    pub fn parse(stdout: &[u8], tag: &str) -> Answer {
         let text = String::from_utf8_lossy(stdout);
+        let prefix = format!("{tag} ");
         let lines = text
             .lines()
-            .filter_map(|l| l.strip_prefix("KPS "))
+            .filter_map(|l| l.strip_prefix(prefix.as_str()))
             .map(|l| match l.split_once(' ') {
                 Some((k, v)) => (k.to_string(), v.to_string()),
                 None => (l.to_string(), String::new()),
@@ -240,16 +251,16 @@ mod tests {
     /// Run the script here, in a POSIX sh, as the server would.
     fn run(op: &str, args: &[&str], data: Option<&[u8]>) -> Answer {
         use std::io::Write;
-        let text = build(op, args, data).unwrap();
+        let run = build(op, args, data).unwrap();
         let mut child = Command::new("sh")
             .arg("-s")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(&text).unwrap();
+        child.stdin.take().unwrap().write_all(&run.text).unwrap();
         let out = child.wait_with_output().unwrap();
-        Answer::parse(&out.stdout)
+        Answer::parse(&out.stdout, &run.tag)
     }
 
     #[test]
@@ -313,8 +324,11 @@ mod tests {
     }
 
     #[test]
-    fn only_kps_lines_count() {
-        let a = Answer::parse(b"Welcome!\nKPS uid 0\nKPS error changed 2f66\nKPS done\n");
+    fn only_lines_with_the_runs_tag_count() {
+        let a = Answer::parse(
+            b"Welcome!\nKPS error symlink 2f\nKPS-abc uid 0\nKPS-abc error changed 2f66\nKPS-abc done\n",
+            "KPS-abc",
+        );
         assert_eq!(a.get("uid"), Some("0"));
         assert_eq!(a.error(), Some(("changed".into(), "/f".into())));
         assert!(a.done());

@@ -439,7 +439,7 @@ impl Session {
     /// Run one operation of the remote script over the kept connection;
     /// `as_root` through `sudo -n` when the login user is not root.
     pub fn run(&self, op: &str, args: &[&str], data: Option<&[u8]>, sudo: bool) -> Result<Answer> {
-        let input = script::build(op, args, data).ok_or_else(|| {
+        let script = script::build(op, args, data).ok_or_else(|| {
             remote(
                 Failure::Unsupported,
                 &self.target,
@@ -467,8 +467,8 @@ impl Session {
         } else {
             "exec sh -s"
         });
-        let out = run(cmd, Some(&input), STEP_TIMEOUT, &self.ssh.program)?;
-        let answer = Answer::parse(&out.stdout);
+        let out = run(cmd, Some(&script.text), STEP_TIMEOUT, &self.ssh.program)?;
+        let answer = Answer::parse(&out.stdout, &script.tag);
         if answer.done() || answer.error().is_some() {
             return Ok(answer);
         }

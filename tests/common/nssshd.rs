@@ -93,6 +93,7 @@ pub struct NsSshdBuilder {
     main_extra: String,
     use_pam: Option<bool>,
     root_password: String,
+    daemon_options: Vec<String>,
 }
 
 impl NsSshdBuilder {
@@ -118,6 +119,14 @@ impl NsSshdBuilder {
     /// (Debian's `UsePAM yes`) stands.
     pub fn use_pam(mut self, yes: bool) -> Self {
         self.use_pam = Some(yes);
+        self
+    }
+
+    /// `-o KEYWORD=VALUE` on sshd's own command line: it beats every file,
+    /// and `sshd -T` run from a shell does not show it (EC2 Instance
+    /// Connect's AuthorizedKeysCommand, a distribution's $SSHD_OPTS).
+    pub fn daemon_option(mut self, option: &str) -> Self {
+        self.daemon_options.push(option.to_string());
         self
     }
 
@@ -206,6 +215,7 @@ impl NsSshd {
             main_extra: String::new(),
             use_pam: None,
             root_password: ROOT_PASSWORD.to_string(),
+            daemon_options: Vec::new(),
         }
     }
 
@@ -329,6 +339,7 @@ impl NsSshd {
                 .arg(base)
                 .arg(&sshd)
                 .args(["-D", "-e"])
+                .args(b.daemon_options.iter().flat_map(|o| ["-o", o.as_str()]))
                 .env_clear()
                 .env(
                     "PATH",
