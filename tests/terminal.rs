@@ -864,3 +864,48 @@ fn bundle_and_key_passphrases_are_asked_without_echo() {
         assert_eq!(key_fields(&derived), key_fields(&public));
     }
 }
+
+/// `kps bind --ask-password`: the store passphrase, then the servers' login
+/// password, both hidden; the password reaches the server (through kps's
+/// askpass, not the terminal: ssh runs outside the terminal's process
+/// group) and is never on the screen.
+#[test]
+fn bind_asks_for_the_login_password_without_echo() {
+    if !have_tool("tmux") || !nssshd::have_unshare() {
+        return;
+    }
+    let c = nssshd::KpsClient::new();
+    let s = nssshd::NsSshd::new(nssshd::Layout::Ubuntu);
+    c.trust(&s);
+    c.create("web", &[]);
+    let ssh = c.ssh_program();
+    let runtime = c.runtime();
+    let term = Terminal::start(
+        &c.kps,
+        &[
+            ("KPS_SSH", ssh.as_os_str()),
+            ("XDG_RUNTIME_DIR", runtime.as_os_str()),
+        ],
+        &[
+            "bind",
+            "web",
+            &s.target("root"),
+            "--ask-password",
+            "--disable-password-login",
+        ],
+    );
+    term.wait_for("Store passphrase:");
+    type_secret(&term, PASSPHRASE);
+    term.wait_for("Login password for the servers:");
+    type_secret(&term, nssshd::ROOT_PASSWORD);
+    let (code, screen) = term.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("SUCCESS"), "{screen}");
+    assert!(
+        s.log_text().contains("Accepted password for root"),
+        "{}",
+        s.log_text()
+    );
+    assert_eq!(s.methods_offered("root"), "publickey");
+    assert_hidden(&screen, &[PASSPHRASE, nssshd::ROOT_PASSWORD]);
+}

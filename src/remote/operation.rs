@@ -906,10 +906,14 @@ pub fn unbind(
             found.push((path, sudo, state, change.content));
         }
     }
-    let password_off = server
-        .effective
-        .as_ref()
-        .is_some_and(sshd_config::password_login_off);
+    let password_off = match &server.effective {
+        Some(effective) => sshd_config::password_login_off(effective),
+        // Not root, so no `sshd -T`: ask the daemon itself what it offers.
+        None => !ssh
+            .methods_offered(target, &server.session.resolved)?
+            .iter()
+            .any(|m| m == "password" || m == "keyboard-interactive"),
+    };
     if others == 0 && password_off && !opts.force && !opts.enable_password_login {
         return Err(server.fail(
             Failure::NoWayIn,

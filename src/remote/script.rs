@@ -196,13 +196,7 @@ pub enum FileState {
 
 impl FileState {
     fn take(&mut self, key: &str, value: &str) {
-        match (
-            key,
-            value
-                .split_once(' ')
-                .map(|(a, b)| (a, b))
-                .unwrap_or((value, "")),
-        ) {
+        match (key, value.split_once(' ').unwrap_or((value, ""))) {
             ("file", ("missing", _)) => *self = FileState::Missing,
             ("file", ("symlink", _)) => *self = FileState::Symlink,
             ("file", ("other", _)) => *self = FileState::Other,
