@@ -34,6 +34,14 @@ fn bind_pw(c: &KpsClient, name: &str, s: &NsSshd, extra: &[&str]) -> common::Run
     bind(c, name, s, "root", &args)
 }
 
+/// From outside: root is offered keys only, its password is refused, and
+/// `name`'s key logs in.
+fn assert_password_off_for_root(c: &KpsClient, s: &NsSshd, name: &str) {
+    assert_eq!(s.methods_offered("root"), "publickey");
+    assert!(!s.password_login_works("root", ROOT_PASSWORD));
+    assert!(s.key_login_works("root", &c.private_key_file(name)));
+}
+
 /// The one result of a successful one-host run, checked field by field.
 fn success(run: &common::Run, s: &NsSshd, user: &str) -> Value {
     assert_eq!(
@@ -225,9 +233,7 @@ fn ubuntu_cloud_init_yes_password_login_disabled_and_proved_from_outside() {
 
     // From outside: the running daemon offers keys only, the password is
     // refused, the new key logs in.
-    assert_eq!(s.methods_offered("root"), "publickey");
-    assert!(!s.password_login_works("root", ROOT_PASSWORD));
-    assert!(s.key_login_works("root", &c.private_key_file("web")));
+    assert_password_off_for_root(&c, &s, "web");
     // On disk: kps's drop-in sorts first; cloud-init's file left alone.
     let dropin = read(&s.etc_ssh().join("sshd_config.d/00-kps.conf"));
     assert_eq!(
@@ -282,9 +288,7 @@ fn fix_cloud_init_flips_50_cloud_init_too() {
         .map(|(_, _, v)| v)
         .collect();
     assert_eq!(values, ["no"], "50-cloud-init.conf: {ci}");
-    assert_eq!(s.methods_offered("root"), "publickey");
-    assert!(!s.password_login_works("root", ROOT_PASSWORD));
-    assert!(s.key_login_works("root", &c.private_key_file("web")));
+    assert_password_off_for_root(&c, &s, "web");
 }
 
 #[test]
@@ -325,9 +329,7 @@ fn no_include_main_file_edited_in_place_with_a_backup() {
         !backups.is_empty(),
         "no backup of sshd_config under /etc/ssh"
     );
-    assert_eq!(s.methods_offered("root"), "publickey");
-    assert!(!s.password_login_works("root", ROOT_PASSWORD));
-    assert!(s.key_login_works("root", &c.private_key_file("web")));
+    assert_password_off_for_root(&c, &s, "web");
 }
 
 #[test]
@@ -362,9 +364,7 @@ fn file_ending_in_match_gets_the_setting_before_the_match_block() {
         first_value(&after, "passwordauthentication", true).as_deref(),
         Some("no")
     );
-    assert_eq!(s.methods_offered("root"), "publickey");
-    assert!(!s.password_login_works("root", ROOT_PASSWORD));
-    assert!(s.key_login_works("root", &c.private_key_file("web")));
+    assert_password_off_for_root(&c, &s, "web");
 }
 
 #[test]
@@ -425,9 +425,7 @@ fn use_pam_with_keyboard_interactive_both_turned_off() {
         Some("no"),
         "{dropin}"
     );
-    assert_eq!(s.methods_offered("root"), "publickey");
-    assert!(!s.password_login_works("root", ROOT_PASSWORD));
-    assert!(s.key_login_works("root", &c.private_key_file("web")));
+    assert_password_off_for_root(&c, &s, "web");
 }
 
 #[test]

@@ -47,16 +47,18 @@ enum LoginWith {
 }
 
 pub fn bind(ctx: &Context, args: BindArgs) -> anyhow::Result<()> {
-    let targets = targets(&args.servers)?;
-    let store = ctx.open_store()?;
     let mut names = vec![args.name.clone()];
     names.extend(args.login.auth_keypair.clone());
-    let keys = load(ctx, &store, &names)?;
+    let Work {
+        targets,
+        store,
+        keys,
+        ssh,
+    } = prepare(ctx, &args.servers, &names)?;
     // The row key for the records, got before any server is touched (the
     // unlock just made needs no second passphrase).
     let write = super::write_keys(ctx, &store, false, KdfParams::default())?;
     let login = login_with(&args.login, 1)?;
-    let ssh = ssh(&args.servers)?;
     let opts = operation::BindOptions {
         disable_password_login: args.disable_password_login,
         fix_cloud_init: args.fix_cloud_init,
@@ -79,18 +81,20 @@ pub fn bind(ctx: &Context, args: BindArgs) -> anyhow::Result<()> {
 }
 
 pub fn unbind(ctx: &Context, args: UnbindArgs) -> anyhow::Result<()> {
-    let targets = targets(&args.servers)?;
-    let store = ctx.open_store()?;
     let mut names = vec![args.name.clone()];
     names.extend(args.login.auth_keypair.clone());
-    let keys = load(ctx, &store, &names)?;
+    let Work {
+        targets,
+        store,
+        keys,
+        ssh,
+    } = prepare(ctx, &args.servers, &names)?;
     // Unbind logs in with the keypair itself unless told otherwise, as the
     // service does: it is the key known to work there.
     let login = match login_with(&args.login, 1)? {
         LoginWith::UserSetup => LoginWith::Keypair(0),
         other => other,
     };
-    let ssh = ssh(&args.servers)?;
     let opts = operation::UnbindOptions {
         force: args.force,
         enable_password_login: args.enable_password_login,
@@ -117,16 +121,19 @@ pub fn replace(ctx: &Context, args: ReplaceArgs) -> anyhow::Result<()> {
         )
         .into());
     }
-    let targets = targets(&args.servers)?;
-    let store = ctx.open_store()?;
-    let keys = load(ctx, &store, &[args.old.clone(), args.new.clone()])?;
+    let names = [args.old.clone(), args.new.clone()];
+    let Work {
+        targets,
+        store,
+        keys,
+        ssh,
+    } = prepare(ctx, &args.servers, &names)?;
     let write = super::write_keys(ctx, &store, false, KdfParams::default())?;
     if keys[0].agent.is_none() {
         let algorithm = keys[0].public_key.algorithm().to_string();
         return Err(server::unservable(&args.old, &algorithm).into());
     }
     let login = LoginWith::Keypair(0);
-    let ssh = ssh(&args.servers)?;
     let (old, new) = (keys[0].served(), keys[1].served());
     let results = each(ctx, &targets, args.servers.parallel, "replaced", |t| {
         operation::replace(&ssh, t, as_login(&login, &keys), &old, &new)
@@ -143,6 +150,30 @@ pub fn replace(ctx: &Context, args: ReplaceArgs) -> anyhow::Result<()> {
     });
     report(ctx, &args.new, &targets, results)?;
     Ok(recorded?)
+}
+
+/// What each of the three commands needs: the servers, the store, the
+/// keypairs loaded and served, and the ssh to run.
+struct Work {
+    targets: Vec<Target>,
+    store: Store,
+    keys: Vec<Loaded>,
+    ssh: Ssh,
+}
+
+/// The servers first (a usage error before any passphrase is asked for),
+/// then the keypairs.
+fn prepare(ctx: &Context, servers: &ServerArgs, names: &[String]) -> anyhow::Result<Work> {
+    let targets = targets(servers)?;
+    let ssh = ssh(servers)?;
+    let store = ctx.open_store()?;
+    let keys = load(ctx, &store, names)?;
+    Ok(Work {
+        targets,
+        store,
+        keys,
+        ssh,
+    })
 }
 
 /// The record of a server's binding (the store sets its times).

@@ -330,6 +330,27 @@ impl Server {
         check(&self.session, &answer)
     }
 
+    /// An authorized_keys file: 0600, the login user's.
+    fn write_authorized_keys(
+        &self,
+        path: &str,
+        before: &FileState,
+        content: &[u8],
+        sudo: bool,
+    ) -> Result<FileState> {
+        self.write(
+            path,
+            before,
+            content,
+            Placement {
+                mode: "600",
+                owner: &self.uid.to_string(),
+                backup: None,
+                sudo,
+            },
+        )
+    }
+
     /// Put `path` back as `original` was (written, or removed when there
     /// was no file), if it is still `now`.
     fn restore(
@@ -476,17 +497,7 @@ impl Server {
                 format!("{}: {why}", crate::text::escape(&path)),
             )
         })?;
-        let now = self.write(
-            &path,
-            &before,
-            &change.content,
-            Placement {
-                mode: "600",
-                owner: &self.uid.to_string(),
-                backup: None,
-                sudo,
-            },
-        )?;
+        let now = self.write_authorized_keys(&path, &before, &change.content, sudo)?;
         Ok((
             path.clone(),
             Some(Installed {
@@ -932,17 +943,7 @@ pub fn unbind(
     server.go_on()?;
     let mut written: Vec<Installed> = Vec::new();
     for (path, sudo, before, content) in found {
-        match server.write(
-            &path,
-            &before,
-            &content,
-            Placement {
-                mode: "600",
-                owner: &server.uid.to_string(),
-                backup: None,
-                sudo,
-            },
-        ) {
+        match server.write_authorized_keys(&path, &before, &content, sudo) {
             Ok(now) => written.push(Installed {
                 path,
                 sudo,
@@ -985,17 +986,7 @@ pub fn replace(
     server.go_on()?;
     let added = authorized_keys::add(&content, new.line)
         .map_err(|why| server.fail(Failure::Unsupported, why))?;
-    let now = server.write(
-        &path,
-        &before,
-        &added.content,
-        Placement {
-            mode: "600",
-            owner: &server.uid.to_string(),
-            backup: None,
-            sudo,
-        },
-    )?;
+    let now = server.write_authorized_keys(&path, &before, &added.content, sudo)?;
     let installed = Installed {
         path: path.clone(),
         sudo,
@@ -1020,17 +1011,7 @@ pub fn replace(
         return Err(server.undo(Some(installed), e));
     }
     let removed = authorized_keys::remove(&added.content, &blob(old.public_key));
-    let now = match server.write(
-        &path,
-        &installed.now,
-        &removed.content,
-        Placement {
-            mode: "600",
-            owner: &server.uid.to_string(),
-            backup: None,
-            sudo,
-        },
-    ) {
+    let now = match server.write_authorized_keys(&path, &installed.now, &removed.content, sudo) {
         Ok(now) => now,
         Err(e) => return Err(server.undo(Some(installed), e)),
     };

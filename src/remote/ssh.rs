@@ -211,9 +211,7 @@ impl Ssh {
     /// Does the key at `agent` alone log in to a shell, on a new connection?
     pub fn key_logs_in(&self, target: &Target, r: &Resolved, agent: &Path) -> Result<bool> {
         let mut cmd = self.fresh(r);
-        let mut agent_opt = OsString::from("IdentityAgent=");
-        agent_opt.push(agent);
-        cmd.arg("-o").arg(agent_opt);
+        cmd.arg("-o").arg(option("IdentityAgent", agent));
         cmd.args([
             "-o",
             "IdentityFile=none",
@@ -310,9 +308,7 @@ impl Session {
             "-o",
             "ControlPersist=no",
         ]);
-        let mut control_opt = OsString::from("ControlPath=");
-        control_opt.push(&control);
-        cmd.arg("-o").arg(control_opt);
+        cmd.arg("-o").arg(option("ControlPath", &control));
         // -v: the log then names the host key the server showed, for the
         // binding's record.
         cmd.args([
@@ -360,9 +356,7 @@ impl Session {
                 cmd.args(["-o", "BatchMode=yes"]);
             }
             Login::Agent(socket) => {
-                let mut agent_opt = OsString::from("IdentityAgent=");
-                agent_opt.push(socket);
-                cmd.arg("-o").arg(agent_opt);
+                cmd.arg("-o").arg(option("IdentityAgent", socket));
                 cmd.args([
                     "-o",
                     "IdentityFile=none",
@@ -448,9 +442,7 @@ impl Session {
             )
         })?;
         let mut cmd = self.ssh.command();
-        let mut control_opt = OsString::from("ControlPath=");
-        control_opt.push(&self.control);
-        cmd.arg("-o").arg(control_opt);
+        cmd.arg("-o").arg(option("ControlPath", &self.control));
         // Never a new login if the master is gone: fail instead.
         cmd.args([
             "-o",
@@ -535,9 +527,9 @@ impl Session {
 
     fn stop(&mut self) {
         let mut cmd = self.ssh.command();
-        let mut control_opt = OsString::from("ControlPath=");
-        control_opt.push(&self.control);
-        cmd.arg("-o").arg(control_opt).args(["-O", "exit"]);
+        cmd.arg("-o")
+            .arg(option("ControlPath", &self.control))
+            .args(["-O", "exit"]);
         Ssh::target_args(&mut cmd, &self.target);
         let _ = cmd.stdout(Stdio::null()).stderr(Stdio::null()).status();
         let _ = self.master.kill();
@@ -551,6 +543,14 @@ impl Drop for Session {
             self.stop();
         }
     }
+}
+
+/// `-o KEY=PATH` for ssh, the path as it is (not through UTF-8).
+fn option(key: &str, path: &Path) -> OsString {
+    let mut option = OsString::from(key);
+    option.push("=");
+    option.push(path);
+    option
 }
 
 /// A fresh 0700 directory for one session's control socket, log and
