@@ -398,16 +398,22 @@ fn report(
                 })
             }
         };
+        // The table has the host in a column of its own.
+        let short = match &result {
+            Ok(_) => String::new(),
+            Err(kps::Error::Remote { message, .. }) => message.clone(),
+            Err(other) => other.to_string(),
+        };
         if let Err(e) = result {
             failures.push(e);
         }
-        rows.push((target, row));
+        rows.push((target, row, short));
     }
     if ctx.json {
-        let results: Vec<_> = rows.iter().map(|(_, r)| r.clone()).collect();
+        let results: Vec<_> = rows.iter().map(|(_, r, _)| r.clone()).collect();
         crate::output::print_json(&json!({ "keypair_name": name, "results": results }))?;
     } else {
-        for (_, row) in &rows {
+        for (_, row, _) in &rows {
             for w in row["warnings"].as_array().into_iter().flatten() {
                 crate::output::warn(&format!(
                     "{}: {}",
@@ -419,7 +425,7 @@ fn report(
         if !ctx.quiet || !failures.is_empty() {
             let width = rows
                 .iter()
-                .map(|(t, _)| t.to_string().len())
+                .map(|(t, _, _)| t.to_string().len())
                 .max()
                 .unwrap_or(0)
                 .max(4);
@@ -427,13 +433,13 @@ fn report(
                 "{:<width$}  {:<7}  {:<14}  ERROR\n",
                 "HOST", "RESULT", "PASSWORD LOGIN"
             );
-            for (target, row) in &rows {
+            for (target, row, short) in &rows {
                 table.push_str(&format!(
                     "{:<width$}  {:<7}  {:<14}  {}\n",
                     target.to_string(),
                     row["status"].as_str().unwrap_or(""),
                     row["password_login"].as_str().unwrap_or(""),
-                    row["error_msg"].as_str().unwrap_or("")
+                    short
                 ));
             }
             crate::output::print_text(&table)?;
