@@ -1054,6 +1054,7 @@ fn confirm_in_the_foreground_asks_at_the_terminal() {
         "TERM=xterm",
         &format!("KPS_STORE={}", kps.store.display()),
         &format!("KPS_PASSPHRASE_FILE={}", kps.pass_file.display()),
+        &format!("XDG_CONFIG_HOME={}", kps.config_home().display()),
         "/bin/sh",
         "-c",
         "trap : INT; \"$@\"; echo \"[kps exited $?]\"; exec sleep 600",

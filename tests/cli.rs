@@ -331,7 +331,8 @@ fn store_directory_and_database_are_private_whatever_the_umask() {
     let kps = Kps::empty();
     sh(
         &format!(
-            "umask 000; KPS_PASSPHRASE=x '{}' --store '{}' create k --kdf-memory 19456 --kdf-passes 2",
+            "umask 000; KPS_PASSPHRASE=x XDG_CONFIG_HOME='{}' '{}' --store '{}' create k --kdf-memory 19456 --kdf-passes 2",
+            kps.config_home().display(),
             bin(),
             kps.store.display()
         ),
@@ -351,6 +352,7 @@ fn kps_store_environment_variable_selects_the_store() {
     let out = std::process::Command::new(bin())
         .args(["list", "--json"])
         .env("KPS_STORE", &kps.store)
+        .env("XDG_CONFIG_HOME", kps.config_home())
         .output()
         .unwrap();
     assert!(out.status.success());
