@@ -5,8 +5,11 @@
 #   bash bench/peers.sh > table.md          # about 5 to 10 minutes on 2 cores
 #   QUICK=1 bash bench/peers.sh             # one short round of everything: checks the script
 #   KPS=/path/to/kps bash bench/peers.sh    # an already built binary (else: cargo build --release)
+#   SECTIONS=bind,ssh bash bench/peers.sh   # some sections only: create, read, list, agent, ssh,
+#                                           # bind, start (default: all)
 #
-# Needs hyperfine, ssh-keygen, ssh-agent, puttygen, openssl, sqlite3, jq, python3 and GNU time.
+# Needs hyperfine, ssh-keygen, ssh-agent, puttygen, openssl, sqlite3, jq, python3 and GNU time;
+# the ssh and bind sections also sshd (openssh-server), bind also root (`unshare -m`) and ssh-copy-id.
 #
 # Alternating: every comparison runs in ROUNDS rounds (3), each a hyperfine
 # call over all its commands with a warm-up run each, the order rotated from
@@ -27,6 +30,27 @@
 # 10,000 and 100,000 keypairs. `list` and `show` never open a private key,
 # so the copies are exactly what they would read in a real store of that
 # size; making 100,000 real keypairs would take far longer than the bench.
+#
+# kps bind (section bind): 20 sshd servers (5 with QUICK=1) on 127.0.0.1,
+# each in its own mount namespace with temp directories over /etc/ssh and
+# /root (Ubuntu's layout: the machine's sshd_config, Include first, and
+# cloud-init's drop-in saying yes to passwords), root's authorized_keys
+# holding a bootstrap key (an ssh-keygen file, also imported into kps).
+# `kps bind web --hosts-file F --parallel 10 --auth-keypair bootstrap`
+# (its store on the default KDF: one unlock a run) against a shell loop of
+# `ssh-copy-id -i web.pub` over the same servers, logging in with the
+# bootstrap key from an ssh-agent; both reach the servers' known_hosts
+# through `ssh -F` (kps: a wrapper as --ssh). ssh-copy-id makes three
+# connections a server (a version probe, a login with the new key to see
+# whether it is there, the install) and proves nothing; kps makes two (the
+# kept master connection, whose channels carry each step of its remote
+# script, and the proof: a fresh login with the new key alone). A --prepare puts every
+# server's authorized_keys back to the bootstrap key alone, so every run
+# installs. The proofs' cost, on one server: a fresh key-only login timed
+# alone, and kps bind with and without --disable-password-login (which adds
+# the drop-in, sshd -t, sshd -T, a reload, the methods probe and a second
+# login; its --prepare also removes the drop-in and reloads sshd until it
+# offers passwords again). The servers are stopped on exit.
 #
 # Everything is made under one temporary directory, removed on exit.
 set -euo pipefail
