@@ -90,6 +90,7 @@ export XDG_CONFIG_HOME="$W/config"
 AGENT_PIDS=()  # the agents of the agent section, stopped on exit
 SSHD_PID=
 BIND_PIDS=()   # the sshd servers of the bind section
+declare -A CPU_HERE CPU_SERVERS
 cleanup() {
     for pid in "${AGENT_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     if [ -n "$SSHD_PID" ]; then kill "$SSHD_PID" 2>/dev/null || true; fi
@@ -544,6 +545,31 @@ SH
     run_set "bind$n" "$BIND_RUNS"
     row "bind an Ed25519 key to $n servers, --parallel 10 (store KDF 64 MiB, 3 passes; target: at most 0.3)" \
         "bind$n" "kps bind" "ssh-copy-id loop"
+
+    # CPU (user + system, ms) of one run of each: on this side (kps or the
+    # loop, and every ssh under them) and in the servers (each sshd and
+    # everything under it: its children's times once it has reaped them).
+    # Both sides share this machine's cores, so their sum over the number
+    # of cores bounds how fast --parallel can go here.
+    sshd_ticks() {
+        local t=0 pid
+        for pid in "${BIND_PIDS[@]}"; do
+            t=$((t + $(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pid/stat")))
+        done
+        echo "$t"
+    }
+    hz=$(getconf CLK_TCK)
+    for label in "kps bind" "ssh-copy-id loop"; do
+        bash "$B/reset.sh"
+        before=$(sshd_ticks)
+        /usr/bin/time -o "$B/cpu" -f '%U %S' sh -c "${COMMANDS[bind$n/$label]}" >/dev/null 2>&1
+        sleep 1
+        after=$(sshd_ticks)
+        CPU_HERE[$label]=$(awk '{ printf "%.0f", ($1 + $2) * 1000 }' "$B/cpu")
+        CPU_SERVERS[$label]=$(((after - before) * 1000 / hz))
+    done
+    ROWS+=("| CPU of one bind to $n servers, here (kps or the loop, and their ssh) | ${CPU_HERE[kps bind]} | ssh-copy-id loop | ${CPU_HERE[ssh-copy-id loop]} | $(ratio "${CPU_HERE[kps bind]}" "${CPU_HERE[ssh-copy-id loop]}") | 1 | user + system of the command above | |")
+    ROWS+=("| CPU of one bind to $n servers, in the $n sshd (and all under them) | ${CPU_SERVERS[kps bind]} | ssh-copy-id loop | ${CPU_SERVERS[ssh-copy-id loop]} | $(ratio "${CPU_SERVERS[kps bind]}" "${CPU_SERVERS[ssh-copy-id loop]}") | 1 | the servers' user + system during that run | |")
 
     # The proofs, on the first server: one fresh key-only login alone, and
     # bind with and without --disable-password-login (which adds sshd -t,
