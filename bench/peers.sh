@@ -2,7 +2,7 @@
 # kps against the tools people would otherwise use, on the same work, with
 # hyperfine; prints a markdown table on stdout (progress goes to stderr).
 #
-#   bash bench/peers.sh > table.md          # about 5 to 10 minutes on 2 cores
+#   bash bench/peers.sh > table.md          # about 20 minutes on 2 cores (bind: 10)
 #   QUICK=1 bash bench/peers.sh             # one short round of everything: checks the script
 #   KPS=/path/to/kps bash bench/peers.sh    # an already built binary (else: cargo build --release)
 #   SECTIONS=bind,ssh bash bench/peers.sh   # some sections only: create, read, list, agent, ssh,
