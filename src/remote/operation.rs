@@ -78,6 +78,9 @@ struct Server {
     spec: String,
     effective: Option<Effective>,
     configs: BTreeMap<String, FileState>,
+    /// authorized_keys files already read (by the survey): a write still
+    /// refuses one that changed since.
+    keys_files: BTreeMap<String, FileState>,
     /// sshd's complaint when its config did not validate before kps
     /// changed anything (`sshd -T` failed).
     config_error: Option<String>,
@@ -94,7 +97,9 @@ impl Server {
             ));
         }
         let session = Session::open(ssh, target, login)?;
-        let who = session.run("whoami", &[], None, false)?;
+        // Who kps is, and for root what sshd says and the default
+        // authorized_keys, in one round trip.
+        let who = session.run("survey", &[], None, false)?;
         check(&session, &who)?;
         let uid = who
             .get("uid")
@@ -111,36 +116,34 @@ impl Server {
             Some("sudo") => Some(true),
             _ => None,
         };
-        let connection = who.text("connection").unwrap_or_default();
-        let words: Vec<&str> = connection.split_whitespace().collect();
-        let user = who.text("user").unwrap_or_default();
-        let mut spec = format!(
-            "user={user},host={a},addr={a}",
-            a = words.first().copied().unwrap_or("127.0.0.1")
-        );
-        if let (Some(laddr), Some(lport)) = (words.get(2), words.get(3)) {
-            spec.push_str(&format!(",laddr={laddr},lport={lport}"));
-        }
         let mut server = Server {
             uid,
-            user,
+            user: who.text("user").unwrap_or_default(),
             home: who.text("home").unwrap_or_default(),
             root,
-            spec,
+            spec: who.text("spec").unwrap_or_default(),
             effective: None,
             configs: BTreeMap::new(),
+            keys_files: who.files("keys-file"),
             config_error: None,
             warnings: Vec::new(),
             session,
         };
-        if let Some(sudo) = root {
-            let inspect = server.session.run("inspect", &[&server.spec], None, sudo)?;
-            check(&server.session, &inspect)?;
+        let inspected = match root {
+            Some(false) => Some(who),
+            Some(true) => {
+                let answer = server.session.run("inspect", &[&server.spec], None, true)?;
+                check(&server.session, &answer)?;
+                Some(answer)
+            }
+            None => None,
+        };
+        if let Some(inspect) = inspected {
             match inspect.text("T-failed") {
                 Some(out) => server.config_error = Some(one_line(&out)),
                 None => server.effective = Some(sshd_config::effective(&inspect.sshd_t())),
             }
-            server.configs = inspect.files();
+            server.configs = inspect.files("config");
             server.note_findings();
         }
         Ok(server)
@@ -263,9 +266,14 @@ impl Server {
     }
 
     fn read(&self, path: &str, sudo: bool) -> Result<FileState> {
-        let answer = self.session.run("read", &[path], None, sudo)?;
-        check(&self.session, &answer)?;
-        let state = answer.file();
+        let state = match self.keys_files.get(path) {
+            Some(state) => state.clone(),
+            None => {
+                let answer = self.session.run("read", &[path], None, sudo)?;
+                check(&self.session, &answer)?;
+                answer.file()
+            }
+        };
         let shown = crate::text::escape(path);
         match state {
             FileState::Symlink => Err(self.fail(

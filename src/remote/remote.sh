@@ -64,9 +64,23 @@ op_whoami() {
 	else
 		say "root no"
 	fi
-	# The client and server addresses as the server sees them, for
-	# `sshd -T -C` (Match Address, LocalPort); sudo would drop the variable.
-	say "connection $(hex "${SSH_CONNECTION:-}")"
+	# What `sshd -T -C` needs to apply Match blocks to this very
+	# connection: the user, and the addresses and port as the server sees
+	# them (sudo would drop SSH_CONNECTION, so kps passes this on).
+	set -- ${SSH_CONNECTION:-}
+	spec="user=$(id -un),host=${1:-127.0.0.1},addr=${1:-127.0.0.1}"
+	[ -n "${3:-}" ] && spec="$spec,laddr=$3,lport=${4:-22}"
+	say "spec $(hex "$spec")"
+}
+
+# survey: whoami; as root also inspect; and the default authorized_keys
+# file, which is where the key goes on most servers: one round trip
+# instead of three.
+op_survey() {
+	op_whoami
+	[ "$(id -u)" = 0 ] && op_inspect "$spec"
+	say "keys-file $(hex "$HOME/.ssh/authorized_keys")"
+	file_state "$HOME/.ssh/authorized_keys"
 }
 
 # inspect SPEC (as root): what sshd says for the connection SPEC
@@ -74,6 +88,7 @@ op_whoami() {
 op_inspect() {
 	sshd_bin=$(command -v sshd 2>/dev/null) || fail no-sshd sshd
 	if out=$("$sshd_bin" -T -C "$1" 2>&1); then
+		say "inspected"
 		printf '%s\n' "$out" | sed "s/^/$KPS_TAG T /"
 	else
 		say "T-failed $(hex "$out")"
@@ -197,7 +212,7 @@ main() {
 	op=$1
 	shift
 	case "$op" in
-		whoami) op_whoami "$@" ;;
+		survey) op_survey "$@" ;;
 		inspect) op_inspect "$@" ;;
 		read) op_read "$@" ;;
 		write) op_write "$@" ;;

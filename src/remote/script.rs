@@ -142,17 +142,21 @@ impl Answer {
         out
     }
 
-    /// The state and content of each file the script read, in order:
-    /// `config PATH` lines name the file the next `file`/`content` lines
-    /// are about.
-    pub fn files(&self) -> BTreeMap<String, FileState> {
+    /// The state and content of each file the script read after a
+    /// `MARKER PATH` line (`config` for sshd's files, `keys-file` for
+    /// authorized_keys): that line names the file the next
+    /// `file`/`content` lines are about.
+    pub fn files(&self, marker: &str) -> BTreeMap<String, FileState> {
         let mut files = BTreeMap::new();
         let mut current: Option<String> = None;
         for (k, v) in &self.lines {
             match k.as_str() {
-                "config" => {
-                    current =
-                        crate::hex::decode(v).map(|b| String::from_utf8_lossy(&b).into_owned())
+                // Any marker starts another file; only ours are kept.
+                "config" | "keys-file" => {
+                    current = (k == marker)
+                        .then(|| crate::hex::decode(v))
+                        .flatten()
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
                 }
                 "file" | "content" => {
                     if let Some(path) = &current {

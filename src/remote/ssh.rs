@@ -525,14 +525,20 @@ impl Session {
         self.stop();
     }
 
+    /// SIGTERM: the master closes the connection and removes its socket
+    /// (what `ssh -O exit` asks for, without a process to ask).
     fn stop(&mut self) {
-        let mut cmd = self.ssh.command();
-        cmd.arg("-o")
-            .arg(option("ControlPath", &self.control))
-            .args(["-O", "exit"]);
-        Ssh::target_args(&mut cmd, &self.target);
-        let _ = cmd.stdout(Stdio::null()).stderr(Stdio::null()).status();
-        let _ = self.master.kill();
+        let pid = i32::try_from(self.master.id())
+            .ok()
+            .and_then(rustix::process::Pid::from_raw);
+        match pid {
+            Some(pid) => {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+            }
+            None => {
+                let _ = self.master.kill();
+            }
+        }
         let _ = self.master.wait();
     }
 }
