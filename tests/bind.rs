@@ -10,7 +10,6 @@ mod common;
 use common::nssshd::*;
 use common::{key_fields, mode_of};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -122,31 +121,6 @@ fn plant_root_keys(s: &NsSshd, bytes: &[u8]) {
     std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o700)).unwrap();
     std::fs::write(root_keys(s), bytes).unwrap();
     std::fs::set_permissions(root_keys(s), std::fs::Permissions::from_mode(0o600)).unwrap();
-}
-
-/// Every file under `dir` with its bytes (symlinks as their target),
-/// directories as "<dir MODE>": equal snapshots mean nothing changed.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in entries {
-        let p = e.unwrap().path();
-        let meta = std::fs::symlink_metadata(&p).unwrap();
-        if meta.is_symlink() {
-            let target = std::fs::read_link(&p).unwrap();
-            out.insert(p, format!("<link {}>", target.display()).into_bytes());
-        } else if meta.is_dir() {
-            out.insert(p.clone(), format!("<dir {:o}>", meta.mode()).into_bytes());
-            out.extend(snapshot(&p));
-        } else {
-            let mut bytes = std::fs::read(&p).unwrap();
-            bytes.extend(format!("<mode {:o} uid {}>", meta.mode(), meta.uid()).bytes());
-            out.insert(p, bytes);
-        }
-    }
-    out
 }
 
 /// The bindings `kps bindings --json` lists for keypair `name` on `s`.

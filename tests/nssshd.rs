@@ -10,34 +10,6 @@ use common::tool_ok;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Every file under `dir` (recursively, symlinks not followed) with its
-/// bytes, or the link target for a symlink; empty when `dir` is absent.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in entries {
-        let p = e.unwrap().path();
-        let meta = std::fs::symlink_metadata(&p).unwrap();
-        if meta.is_symlink() {
-            out.insert(
-                p.clone(),
-                std::fs::read_link(&p)
-                    .unwrap()
-                    .into_os_string()
-                    .into_encoded_bytes(),
-            );
-        } else if meta.is_dir() {
-            out.insert(p.clone(), b"<dir>".to_vec());
-            out.extend(snapshot(&p));
-        } else {
-            out.insert(p.clone(), std::fs::read(&p).unwrap_or_default());
-        }
-    }
-    out
-}
-
 fn host_state() -> BTreeMap<PathBuf, Vec<u8>> {
     let mut all = snapshot(Path::new("/etc/ssh"));
     // Only /root/.ssh: the rest of /root (cargo's caches) changes under us.

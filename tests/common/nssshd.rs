@@ -882,3 +882,31 @@ pub fn error_code(run: &super::Run) -> String {
         .unwrap_or_else(|| panic!("no error code: {} {}", run.stdout(), run.stderr()))
         .to_string()
 }
+
+/// Every file under `dir` (recursively, symlinks not followed) with its
+/// bytes, mode and owner; a symlink as its target, a directory as its mode;
+/// empty when `dir` is absent. Equal snapshots mean nothing changed. What
+/// vanishes while it is walked is left out.
+pub fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for p in entries.flatten().map(|e| e.path()) {
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if meta.is_symlink() {
+            let target = std::fs::read_link(&p).unwrap_or_default();
+            out.insert(p, format!("<link {}>", target.display()).into_bytes());
+        } else if meta.is_dir() {
+            out.insert(p.clone(), format!("<dir {:o}>", meta.mode()).into_bytes());
+            out.extend(snapshot(&p));
+        } else if let Ok(mut bytes) = std::fs::read(&p) {
+            bytes.extend(format!("<mode {:o} uid {}>", meta.mode(), meta.uid()).bytes());
+            out.insert(p, bytes);
+        }
+    }
+    out
+}
