@@ -72,7 +72,7 @@ fn the_role_logs_in_over_tcp_with_its_password_and_has_no_more_rights_than_kps_n
     let pg = Pg::start();
     eprintln!("Pg::start: {:?}", started.elapsed());
     let url = pg.new_database("store");
-    assert!(url.starts_with(&format!("postgres://kps_store:")), "{url}");
+    assert!(url.starts_with("postgres://kps_store:"), "{url}");
     assert!(
         url.ends_with(&format!("@127.0.0.1:{}/store", pg.port())),
         "{url}"

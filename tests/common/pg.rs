@@ -222,6 +222,7 @@ fn template() -> &'static Path {
             return path;
         }
         let _ = std::fs::remove_dir_all(&path);
+        let started = Instant::now();
         // initdb in a temp directory the server's user owns (it may not be
         // able to enter the checkout's target/), then copied next to the
         // final name and renamed: another test binary doing the same at the
@@ -266,6 +267,12 @@ fn template() -> &'static Path {
                 path.display()
             );
         }
+        eprintln!(
+            "made the PostgreSQL {} template data directory {} in {:?}",
+            server.version,
+            path.display(),
+            started.elapsed()
+        );
         path
     })
 }
@@ -497,8 +504,20 @@ impl Pg {
         let mut postmaster = self.postmaster.lock().unwrap_or_else(|e| e.into_inner());
         self.pg_ctl_stop();
         wait_or_kill(&mut postmaster, Duration::from_secs(30));
-        *postmaster = spawn_postmaster(&self.data, self.dir.path())
-            .unwrap_or_else(|log| panic!("PostgreSQL did not restart:\n{log}"));
+        // The port must stay the same (tests hold URLs naming it). In the
+        // moment it was free, another test's free_port() may have been
+        // handed it: wait for that one to let go.
+        let mut attempt = 0;
+        *postmaster = loop {
+            match spawn_postmaster(&self.data, self.dir.path()) {
+                Ok(child) => break child,
+                Err(log) if attempt < 50 && log.contains("could not bind") => {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(log) => panic!("PostgreSQL did not restart:\n{log}"),
+            }
+        };
     }
 
     /// The postmaster's pid and its children's (the backends and auxiliary
