@@ -3,6 +3,7 @@
 
 pub mod hsm;
 pub mod nssshd;
+pub mod pg;
 pub mod sshd;
 
 use std::ffi::OsStr;
