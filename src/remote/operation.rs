@@ -545,7 +545,9 @@ impl Server {
     /// Prove `key` logs in on a fresh connection.
     fn prove_login(&self, ssh: &Ssh, key: &ServedKey<'_>) -> Result<bool> {
         match key.agent {
-            Some(agent) => ssh.key_logs_in(self.target(), &self.session.resolved, agent),
+            Some(agent) => {
+                ssh.key_logs_in(self.target(), &self.session.resolved, agent, key.public_key)
+            }
             None => Ok(true),
         }
     }

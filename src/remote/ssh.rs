@@ -5,8 +5,8 @@
 //! socket in a fresh 0700 directory) carries every step, and stays open
 //! until the end: if a change locks new logins out, it is undone over this
 //! connection. Proofs are the opposite: fresh connections (`ControlPath
-//! none`, `-F none`, only the key to prove), so that what they show is what
-//! a new client gets.
+//! none`, the key to prove offered first and checked by name in ssh -v's
+//! account), so that what they show is what a new client gets.
 
 use super::Failure;
 use super::askpass::{self, AskpassServer};
@@ -65,9 +65,8 @@ pub struct Resolved {
     pub hostname: String,
     pub port: u16,
     pub user: String,
-    /// `-o` settings a `-F none` connection needs to reach the same server
-    /// the same way and check its key against the same files.
-    pub reach: Vec<(String, String)>,
+    /// Whether the user's config sets ConnectTimeout (else kps sets 10 s).
+    pub has_connect_timeout: bool,
     pub known_hosts_files: Vec<String>,
     pub host_key_alias: Option<String>,
 }
@@ -125,24 +124,10 @@ impl Ssh {
                 "port" => r.port = value.parse().unwrap_or(22),
                 "user" => r.user = value.to_string(),
                 "userknownhostsfile" => {
-                    r.known_hosts_files = value.split_whitespace().map(str::to_string).collect();
-                    r.reach.push(("UserKnownHostsFile".into(), value.into()))
+                    r.known_hosts_files = value.split_whitespace().map(str::to_string).collect()
                 }
-                "globalknownhostsfile" => {
-                    r.reach.push(("GlobalKnownHostsFile".into(), value.into()))
-                }
-                "hostkeyalias" => {
-                    r.host_key_alias = Some(value.to_string());
-                    r.reach.push(("HostKeyAlias".into(), value.into()))
-                }
-                "proxycommand" if value != "none" => {
-                    r.reach.push(("ProxyCommand".into(), value.into()))
-                }
-                "proxyjump" if value != "none" => r.reach.push(("ProxyJump".into(), value.into())),
-                "addressfamily" => r.reach.push(("AddressFamily".into(), value.into())),
-                "connecttimeout" if value != "none" => {
-                    r.reach.push(("ConnectTimeout".into(), value.into()))
-                }
+                "hostkeyalias" => r.host_key_alias = Some(value.to_string()),
+                "connecttimeout" if value != "none" => r.has_connect_timeout = true,
                 _ => {}
             }
         }
@@ -156,15 +141,15 @@ impl Ssh {
         Ok(r)
     }
 
-    /// A fresh connection with `-F none` and only what `reach` says, so
-    /// nothing in the user's config adds keys or methods to a proof.
+    /// A fresh connection: the user's own config (so an alias, ProxyJump
+    /// or ProxyCommand reaches the server as it does for them), but never
+    /// the kept master, never a prompt, and the host key checked.
+    /// The caller adds its options, then [`Ssh::target_args`] and the
+    /// remote command.
     fn fresh(&self, r: &Resolved) -> Command {
         let mut cmd = self.command();
-        cmd.args(["-F", "none", "-T"]);
-        for (k, v) in &r.reach {
-            cmd.arg("-o").arg(format!("{k}={v}"));
-        }
-        if !r.reach.iter().any(|(k, _)| k == "ConnectTimeout") {
+        cmd.arg("-T");
+        if !r.has_connect_timeout {
             cmd.args(["-o", "ConnectTimeout=10"]);
         }
         cmd.args([
@@ -179,8 +164,6 @@ impl Ssh {
             "-o",
             "UpdateHostKeys=no",
         ]);
-        cmd.arg("-p").arg(r.port.to_string());
-        cmd.arg("-l").arg(&r.user);
         cmd
     }
 
@@ -208,13 +191,44 @@ impl Ssh {
         }
     }
 
-    /// Does the key at `agent` alone log in to a shell, on a new connection?
-    pub fn key_logs_in(&self, target: &Target, r: &Resolved, agent: &Path) -> Result<bool> {
+    /// Does `key`, served by the agent at `agent`, log in to a shell on a
+    /// new connection? Its public key is the first identity ssh offers
+    /// (`IdentityFile` on the command line comes before any from the
+    /// user's config), and the answer is whether the server accepted
+    /// *that* key (ssh -v names it): another key of the user's that logs in
+    /// after it was refused proves nothing for it.
+    pub fn key_logs_in(
+        &self,
+        target: &Target,
+        r: &Resolved,
+        agent: &Path,
+        key: &ssh_key::PublicKey,
+    ) -> Result<bool> {
+        let dir = PrivateDir::new().map_err(|e| {
+            remote(
+                Failure::Connect,
+                target,
+                format!("cannot make a private directory: {e}"),
+            )
+        })?;
+        let public = dir.path().join("key.pub");
+        let line = key
+            .to_openssh()
+            .map_err(|e| remote(Failure::Unsupported, target, e.to_string()))?;
+        std::fs::write(&public, format!("{line}\n")).map_err(|e| {
+            remote(
+                Failure::Connect,
+                target,
+                format!("cannot write {}: {e}", public.display()),
+            )
+        })?;
         let mut cmd = self.fresh(r);
+        cmd.arg("-v");
         cmd.arg("-o").arg(option("IdentityAgent", agent));
+        cmd.arg("-o").arg(option("IdentityFile", &public));
         cmd.args([
             "-o",
-            "IdentityFile=none",
+            "IdentitiesOnly=yes",
             "-o",
             "PreferredAuthentications=publickey",
             "-o",
@@ -222,15 +236,23 @@ impl Ssh {
             "-o",
             "KbdInteractiveAuthentication=no",
         ]);
-        cmd.arg("--").arg(&r.hostname).arg("echo kps-login-proved");
+        Ssh::target_args(&mut cmd, target);
+        cmd.arg("echo kps-login-proved");
         let out = self.run_fresh(cmd)?;
         let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let fingerprint = key.fingerprint(ssh_key::HashAlg::Sha256).to_string();
+        let accepted = stderr.lines().any(|l| {
+            l.contains("Server accepts key:") && l.split_whitespace().any(|w| w == fingerprint)
+        });
+        if !accepted {
+            if out.status.success() || stderr.contains("Permission denied") {
+                return Ok(false);
+            }
+            return Err(classify(target, &out.stderr));
+        }
         if out.status.success() && stdout.lines().any(|l| l == "kps-login-proved") {
             return Ok(true);
-        }
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if stderr.contains("Permission denied") {
-            return Ok(false);
         }
         if out.status.code() != Some(255) {
             // Logged in, but a forced command (command= in authorized_keys,
@@ -253,11 +275,14 @@ impl Ssh {
             "-o",
             "PreferredAuthentications=none",
             "-o",
+            "IdentitiesOnly=yes",
+            "-o",
             "IdentityAgent=none",
             "-o",
             "IdentityFile=none",
         ]);
-        cmd.arg("--").arg(&r.hostname).arg("true");
+        Ssh::target_args(&mut cmd, target);
+        cmd.arg("true");
         let out = self.run_fresh(cmd)?;
         let stderr = String::from_utf8_lossy(&out.stderr);
         if let Some(list) = stderr
@@ -318,7 +343,7 @@ impl Session {
             "-o",
             "UpdateHostKeys=no",
         ]);
-        if !resolved.reach.iter().any(|(k, _)| k == "ConnectTimeout") {
+        if !resolved.has_connect_timeout {
             cmd.args(["-o", "ConnectTimeout=10"]);
         }
         let mut host_keys = ssh.host_keys.clone();
