@@ -1,5 +1,6 @@
-//! Opening the store's files: where the database is, creating it private,
-//! and the online backup.
+//! Opening the store's files: where the database is, creating it private
+//! (checked before SQLite opens it), and the online backup into a private
+//! directory. The SQLite side of both is in backend/sqlite.rs.
 
 use super::{DB_FILE, Store, backend};
 use crate::perms::{check_private_dir, check_store_files, create_private_file, make_private_dir};

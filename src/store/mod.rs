@@ -1,6 +1,10 @@
 //! The encrypted local store: one SQLite database holding keypair records,
 //! their sealed private keys, and the wrapped store identity.
 //!
+//! This module and its siblings hold the policy and the crypto; the rows
+//! are read and written through `backend/` (the row interface, and its
+//! SQLite implementation, which alone runs SQL).
+//!
 //! Writing needs only the store's public key, once this machine has proven
 //! it with the passphrase (the pin, pin.rs), so `create`, `list`, `show` and
 //! `delete` do not ask for it; reading a private key unlocks the identity

@@ -9,12 +9,13 @@
 //! MAC verify and every `default` private key open, as `kps verify` checks.
 //!
 //! The store is then replaced row by row inside one write transaction of
-//! the live database, with the copy attached: the check for keypairs the
-//! backup lacks and the replacement happen under the same lock, other kps
-//! processes see the old store or the new one and nothing between, and the
-//! WAL is SQLite's own business (a stale `kps.db-wal` is part of the store
-//! being replaced, never replayed over the backup, which is what copying
-//! the file over `kps.db` by hand would do).
+//! the live database, with the copy attached (backend/sqlite.rs): the
+//! check for keypairs the backup lacks and the replacement happen under
+//! the same lock, other kps processes see the old store or the new one and
+//! nothing between, and the WAL is SQLite's own business (a stale
+//! `kps.db-wal` is part of the store being replaced, never replayed over
+//! the backup, which is what copying the file over `kps.db` by hand would
+//! do).
 
 use super::files::PrivateDir;
 use super::{Openers, RowKey, Store};
