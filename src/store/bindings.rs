@@ -10,9 +10,9 @@
 //! point `unbind` at another file, move a record to another keypair, or
 //! fake "password login disabled". See docs/store-format.md.
 
+use super::backend::{BindingFilter, BindingRow};
 use super::{RowKey, Store, now_rfc3339};
 use crate::{Error, Result, fingerprint};
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use ssh_key::PublicKey;
 use std::collections::HashMap;
 
@@ -143,11 +143,6 @@ fn verifies(
     key.binding_verifies(&mac_fields(&id, keypair_fingerprint, &port, b), mac)
 }
 
-const SELECT: &str = "SELECT b.rowid, b.keypair_id, k.name, k.public_key, b.host, b.port, b.user,
-        b.host_key_fingerprint, b.authorized_keys_path, b.password_login, b.create_time,
-        b.update_time, b.mac
-    FROM bindings b JOIN keypairs k ON k.id = b.keypair_id";
-
 impl Store {
     /// Record that keypair `b.keypair` is bound to `b.user@b.host:b.port`,
     /// or update the record if there is one (its create time is kept). The
@@ -157,26 +152,17 @@ impl Store {
     /// whose rows have no MAC).
     pub fn record_binding(&self, row_key: Option<&RowKey>, b: &Binding) -> Result<()> {
         b.check()?;
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
+        let tx = self.backend.begin_write()?;
         self.upsert_binding(row_key, b)?;
-        tx.commit().map_err(|e| self.err(e))?;
-        self.checkpoint_if_large();
+        tx.commit()?;
+        self.backend.checkpoint_if_large();
         Ok(())
     }
 
     /// Forget the binding of `keypair` to `user@host:port`; false if there
     /// was none. Needs no row key: removing a record forges nothing.
     pub fn remove_binding(&self, keypair: &str, host: &str, port: u16, user: &str) -> Result<bool> {
-        let n = self
-            .conn
-            .execute(
-                "DELETE FROM bindings
-                 WHERE keypair_id = (SELECT id FROM keypairs WHERE name = ?1)
-                   AND host = ?2 AND port = ?3 AND user = ?4",
-                params![keypair, host, port, user],
-            )
-            .map_err(|e| self.err(e))?;
+        let n = self.backend.delete_binding(keypair, host, port, user)?;
         Ok(n > 0)
     }
 
@@ -190,13 +176,12 @@ impl Store {
         new: &Binding,
     ) -> Result<bool> {
         new.check()?;
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
+        let tx = self.backend.begin_write()?;
         let removed = old_keypair != new.keypair
             && self.remove_binding(old_keypair, &new.host, new.port, &new.user)?;
         self.upsert_binding(row_key, new)?;
-        tx.commit().map_err(|e| self.err(e))?;
-        self.checkpoint_if_large();
+        tx.commit()?;
+        self.backend.checkpoint_if_large();
         Ok(removed)
     }
 
@@ -222,13 +207,7 @@ impl Store {
         host: Option<&str>,
     ) -> Result<Vec<(i64, i64, String, Binding)>> {
         let row_key = self.row_key()?;
-        let rows = self.binding_rows(
-            &format!(
-                "{SELECT} WHERE (?1 IS NULL OR k.name = ?1) AND (?2 IS NULL OR b.host = ?2)
-                 ORDER BY k.name, b.host, b.port, b.user"
-            ),
-            params![keypair, host],
-        )?;
+        let rows = self.binding_rows(BindingFilter::Matching { keypair, host })?;
         // Each keypair's row checked once, its fingerprint computed from
         // its public key.
         let mut fingerprints: HashMap<i64, String> = HashMap::new();
@@ -265,41 +244,51 @@ impl Store {
         Ok(out)
     }
 
-    fn binding_rows(&self, sql: &str, args: impl rusqlite::Params) -> Result<Vec<Row>> {
-        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
-        let mut rows = stmt.query(args).map_err(|e| self.err(e))?;
+    /// The binding rows `filter` selects, their port and password login
+    /// checked.
+    fn binding_rows(&self, filter: BindingFilter<'_>) -> Result<Vec<Row>> {
         let mut out = Vec::new();
-        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            let get = |e| self.err(e);
-            let keypair: String = r.get(2).map_err(get)?;
-            let port: i64 = r.get(5).map_err(get)?;
-            let login: String = r.get(9).map_err(get)?;
+        for r in self.backend.bindings(filter)? {
             let damaged = |what: &str| Error::IntegrityFailure {
-                name: keypair.clone(),
+                name: r.keypair.clone(),
                 detail: format!("one of its server records has {what}"),
             };
-            let port = u16::try_from(port)
+            let port = u16::try_from(r.port)
                 .ok()
                 .filter(|p| *p != 0)
                 .ok_or_else(|| damaged("a port out of range"))?;
-            let password_login =
-                PasswordLogin::parse(&login).ok_or_else(|| damaged("an unknown password login"))?;
+            let password_login = PasswordLogin::parse(&r.password_login)
+                .ok_or_else(|| damaged("an unknown password login"))?;
+            let BindingRow {
+                id,
+                keypair_id,
+                keypair,
+                public_line,
+                host,
+                user,
+                host_key_fingerprint,
+                authorized_keys_path,
+                create_time,
+                update_time,
+                mac,
+                ..
+            } = r;
             out.push(Row {
-                rowid: r.get(0).map_err(get)?,
-                keypair_id: r.get(1).map_err(get)?,
-                public_line: r.get(3).map_err(get)?,
+                rowid: id,
+                keypair_id,
+                public_line,
                 binding: Binding {
-                    keypair: keypair.clone(),
-                    host: r.get(4).map_err(get)?,
+                    keypair,
+                    host,
                     port,
-                    user: r.get(6).map_err(get)?,
-                    host_key_fingerprint: r.get(7).map_err(get)?,
-                    authorized_keys_path: r.get(8).map_err(get)?,
+                    user,
+                    host_key_fingerprint,
+                    authorized_keys_path,
                     password_login,
-                    create_time: r.get(10).map_err(get)?,
-                    update_time: r.get(11).map_err(get)?,
+                    create_time,
+                    update_time,
                 },
-                mac: r.get(12).map_err(get)?,
+                mac,
             });
         }
         Ok(out)
@@ -308,66 +297,29 @@ impl Store {
     /// Insert or update one record (inside the caller's transaction).
     fn upsert_binding(&self, row_key: Option<&RowKey>, b: &Binding) -> Result<()> {
         let fingerprint = self.get(&b.keypair)?.fingerprint;
-        let keypair_id: i64 = self
-            .conn
-            .query_row(
-                "SELECT id FROM keypairs WHERE name = ?1",
-                [&b.keypair],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?
+        let keypair_id = self
+            .backend
+            .keypair_id(&b.keypair)?
             .ok_or_else(|| Error::NotFound(b.keypair.clone()))?;
         let now = now_rfc3339();
-        let created: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT create_time FROM bindings
-                 WHERE keypair_id = ?1 AND host = ?2 AND port = ?3 AND user = ?4",
-                params![keypair_id, b.host, b.port, b.user],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
+        let created = self
+            .backend
+            .binding_create_time(keypair_id, &b.host, b.port, &b.user)?;
         let record = Binding {
             create_time: created.unwrap_or_else(|| now.clone()),
             update_time: now,
             ..b.clone()
         };
         let mac = row_key.map(|k| tag(k, keypair_id, &fingerprint, &record));
-        self.conn
-            .execute(
-                "INSERT INTO bindings (keypair_id, host, port, user, host_key_fingerprint,
-                    authorized_keys_path, password_login, create_time, update_time, mac)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                 ON CONFLICT (keypair_id, host, port, user) DO UPDATE SET
-                    host = excluded.host, host_key_fingerprint = excluded.host_key_fingerprint,
-                    authorized_keys_path = excluded.authorized_keys_path,
-                    password_login = excluded.password_login,
-                    create_time = excluded.create_time, update_time = excluded.update_time,
-                    mac = excluded.mac",
-                params![
-                    keypair_id,
-                    record.host,
-                    record.port,
-                    record.user,
-                    record.host_key_fingerprint,
-                    record.authorized_keys_path,
-                    record.password_login.as_str(),
-                    record.create_time,
-                    record.update_time,
-                    mac
-                ],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
+        self.backend
+            .upsert_binding(keypair_id, &record, mac.as_deref())
     }
 
     /// Give every binding without a MAC its MAC (inside the caller's
     /// transaction, as the keypair rows are endorsed: trusted as they are
     /// when the store gets its identity).
     pub(super) fn endorse_bindings(&self, key: &RowKey) -> Result<()> {
-        let rows = self.binding_rows(&format!("{SELECT} WHERE b.mac IS NULL"), [])?;
+        let rows = self.binding_rows(BindingFilter::WithoutMac)?;
         for row in rows {
             let public = PublicKey::from_openssh(&row.public_line).map_err(|_| {
                 self.corrupt(format!(
@@ -403,13 +355,7 @@ impl Store {
     }
 
     fn set_binding_mac(&self, rowid: i64, mac: &[u8]) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE bindings SET mac = ?1 WHERE rowid = ?2",
-                params![mac, rowid],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
+        self.backend.set_binding_mac(rowid, mac)
     }
 }
 

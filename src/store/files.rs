@@ -1,15 +1,13 @@
-//! Opening the store's files: where the database is, creating it private,
-//! and the online backup.
+//! Opening the store's files: where the database is, creating it private
+//! (checked before SQLite opens it), and the online backup into a private
+//! directory. The SQLite side of both is in backend/sqlite.rs.
 
-use super::{DB_FILE, Store, sql_error};
+use super::{DB_FILE, Store, backend};
 use crate::perms::{check_private_dir, check_store_files, create_private_file, make_private_dir};
 use crate::{Error, Result};
-use rusqlite::config::DbConfig;
-use rusqlite::{Connection, OpenFlags};
 use std::fs;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 impl Store {
     /// Open the store in `dir` only if it exists: nothing is created.
@@ -49,10 +47,7 @@ impl Store {
     /// and that is still empty: no passphrase, no keypair. One that another
     /// process has meanwhile put something into is left alone.
     pub fn discard_new(self, made: NewStore) -> Result<()> {
-        let empty: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM keypairs", [], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
+        let empty = self.backend.count_keypairs()?;
         if empty != 0 || self.is_initialised()? {
             return Ok(());
         }
@@ -106,41 +101,15 @@ impl Store {
         // its sealed keys away to offline guessing, and one they can write
         // to (or plant a hot journal beside) could have its rows replaced.
         check_store_files(&db_path)?;
-        let conn = Connection::open_with_flags(
-            &db_path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| sql_error(&db_path, e))?;
+        // A store directory keeps its WAL between commands; a backup file
+        // given as --store stays one self-contained file.
+        let backend = backend::open_sqlite(&db_path, !single_file)?;
         let store = Store {
-            conn,
+            backend,
             db_path,
             trust: Default::default(),
             pinned_here,
         };
-        store.configure()?;
-        if !single_file {
-            // SQLite's last connection to close copies the WAL into the
-            // database and deletes it: two more fsyncs and an unlink per
-            // command, then a new WAL (fsync of it and of the directory) at
-            // the next write; a quarter of `create`'s time. In a store
-            // directory the WAL stays between commands. But the first
-            // process to open the store reads the whole WAL to rebuild its
-            // index (0.3 ms at 350 pages) and forgets what was checkpointed,
-            // so SQLite's automatic checkpoint would copy the whole WAL again
-            // at every write past its threshold without ever restarting it.
-            // kps checkpoints and truncates it itself instead: after a write
-            // that leaves it over WAL_MAX_BYTES, and after the commands that
-            // remove sealed data (see checkpoint).
-            // A backup file given as --store stays one self-contained file.
-            store
-                .conn
-                .set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
-                .map_err(|e| store.err(e))?;
-            store
-                .conn
-                .pragma_update(None, "wal_autocheckpoint", 0)
-                .map_err(|e| store.err(e))?;
-        }
         store.migrate()?;
         Ok(store)
     }
@@ -159,7 +128,6 @@ impl Store {
             path: target.to_path_buf(),
             source,
         };
-        let sql_err = |e: rusqlite::Error| out_err(std::io::Error::other(e.to_string()));
         let work = PrivateDir::beside(target).map_err(out_err)?;
         let tmp = work.path.join("backup.db");
         fs::OpenOptions::new()
@@ -169,17 +137,10 @@ impl Store {
             .open(&tmp)
             .and_then(|f| f.set_permissions(fs::Permissions::from_mode(0o600)))
             .map_err(out_err)?;
-        let mut dest = Connection::open(&tmp).map_err(sql_err)?;
-        {
-            let backup = rusqlite::backup::Backup::new(&self.conn, &mut dest).map_err(sql_err)?;
-            backup
-                .run_to_completion(256, Duration::from_millis(10), None)
-                .map_err(sql_err)?;
-        }
-        // A backup is one self-contained file: no WAL beside it.
-        dest.execute_batch("PRAGMA journal_mode = DELETE;")
-            .map_err(sql_err)?;
-        dest.close().map_err(|(_, e)| sql_err(e))?;
+        self.backend
+            .sqlite()
+            .backup_to(&tmp)
+            .map_err(|e| out_err(std::io::Error::other(e)))?;
         fs::File::open(&tmp)
             .and_then(|f| f.sync_all())
             .map_err(out_err)?;

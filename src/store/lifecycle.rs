@@ -10,7 +10,6 @@
 use super::{Openers, RowKey, Sealers, Store, now_rfc3339};
 use crate::keypair::Keypair;
 use crate::{Error, Result};
-use rusqlite::{ErrorCode, TransactionBehavior, params};
 
 /// What `kps set` changes; `None` leaves a field as it is. An empty
 /// description or user id clears it; an empty comment leaves the public key
@@ -59,38 +58,21 @@ impl Store {
         keypair.name = new.to_string();
         keypair.update_time = now_rfc3339();
         let mac = sealers.row_key.map(|k| k.tag(&keypair));
-        let result = self.conn.execute(
-            "UPDATE keypairs SET name = ?1, private_key = ?2, encryption_type = ?3,
-                kms_key_name = ?4, kms_key_id = ?5, update_time = ?6, mac = ?7
-             WHERE name = ?8 AND private_key IS ?9",
-            params![
-                keypair.name,
-                new_envelope,
-                keypair.encryption.type_name(),
-                keypair.encryption.kms_key_name(),
-                keypair.encryption.kms_key_id(),
-                keypair.update_time,
-                mac,
-                old,
-                old_envelope
-            ],
-        );
-        match result {
-            Ok(1) => {}
-            Ok(_) => {
-                return Err(Error::SaveFailed {
-                    name: old.to_string(),
-                    detail: "another process changed it meanwhile; try again".into(),
-                });
-            }
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == ErrorCode::ConstraintViolation =>
-            {
-                return Err(Error::AlreadyExists(new.to_string()));
-            }
-            Err(e) => return Err(self.err(e)),
+        // A name taken meanwhile is the backend's AlreadyExists.
+        let n = self.backend.rename_keypair(
+            old,
+            old_envelope.as_deref(),
+            &keypair,
+            new_envelope.as_deref(),
+            mac.as_deref(),
+        )?;
+        if n != 1 {
+            return Err(Error::SaveFailed {
+                name: old.to_string(),
+                detail: "another process changed it meanwhile; try again".into(),
+            });
         }
-        self.checkpoint_if_large();
+        self.backend.checkpoint_if_large();
         if sealers.row_key.is_some() {
             keypair.integrity = crate::keypair::Integrity::Verified;
         }
@@ -109,8 +91,7 @@ impl Store {
         details: &Details,
         row_key: Option<&RowKey>,
     ) -> Result<Keypair> {
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
+        let tx = self.backend.begin_write()?;
         let mut keypair = self.get(name)?;
         if let Some(comment) = &details.comment {
             let mut public = self.public_key_of(&keypair)?;
@@ -126,23 +107,9 @@ impl Store {
         }
         keypair.update_time = now_rfc3339();
         let mac = row_key.map(|k| k.tag(&keypair));
-        tx.execute(
-            "UPDATE keypairs SET public_key = ?1, comment = ?2, description = ?3, user_id = ?4,
-                update_time = ?5, mac = ?6
-             WHERE name = ?7",
-            params![
-                keypair.public_line,
-                keypair.comment(),
-                keypair.description,
-                keypair.user_id,
-                keypair.update_time,
-                mac,
-                name
-            ],
-        )
-        .map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))?;
-        self.checkpoint_if_large();
+        tx.set_keypair_details(&keypair, mac.as_deref())?;
+        tx.commit()?;
+        self.backend.checkpoint_if_large();
         if row_key.is_some() {
             keypair.integrity = crate::keypair::Integrity::Verified;
         }

@@ -1,6 +1,10 @@
 //! The encrypted local store: one SQLite database holding keypair records,
 //! their sealed private keys, and the wrapped store identity.
 //!
+//! This module and its siblings hold the policy and the crypto; the rows
+//! are read and written through `backend/` (the row interface, and its
+//! SQLite implementation, which alone runs SQL).
+//!
 //! Writing needs only the store's public key, once this machine has proven
 //! it with the passphrase (the pin, pin.rs), so `create`, `list`, `show` and
 //! `delete` do not ask for it; reading a private key unlocks the identity
@@ -8,6 +12,7 @@
 //! keypair is bound to (bindings.rs), is authenticated (rowmac.rs) and
 //! checked as it is read. See `docs/store-format.md`.
 
+mod backend;
 mod bindings;
 mod files;
 mod identity;
@@ -16,7 +21,6 @@ mod lifecycle;
 mod pin;
 mod restore;
 mod rowmac;
-mod schema;
 mod seal;
 
 pub use bindings::{Binding, PasswordLogin};
@@ -26,36 +30,26 @@ pub use lifecycle::Details;
 pub use restore::{Backup, Restored, Verified};
 pub use rowmac::RowKey;
 
+use backend::sqlite_schema as schema;
+
 use crate::keypair::{Encryption, Integrity, Keypair, NewKeypair};
 use crate::kms::Kms;
 use crate::secret::Passphrase;
 use crate::{Error, Result, algorithm, fingerprint, keycheck};
-use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
+use backend::{Backend, KeypairRow};
 use ssh_key::{PrivateKey, PublicKey};
 use std::cell::RefCell;
-use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 use zeroize::Zeroizing;
 
 /// The database file's name inside the store directory.
 pub const DB_FILE: &str = "kps.db";
 
-/// WAL size past which a write copies the WAL into the database and
-/// truncates it: every command's first read of the store goes through the
-/// WAL, and a keypair adds 3 to 4 pages of 4 KiB, so one create in about 20
-/// pays for a checkpoint.
-const WAL_MAX_BYTES: u64 = 64 * 4096;
-
-/// How long a command waits for another process's write to finish before it
-/// reports the store as busy. Writes are a single short transaction each.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
-
 const SUITE: &str = "hpke-x25519-hkdfsha256-chacha20poly1305";
 const KDF: &str = "argon2id-v19";
 
 pub struct Store {
-    conn: Connection,
+    backend: Backend,
     db_path: PathBuf,
     /// What rows are checked with, found on first need.
     trust: RefCell<Trust>,
@@ -104,10 +98,6 @@ impl Store {
         &self.db_path
     }
 
-    fn err(&self, e: rusqlite::Error) -> Error {
-        sql_error(&self.db_path, e)
-    }
-
     fn corrupt(&self, detail: impl Into<String>) -> Error {
         Error::StoreCorrupt {
             path: self.db_path.clone(),
@@ -115,97 +105,8 @@ impl Store {
         }
     }
 
-    fn configure(&self) -> Result<()> {
-        self.conn
-            .busy_timeout(BUSY_TIMEOUT)
-            .map_err(|e| self.err(e))?;
-        // WAL lets readers go on while one process writes. Switching a new
-        // database to WAL takes an exclusive lock and SQLite does not call
-        // the busy handler for it: processes that open a new store at the
-        // same moment got "busy" at once (about one race in six with eight
-        // creators). Retry within the busy timeout instead.
-        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
-        let mode: String = loop {
-            match self
-                .conn
-                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            {
-                Ok(mode) => break mode,
-                Err(rusqlite::Error::SqliteFailure(f, _))
-                    if f.code == ErrorCode::DatabaseBusy
-                        && std::time::Instant::now() < deadline =>
-                {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                Err(e) => return Err(self.err(e)),
-            }
-        };
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(self.corrupt(format!("cannot use WAL journal (got {mode})")));
-        }
-        self.conn
-            .execute_batch(
-                // secure_delete: a deleted keypair's sealed key and a replaced
-                // identity wrapping are overwritten, not left in free pages.
-                // trusted_schema off: SQL in the schema (which whoever writes
-                // the file chooses) may not call functions with side effects.
-                "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;
-                 PRAGMA trusted_schema = OFF;",
-            )
-            .map_err(|e| self.err(e))?;
-        // Defensive mode: no writable_schema, no journal_mode=OFF, no
-        // direct edits of the schema table by anything kps runs.
-        self.conn
-            .set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)
-            .map(|_| ())
-            .map_err(|e| self.err(e))
-    }
-
-    /// kps creates tables and one index, never a trigger or a view. Someone
-    /// who can write the store could add a trigger that runs inside kps's
-    /// own writes (blank every new sealed key, keep a copy of each replaced
-    /// identity wrapping in a table of theirs): such a store is refused.
-    fn refuse_foreign_schema(&self) -> Result<()> {
-        let foreign: Option<(String, String)> = self
-            .conn
-            .query_row(
-                "SELECT type, name FROM sqlite_schema WHERE type IN ('trigger', 'view') LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        match foreign {
-            Some((kind, name)) => Err(self.corrupt(format!(
-                "it holds a {kind} ('{}'), which kps never creates: someone else wrote the schema",
-                crate::text::escape(&name)
-            ))),
-            None => Ok(()),
-        }
-    }
-
-    fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
-        conn.query_row("PRAGMA user_version", [], |r| r.get(0))
-    }
-
     fn migrate(&self) -> Result<()> {
-        self.refuse_foreign_schema()?;
-        let version = Self::user_version(&self.conn).map_err(|e| self.err(e))?;
-        if version == schema::CURRENT_VERSION {
-            return Ok(());
-        }
-        self.check_version(version)?;
-        // Another process may be migrating too: take the write lock, then look again.
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        let version = Self::user_version(&tx).map_err(|e| self.err(e))?;
-        self.check_version(version)?;
-        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
-            tx.execute_batch(sql).map_err(|e| self.err(e))?;
-            tx.pragma_update(None, "user_version", i as i64 + 1)
-                .map_err(|e| self.err(e))?;
-        }
-        tx.commit().map_err(|e| self.err(e))
+        self.backend.migrate(|version| self.check_version(version))
     }
 
     fn check_version(&self, version: i64) -> Result<()> {
@@ -224,42 +125,24 @@ impl Store {
 
     /// The wrapped identity, if the store has been given a passphrase.
     pub fn wrapped_identity(&self) -> Result<Option<WrappedIdentity>> {
-        self.conn
-            .query_row(
-                "SELECT public_key, kdf_memory_kib, kdf_passes, kdf_parallelism, kdf_salt,
-                        wrap_nonce, wrapped_secret, suite, kdf
-                 FROM identity WHERE id = 1",
-                [],
-                |r| {
-                    Ok((
-                        WrappedIdentity {
-                            public_key: r.get(0)?,
-                            kdf: KdfParams {
-                                memory_kib: r.get(1)?,
-                                passes: r.get(2)?,
-                                parallelism: r.get(3)?,
-                            },
-                            salt: r.get(4)?,
-                            nonce: r.get(5)?,
-                            wrapped_secret: r.get(6)?,
-                        },
-                        r.get::<_, String>(7)?,
-                        r.get::<_, String>(8)?,
-                    ))
+        self.backend
+            .identity()?
+            .map(
+                |backend::IdentityRow {
+                     wrapped: w,
+                     suite,
+                     kdf,
+                 }| {
+                    if suite != SUITE || kdf != KDF {
+                        Err(self.corrupt(format!("unknown identity suite {suite} / {kdf}")))
+                    } else if let Some(why) = w.kdf.above_ceiling() {
+                        // Refused before Argon2 allocates anything.
+                        Err(self.corrupt(why))
+                    } else {
+                        Ok(w)
+                    }
                 },
             )
-            .optional()
-            .map_err(|e| self.err(e))?
-            .map(|(w, suite, kdf)| {
-                if suite != SUITE || kdf != KDF {
-                    Err(self.corrupt(format!("unknown identity suite {suite} / {kdf}")))
-                } else if let Some(why) = w.kdf.above_ceiling() {
-                    // Refused before Argon2 allocates anything.
-                    Err(self.corrupt(why))
-                } else {
-                    Ok(w)
-                }
-            })
             .transpose()
     }
 
@@ -287,15 +170,7 @@ impl Store {
     /// needs the old one: a store whose identity row was removed must not
     /// be quietly set up again, leaving its sealed keys unopenable.
     fn refuse_missing_identity(&self) -> Result<()> {
-        let sealed: i64 = self
-            .conn
-            .query_row(
-                "SELECT count(*) FROM keypairs
-                 WHERE encryption_type = 'default' AND private_key IS NOT NULL",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.err(e))?;
+        let sealed = self.backend.count_sealed_to_identity()?;
         if sealed > 0 {
             return Err(Error::IdentityMissing {
                 path: self.db_path.clone(),
@@ -304,10 +179,7 @@ impl Store {
                 ),
             });
         }
-        let rows: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM keypairs", [], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
+        let rows = self.backend.count_keypairs()?;
         if rows > 0 && self.pin()?.is_some() {
             return Err(Error::IdentityMissing {
                 path: self.db_path.clone(),
@@ -403,34 +275,18 @@ impl Store {
     fn insert_identity(&self, w: &WrappedIdentity, identity: &Identity) -> Result<bool> {
         let now = now_rfc3339();
         let key = identity.row_key();
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        let n = tx
-            .execute(
-                "INSERT OR IGNORE INTO identity (id, suite, public_key, kdf, kdf_memory_kib,
-                    kdf_passes, kdf_parallelism, kdf_salt, wrap_nonce, wrapped_secret,
-                    create_time, update_time)
-                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
-                params![
-                    SUITE,
-                    w.public_key,
-                    KDF,
-                    w.kdf.memory_kib,
-                    w.kdf.passes,
-                    w.kdf.parallelism,
-                    w.salt,
-                    w.nonce,
-                    w.wrapped_secret,
-                    now
-                ],
-            )
-            .map_err(|e| self.err(e))?;
-        if n != 1 {
+        let tx = self.backend.begin_write()?;
+        let row = backend::IdentityRow {
+            wrapped: w.clone(),
+            suite: SUITE.into(),
+            kdf: KDF.into(),
+        };
+        if !tx.insert_identity(&row, &now)? {
             return Ok(false);
         }
         self.endorse_unauthenticated(&key)?;
-        tx.commit().map_err(|e| self.err(e))?;
-        self.checkpoint();
+        tx.commit()?;
+        self.backend.checkpoint();
         self.trusted(w, key)?;
         Ok(true)
     }
@@ -438,23 +294,9 @@ impl Store {
     /// Give every row without a MAC its MAC, keypairs and bindings (inside
     /// the caller's transaction).
     fn endorse_unauthenticated(&self, key: &RowKey) -> Result<()> {
-        let sql = format!("SELECT {} FROM keypairs WHERE mac IS NULL", Self::COLUMNS);
-        let rows: Vec<Keypair> = {
-            let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-            let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
-            let mut out = Vec::new();
-            while let Some(row) = rows.next().map_err(|e| self.err(e))? {
-                out.push(self.row_to_keypair(row).map_err(|e| self.err(e))??);
-            }
-            out
-        };
-        for k in rows {
-            self.conn
-                .execute(
-                    "UPDATE keypairs SET mac = ?1 WHERE name = ?2",
-                    params![key.tag(&k), k.name],
-                )
-                .map_err(|e| self.err(e))?;
+        for row in self.backend.keypairs_without_mac()? {
+            let (k, _) = self.row_to_keypair(row)?;
+            self.backend.set_keypair_mac(&k.name, &key.tag(&k))?;
         }
         self.endorse_bindings(key)
     }
@@ -549,26 +391,13 @@ impl Store {
         new: &WrappedIdentity,
         key: &RowKey,
     ) -> Result<()> {
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        let n = tx
-            .execute(
-                "UPDATE identity SET wrap_nonce = ?1, wrapped_secret = ?2
-                 WHERE id = 1 AND public_key = ?3 AND wrapped_secret = ?4",
-                params![
-                    new.nonce,
-                    new.wrapped_secret,
-                    old.public_key,
-                    old.wrapped_secret
-                ],
-            )
-            .map_err(|e| self.err(e))?;
-        if n != 1 {
+        let tx = self.backend.begin_write()?;
+        if !tx.rewrap_identity(old, new)? {
             return Err(self.corrupt("the identity changed while it was being upgraded"));
         }
         self.endorse_unauthenticated(key)?;
-        tx.commit().map_err(|e| self.err(e))?;
-        self.checkpoint();
+        tx.commit()?;
+        self.backend.checkpoint();
         Ok(())
     }
 
@@ -586,34 +415,14 @@ impl Store {
         if !self.replace_identity(&w, &w.public_key)? {
             return Err(Error::NotInitialised);
         }
-        self.checkpoint_fully()
+        self.backend.checkpoint_fully()
     }
 
     /// Write wrapping `w` over the identity row whose public key is
     /// `expected` (the identity this command unlocked); false if there is
     /// no such row.
     fn replace_identity(&self, w: &WrappedIdentity, expected: &[u8]) -> Result<bool> {
-        let n = self
-            .conn
-            .execute(
-                "UPDATE identity SET public_key = ?1, kdf_memory_kib = ?2, kdf_passes = ?3,
-                    kdf_parallelism = ?4, kdf_salt = ?5, wrap_nonce = ?6, wrapped_secret = ?7,
-                    update_time = ?8
-                 WHERE id = 1 AND public_key = ?9",
-                params![
-                    w.public_key,
-                    w.kdf.memory_kib,
-                    w.kdf.passes,
-                    w.kdf.parallelism,
-                    w.salt,
-                    w.nonce,
-                    w.wrapped_secret,
-                    now_rfc3339(),
-                    expected
-                ],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(n == 1)
+        self.backend.replace_identity(w, expected, &now_rfc3339())
     }
 
     /// After a passphrase leak: a new identity, every `default` private key
@@ -632,26 +441,13 @@ impl Store {
             identity: Some(old),
             kms: None,
         };
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        let sql = format!(
-            "SELECT {}, private_key FROM keypairs ORDER BY name",
-            Self::COLUMNS
-        );
+        let tx = self.backend.begin_write()?;
         // Each row with its MAC and its envelope.
-        type Row = (Keypair, Option<Vec<u8>>, Option<Vec<u8>>);
-        let rows: Vec<Row> = {
-            let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-            let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
-            let mut out = Vec::new();
-            while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-                let k = self.row_to_keypair(r).map_err(|e| self.err(e))??;
-                let mac: Option<Vec<u8>> = r.get(16).map_err(|e| self.err(e))?;
-                let envelope: Option<Vec<u8>> = r.get(17).map_err(|e| self.err(e))?;
-                out.push((k, mac, envelope));
-            }
-            out
-        };
+        let mut rows = Vec::new();
+        for (row, envelope) in tx.keypairs_with_envelopes()? {
+            let (k, mac) = self.row_to_keypair(row)?;
+            rows.push((k, mac, envelope));
+        }
         // Checked with the old key before any keypair row changes.
         let bindings = self.bindings_for_rekey()?;
         for (mut k, mac, envelope) in rows {
@@ -672,22 +468,17 @@ impl Store {
                 }
                 (_, envelope) => envelope,
             };
-            self.conn
-                .execute(
-                    "UPDATE keypairs SET private_key = ?1, mac = ?2 WHERE name = ?3",
-                    params![envelope, key.tag(&k), k.name],
-                )
-                .map_err(|e| self.err(e))?;
+            tx.set_keypair_envelope(&k.name, envelope.as_deref(), &key.tag(&k))?;
         }
         self.remac_bindings(&bindings, &key)?;
         let old_public = hpke::Serializable::to_bytes(&old.public).to_vec();
         if !self.replace_identity(&w, &old_public)? {
             return Err(self.corrupt("the identity changed while the store was being re-keyed"));
         }
-        tx.commit().map_err(|e| self.err(e))?;
+        tx.commit()?;
         self.trust.borrow_mut().unlocked = None;
         self.trusted(&w, key)?;
-        self.checkpoint_fully()
+        self.backend.checkpoint_fully()
     }
 
     /// Store a new keypair, its private key sealed as its encryption type says.
@@ -751,11 +542,10 @@ impl Store {
         if !failures.is_empty() {
             return Err(failures);
         }
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
-            .map_err(|e| one(self.err(e)))?;
+        let tx = self.backend.begin_write().map_err(one)?;
         for (i, (record, envelope)) in prepared.iter().enumerate() {
             let mac = sealers.row_key.map(|k| k.tag(record));
-            if let Err(e) = self.insert_row(&tx, record, envelope.as_deref(), mac) {
+            if let Err(e) = self.insert_row(&tx, record, envelope.as_deref(), mac.as_deref()) {
                 failures.push((i, e));
             }
         }
@@ -763,8 +553,8 @@ impl Store {
             // Dropping the transaction rolls it back.
             return Err(failures);
         }
-        tx.commit().map_err(|e| one(self.err(e)))?;
-        self.checkpoint_if_large();
+        tx.commit().map_err(one)?;
+        self.backend.checkpoint_if_large();
         Ok(prepared
             .into_iter()
             .map(|(mut r, _)| {
@@ -778,23 +568,11 @@ impl Store {
 
     /// A store-wide setting.
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
-        self.conn
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(|e| self.err(e))
+        self.backend.setting(key)
     }
 
     pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [key, value],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        self.backend.set_setting(key, value)
     }
 
     /// Whether an earlier kps recorded a PKCS#11 module in this store
@@ -823,143 +601,87 @@ impl Store {
         keypair.update_time = now_rfc3339();
         let mac = sealers.row_key.map(|k| k.tag(&keypair));
         let n = self
-            .conn
-            .execute(
-                "UPDATE keypairs SET encryption_type = ?1, kms_key_name = ?2, kms_key_id = ?3,
-                    private_key = ?4, update_time = ?5, mac = ?6
-                 WHERE name = ?7 AND private_key = ?8",
-                params![
-                    keypair.encryption.type_name(),
-                    keypair.encryption.kms_key_name(),
-                    keypair.encryption.kms_key_id(),
-                    envelope,
-                    keypair.update_time,
-                    mac,
-                    name,
-                    old
-                ],
-            )
-            .map_err(|e| self.err(e))?;
+            .backend
+            .set_keypair_encryption(&keypair, &envelope, mac.as_deref(), &old)?;
         if n != 1 {
             return Err(Error::SaveFailed {
                 name: name.to_string(),
                 detail: "another process changed it meanwhile; try again".into(),
             });
         }
-        self.checkpoint();
+        self.backend.checkpoint();
         Ok(keypair)
     }
 
     fn insert_row(
         &self,
-        conn: &Connection,
+        backend: &Backend,
         record: &Keypair,
         envelope: Option<&[u8]>,
-        mac: Option<Vec<u8>>,
+        mac: Option<&[u8]>,
     ) -> Result<()> {
-        let result = conn.execute(
-            "INSERT INTO keypairs (name, algorithm, bits, public_key, fingerprint_sha256,
-                fingerprint_md5, comment, description, user_id, create_time, update_time,
-                encryption_type, kms_key_name, kms_key_id, private_key, fingerprint_aws_created,
-                fingerprint_aws_imported, mac)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                ?18)",
-            params![
-                record.name,
-                record.algorithm,
-                record.bits,
-                record.public_line,
-                record.fingerprint,
-                record.fingerprint_md5,
-                record.comment(),
-                record.description,
-                record.user_id,
-                record.create_time,
-                record.update_time,
-                record.encryption.type_name(),
-                record.encryption.kms_key_name(),
-                record.encryption.kms_key_id(),
-                envelope,
-                record.fingerprint_aws_created,
-                record.fingerprint_aws_imported,
-                mac,
-            ],
-        );
-        match result {
-            Ok(_) => Ok(()),
+        match backend.insert_keypair(record, envelope, mac) {
+            Ok(()) => Ok(()),
             // The UNIQUE constraint decides between racing writers, not a prior read.
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == ErrorCode::ConstraintViolation =>
-            {
-                Err(Error::AlreadyExists(record.name.clone()))
-            }
-            Err(e) => match self.err(e) {
-                e @ (Error::StoreBusy { .. } | Error::StoreReadOnly { .. }) => Err(e),
-                other => Err(Error::SaveFailed {
-                    name: record.name.clone(),
-                    detail: other.to_string(),
-                }),
-            },
+            Err(
+                e @ (Error::AlreadyExists(_)
+                | Error::StoreBusy { .. }
+                | Error::StoreReadOnly { .. }),
+            ) => Err(e),
+            Err(other) => Err(Error::SaveFailed {
+                name: record.name.clone(),
+                detail: other.to_string(),
+            }),
         }
     }
 
-    const COLUMNS: &'static str = "name, algorithm, bits, public_key, fingerprint_sha256,
-        fingerprint_md5, description, user_id, create_time, update_time, encryption_type,
-        kms_key_name, kms_key_id, private_key IS NOT NULL, fingerprint_aws_created,
-        fingerprint_aws_imported, mac";
-
-    fn row_to_keypair(&self, r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Keypair>> {
-        let name: String = r.get(0)?;
-        let line: String = r.get(3)?;
-        let encryption_type: String = r.get(10)?;
-        let fingerprint_aws_imported = match r.get::<_, Option<String>>(15)? {
+    /// A keypair row as kps shows it, and its MAC: the AWS "imported"
+    /// fingerprint computed if an older kps did not store it.
+    fn row_to_keypair(&self, r: KeypairRow) -> Result<(Keypair, Option<Vec<u8>>)> {
+        let fingerprint_aws_imported = match r.fingerprint_aws_imported {
             Some(f) => Some(f),
             // Stored by an older kps.
-            None => match PublicKey::from_openssh(&line) {
+            None => match PublicKey::from_openssh(&r.public_line) {
                 Ok(k) => fingerprint::aws_imported(k.key_data()),
-                Err(_) => return Ok(Err(self.malformed_public(&name))),
+                Err(_) => return Err(self.malformed_public(&r.name)),
             },
         };
-        let encryption = match encryption_type.as_str() {
+        let encryption = match r.encryption_type.as_str() {
             "default" => Encryption::Default,
             _ => Encryption::Kms {
-                key_name: r.get(11)?,
-                key_id: r.get(12)?,
+                key_name: r.kms_key_name,
+                key_id: r.kms_key_id,
             },
         };
-        Ok(Ok(Keypair {
-            name,
-            algorithm: r.get(1)?,
-            bits: r.get(2)?,
-            public_line: line,
-            fingerprint: r.get(4)?,
-            fingerprint_md5: r.get(5)?,
-            description: r.get(6)?,
-            user_id: r.get(7)?,
-            create_time: r.get(8)?,
-            update_time: r.get(9)?,
+        let keypair = Keypair {
+            name: r.name,
+            algorithm: r.algorithm,
+            bits: r.bits,
+            public_line: r.public_line,
+            fingerprint: r.fingerprint_sha256,
+            fingerprint_md5: r.fingerprint_md5,
+            description: r.description,
+            user_id: r.user_id,
+            create_time: r.create_time,
+            update_time: r.update_time,
             encryption,
-            has_private_key: r.get(13)?,
-            fingerprint_aws_created: r.get(14)?,
+            has_private_key: r.has_private_key,
+            fingerprint_aws_created: r.fingerprint_aws_created,
             fingerprint_aws_imported,
             // Settled by check_row.
             integrity: Integrity::Unverified,
-        }))
+        };
+        Ok((keypair, r.mac))
     }
 
     /// One keypair, its public key line checked (what it is read for next
     /// usually needs the key: export, show, the private key).
     pub fn get(&self, name: &str) -> Result<Keypair> {
-        let sql = format!("SELECT {} FROM keypairs WHERE name = ?1", Self::COLUMNS);
-        let (keypair, mac) = self
-            .conn
-            .query_row(&sql, [name], |r| {
-                Ok((self.row_to_keypair(r)?, r.get::<_, Option<Vec<u8>>>(16)?))
-            })
-            .optional()
-            .map_err(|e| self.err(e))?
+        let row = self
+            .backend
+            .keypair(name)?
             .ok_or_else(|| Error::NotFound(name.to_string()))?;
-        let mut keypair = keypair?;
+        let (mut keypair, mac) = self.row_to_keypair(row)?;
         self.check_row(&mut keypair, mac, true, self.row_key()?.as_ref())?;
         Ok(keypair)
     }
@@ -968,17 +690,10 @@ impl Store {
     /// `ssh-keygen -l` prints it), by name, each row checked as `get` checks
     /// it: a planted row cannot make an import skip a key.
     pub fn with_fingerprint(&self, fingerprint: &str) -> Result<Vec<Keypair>> {
-        let sql = format!(
-            "SELECT {} FROM keypairs WHERE fingerprint_sha256 = ?1 ORDER BY name",
-            Self::COLUMNS
-        );
         let row_key = self.row_key()?;
-        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let mut rows = stmt.query([fingerprint]).map_err(|e| self.err(e))?;
         let mut found = Vec::new();
-        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
-            let mut keypair = self.row_to_keypair(row).map_err(|e| self.err(e))??;
-            let mac = row.get(16).map_err(|e| self.err(e))?;
+        for row in self.backend.keypairs_with_fingerprint(fingerprint)? {
+            let (mut keypair, mac) = self.row_to_keypair(row)?;
             self.check_row(&mut keypair, mac, true, row_key.as_ref())?;
             found.push(keypair);
         }
@@ -1005,50 +720,26 @@ impl Store {
         &self,
         mut f: impl FnMut(Keypair) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
-        let sql = format!("SELECT {} FROM keypairs ORDER BY name", Self::COLUMNS);
         let row_key = self.row_key()?;
-        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
-        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
-            let mut keypair = self.row_to_keypair(row).map_err(|e| self.err(e))??;
-            let mac = row.get(16).map_err(|e| self.err(e))?;
+        self.backend.each_keypair(|row| {
+            let (mut keypair, mac) = self.row_to_keypair(row)?;
             self.check_row(&mut keypair, mac, false, row_key.as_ref())?;
-            f(keypair)?;
-        }
-        Ok(())
+            f(keypair)
+        })
     }
 
     /// The length of the longest keypair name (0 for an empty store), for
     /// lining up a table that is printed as the rows are read.
     pub fn longest_name(&self) -> Result<usize> {
-        self.conn
-            .query_row(
-                "SELECT coalesce(max(length(CAST(name AS BLOB))), 0) FROM keypairs",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n as usize)
-            .map_err(|e| self.err(e))
+        self.backend.longest_name()
     }
 
     fn row_with_envelope(&self, name: &str) -> Result<(Keypair, Option<Vec<u8>>)> {
-        let sql = format!(
-            "SELECT {}, private_key FROM keypairs WHERE name = ?1",
-            Self::COLUMNS
-        );
-        let (keypair, mac, envelope) = self
-            .conn
-            .query_row(&sql, [name], |r| {
-                Ok((
-                    self.row_to_keypair(r)?,
-                    r.get::<_, Option<Vec<u8>>>(16)?,
-                    r.get::<_, Option<Vec<u8>>>(17)?,
-                ))
-            })
-            .optional()
-            .map_err(|e| self.err(e))?
+        let (row, envelope) = self
+            .backend
+            .keypair_with_envelope(name)?
             .ok_or_else(|| Error::NotFound(name.to_string()))?;
-        let mut keypair = keypair?;
+        let (mut keypair, mac) = self.row_to_keypair(row)?;
         self.check_row(&mut keypair, mac, true, self.row_key()?.as_ref())?;
         Ok((keypair, envelope))
     }
@@ -1068,12 +759,10 @@ impl Store {
             // store, or a command with no row key, just tries next time.
             if let Ok(fp) = fingerprint::aws_created(&key) {
                 let mut updated = keypair.clone();
-                updated.fingerprint_aws_created = Some(fp);
-                let _ = self.conn.execute(
-                    "UPDATE keypairs SET fingerprint_aws_created = ?1, mac = ?2 WHERE name = ?3
-                       AND fingerprint_aws_created IS NULL",
-                    params![updated.fingerprint_aws_created, row_key.tag(&updated), name],
-                );
+                updated.fingerprint_aws_created = Some(fp.clone());
+                let _ = self
+                    .backend
+                    .fill_aws_created(name, &fp, &row_key.tag(&updated));
             }
         }
         Ok(key)
@@ -1150,51 +839,13 @@ impl Store {
 
     /// Remove keypair `name`.
     pub fn delete(&self, name: &str) -> Result<()> {
-        let n = self
-            .conn
-            .execute("DELETE FROM keypairs WHERE name = ?1", [name])
-            .map_err(|e| self.err(e))?;
+        let n = self.backend.delete_keypair(name)?;
         if n == 0 {
             Err(Error::NotFound(name.to_string()))
         } else {
-            self.checkpoint();
+            self.backend.checkpoint();
             Ok(())
         }
-    }
-
-    /// Copy the WAL into the database and truncate it: after a write that
-    /// removed sealed data (a deleted keypair, a replaced envelope or
-    /// identity wrapping), so that the old bytes, which secure_delete
-    /// overwrites in the database, do not linger in `kps.db-wal`; and after
-    /// the identity is made. Best effort and without waiting: the change is
-    /// committed already, and with another process reading or writing
-    /// meanwhile SQLite copies what it can (as a passive checkpoint) and a
-    /// later command finishes the job.
-    fn checkpoint(&self) {
-        if self.conn.busy_timeout(Duration::ZERO).is_ok() {
-            let _ = self
-                .conn
-                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
-        }
-        let _ = self.conn.busy_timeout(BUSY_TIMEOUT);
-    }
-
-    /// Copy the WAL into the database and truncate it, waiting for readers
-    /// (up to the busy timeout): for `passwd`, which promises that the old
-    /// wrapping is gone from both files when it returns.
-    fn checkpoint_fully(&self) -> Result<()> {
-        let (busy, _, _): (i64, i64, i64) = self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .map_err(|e| self.err(e))?;
-        if busy != 0 {
-            return Err(Error::StoreBusy {
-                path: self.db_path.clone(),
-            });
-        }
-        Ok(())
     }
 
     /// Settle how far a row read from the store can be trusted. With a row
@@ -1302,15 +953,6 @@ impl Store {
         self.bindings(None, None)?;
         Ok((names.len(), opened))
     }
-
-    /// [`Store::checkpoint`] when the WAL has grown past WAL_MAX_BYTES.
-    fn checkpoint_if_large(&self) {
-        let mut wal = self.db_path.clone().into_os_string();
-        wal.push("-wal");
-        if fs::metadata(wal).is_ok_and(|m| m.len() > WAL_MAX_BYTES) {
-            self.checkpoint();
-        }
-    }
 }
 
 /// What seals new private keys: the store identity's public key for
@@ -1417,30 +1059,4 @@ fn public_blob(public: &PublicKey) -> Result<Vec<u8>> {
     public
         .to_bytes()
         .map_err(|e| Error::bad_key(format!("cannot encode public key: {e}")))
-}
-
-fn sql_error(path: &Path, e: rusqlite::Error) -> Error {
-    match &e {
-        rusqlite::Error::SqliteFailure(f, _) => match f.code {
-            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => Error::StoreBusy {
-                path: path.to_path_buf(),
-            },
-            ErrorCode::ReadOnly => Error::StoreReadOnly {
-                path: path.to_path_buf(),
-                detail: e.to_string(),
-            },
-            ErrorCode::NotADatabase => Error::StoreCorrupt {
-                path: path.to_path_buf(),
-                detail: "not a kps store (not an SQLite database)".into(),
-            },
-            _ => Error::StoreCorrupt {
-                path: path.to_path_buf(),
-                detail: e.to_string(),
-            },
-        },
-        _ => Error::StoreCorrupt {
-            path: path.to_path_buf(),
-            detail: e.to_string(),
-        },
-    }
 }

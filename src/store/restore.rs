@@ -9,18 +9,18 @@
 //! MAC verify and every `default` private key open, as `kps verify` checks.
 //!
 //! The store is then replaced row by row inside one write transaction of
-//! the live database, with the copy attached: the check for keypairs the
-//! backup lacks and the replacement happen under the same lock, other kps
-//! processes see the old store or the new one and nothing between, and the
-//! WAL is SQLite's own business (a stale `kps.db-wal` is part of the store
-//! being replaced, never replayed over the backup, which is what copying
-//! the file over `kps.db` by hand would do).
+//! the live database, with the copy attached (backend/sqlite.rs): the
+//! check for keypairs the backup lacks and the replacement happen under
+//! the same lock, other kps processes see the old store or the new one and
+//! nothing between, and the WAL is SQLite's own business (a stale
+//! `kps.db-wal` is part of the store being replaced, never replayed over
+//! the backup, which is what copying the file over `kps.db` by hand would
+//! do).
 
 use super::files::PrivateDir;
 use super::{Openers, RowKey, Store};
 use crate::secret::Passphrase;
 use crate::{Error, Result};
-use rusqlite::TransactionBehavior;
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -46,18 +46,6 @@ pub struct Restored {
     /// the same name another key): gone now. Empty unless forced.
     pub removed: Vec<String>,
 }
-
-/// A restore that would lose keypairs: what `Error::RestoreWouldRemove`
-/// lists, also used for `--force`'s report.
-const LOST_SQL: &str = "SELECT k.name FROM main.keypairs k WHERE NOT EXISTS (
-        SELECT 1 FROM backup.keypairs b
-        WHERE b.name = k.name AND b.fingerprint_sha256 = k.fingerprint_sha256)
-    ORDER BY k.name";
-
-/// The tables a store holds, every column copied. The bindings come after
-/// the keypairs they refer to (deleting the keypairs has already deleted
-/// the store's own bindings).
-const TABLES: [&str; 4] = ["identity", "keypairs", "bindings", "settings"];
 
 impl Backup {
     /// Copy `file` into a new private directory beside the store database
@@ -85,10 +73,11 @@ impl Backup {
         let copy = dir.path.join("restore.db");
         copy_regular_file(file, &copy)?;
         let store = Store::open_scratch(&copy).map_err(|e| about(e, file, &copy))?;
-        let check: String = store
-            .conn
-            .query_row("PRAGMA integrity_check(1)", [], |r| r.get(0))
-            .map_err(|e| about(store.err(e), file, &copy))?;
+        let check = store
+            .backend
+            .sqlite()
+            .integrity_check()
+            .map_err(|e| about(e, file, &copy))?;
         if check != "ok" {
             return Err(bad(&format!("its integrity check fails ({check})")));
         }
@@ -131,9 +120,10 @@ impl Backup {
         // the checks wrote (an older backup's rows endorsed) goes from the
         // copy's WAL into the copy.
         self.store
-            .conn
-            .query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))
-            .map_err(|e| about(self.store.err(e), &self.file, &self.store.db_path))?;
+            .backend
+            .sqlite()
+            .make_self_contained()
+            .map_err(|e| about(e, &self.file, &self.store.db_path))?;
         Ok(Verified {
             keypairs,
             private_keys_opened: opened,
@@ -166,29 +156,11 @@ impl Store {
             .store
             .wrapped_identity()?
             .ok_or_else(|| self.corrupt("the backup's identity vanished"))?;
-        // Bound as text: a path that is not UTF-8 is refused rather than
-        // changed into another (where ATTACH would make a new, empty file).
-        let copy = backup
-            .store
-            .db_path
-            .to_str()
-            .ok_or_else(|| Error::StoreIo {
-                path: backup.store.db_path.clone(),
-                source: std::io::Error::other("the store's path is not UTF-8"),
-            })?;
-        self.conn
-            .execute("ATTACH DATABASE ?1 AS backup", [copy])
-            .map_err(|e| self.err(e))?;
-        let result = self.replace_from_attached(force);
-        // The attachment goes whatever happened; a failure to detach is
-        // only reported if the restore itself went well.
-        let detached = self
-            .conn
-            .execute("DETACH DATABASE backup", [])
-            .map_err(|e| self.err(e));
-        let removed = result?;
-        detached?;
-        self.checkpoint();
+        let removed = self
+            .backend
+            .sqlite()
+            .replace_from_file(&backup.store.db_path, force)?;
+        self.backend.checkpoint();
         self.trust.borrow_mut().unlocked = None;
         self.trusted(&wrapped, row_key)?;
         drop(backup);
@@ -197,63 +169,6 @@ impl Store {
             private_keys_opened,
             removed,
         })
-    }
-
-    fn replace_from_attached(&self, force: bool) -> Result<Vec<String>> {
-        let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        // What is attached is the checked copy, identity and all.
-        let identities: i64 = tx
-            .query_row("SELECT count(*) FROM backup.identity", [], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
-        if identities != 1 {
-            return Err(self.corrupt("the backup's copy changed while it was restored"));
-        }
-        let lost: Vec<String> = {
-            let mut stmt = tx.prepare(LOST_SQL).map_err(|e| self.err(e))?;
-            stmt.query_map([], |r| r.get(0))
-                .and_then(|rows| rows.collect())
-                .map_err(|e| self.err(e))?
-        };
-        if !lost.is_empty() && !force {
-            return Err(Error::RestoreWouldRemove { names: lost });
-        }
-        for table in TABLES {
-            let columns = self.columns(table)?;
-            tx.execute(&format!("DELETE FROM main.{table}"), [])
-                .map_err(|e| self.err(e))?;
-            tx.execute(
-                &format!(
-                    "INSERT INTO main.{table} ({columns}) SELECT {columns} FROM backup.{table}"
-                ),
-                [],
-            )
-            .map_err(|e| self.err(e))?;
-        }
-        tx.commit().map_err(|e| self.err(e))?;
-        Ok(lost)
-    }
-
-    /// The columns of `table` in this store, quoted and comma-separated.
-    /// The backup was migrated to the same schema version when its copy
-    /// was opened, so it has the same ones.
-    fn columns(&self, table: &str) -> Result<String> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("PRAGMA main.table_info({table})"))
-            .map_err(|e| self.err(e))?;
-        let names: Vec<String> = stmt
-            .query_map([], |r| r.get::<_, String>(1))
-            .and_then(|rows| rows.collect())
-            .map_err(|e| self.err(e))?;
-        if names.is_empty() {
-            return Err(self.corrupt(format!("it has no table {table}")));
-        }
-        Ok(names
-            .iter()
-            .map(|n| format!("\"{}\"", n.replace('"', "\"\"")))
-            .collect::<Vec<_>>()
-            .join(", "))
     }
 }
 

@@ -1,4 +1,4 @@
-//! The store's SQLite schema and its migrations. `PRAGMA user_version` is the
+//! The store's SQLite schema and its migrations (run by sqlite.rs). `PRAGMA user_version` is the
 //! schema version; each migration moves it up by one inside a transaction.
 
 /// Migrations in order: `MIGRATIONS[i]` takes version `i` to `i + 1`.
