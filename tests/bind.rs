@@ -1044,3 +1044,57 @@ fn a_noisy_login_shell_does_not_fool_the_steps() {
     assert!(s.key_login_works("root", &c.private_key_file("web")));
     assert!(!run.stderr().contains('\u{1b}'), "{}", run.stderr());
 }
+
+/// The user's own ssh config is honoured: the server is an alias reached
+/// through a ProxyJump alias whose key is in the config, and the proofs go
+/// the same way (they use the config too, checking by name that the
+/// server accepted the keypair's own key).
+#[test]
+fn a_server_behind_a_proxyjump_alias_in_the_users_config() {
+    let Some(c) = client() else { return };
+    let jump = NsSshd::new(Layout::Debian);
+    let s = NsSshd::new(Layout::Ubuntu);
+    c.trust(&jump);
+    c.trust(&s);
+    c.create("web", &[]);
+    // The jump host lets us in with a key file named only in the config.
+    c.create("hop", &[]);
+    plant_root_keys(&jump, format!("{}\n", c.public_line("hop")).as_bytes());
+    let hop_key = c.private_key_file("hop");
+    let config = c.home().join(".ssh/config");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "Host kps-jump\n  HostName 127.0.0.1\n  Port {}\n  User root\n  IdentityFile {}\n  IdentitiesOnly yes\n\
+         Host kps-target\n  HostName 127.0.0.1\n  Port {}\n  User root\n  ProxyJump kps-jump\n",
+        jump.port(),
+        hop_key.display(),
+        s.port()
+    ));
+    std::fs::write(&config, text).unwrap();
+
+    let pw = c.root_password_file();
+    let run = c.run(&[
+        "--json",
+        "bind",
+        "web",
+        "kps-target",
+        "--password-file",
+        &pw,
+        "--disable-password-login",
+    ]);
+    assert_eq!(success(&run, &s, "root")["password_login"], "disabled");
+    assert_password_off_for_root(&c, &s, "web");
+    // It went through the jump host: the target saw its connections come
+    // from the jump's sshd, and the jump host logged our hop key.
+    assert!(
+        jump.log_text().contains("Accepted publickey for root"),
+        "{}",
+        jump.log_text()
+    );
+    // The jump host is as it was: nothing was installed there.
+    assert!(
+        !std::fs::read_to_string(root_keys(&jump))
+            .unwrap()
+            .contains(&c.public_line("web"))
+    );
+}
