@@ -8,7 +8,6 @@ use crate::report::CliError;
 use kps::agent::oneshot::OneShot;
 use kps::agent::server::{self, HeldKey};
 use kps::keypair::{Encryption, Keypair};
-use kps::remote::askpass::AskpassServer;
 use kps::remote::operation::{self, Outcome, ServedKey};
 use kps::remote::ssh::{HostKeys, Login, Ssh};
 use kps::remote::target::Target;
@@ -43,7 +42,7 @@ impl Loaded {
 enum LoginWith {
     UserSetup,
     Keypair(usize),
-    Password(AskpassServer),
+    Password(Arc<Passphrase>),
 }
 
 pub fn bind(ctx: &Context, args: BindArgs) -> anyhow::Result<()> {
@@ -292,12 +291,9 @@ fn login_with(args: &LoginArgs, keypair_index: usize) -> anyhow::Result<LoginWit
         None
     };
     match password {
-        // One answer per server: each server's kept connection asks once;
+        // Each server's kept connection gets one answer, to its own prompt:
         // a wrong password is not tried again (servers lock accounts out).
-        Some(p) => Ok(LoginWith::Password(AskpassServer::start(
-            Arc::new(p),
-            usize::MAX,
-        )?)),
+        Some(p) => Ok(LoginWith::Password(Arc::new(p))),
         None => Ok(LoginWith::UserSetup),
     }
 }
@@ -309,7 +305,7 @@ fn as_login<'a>(login: &'a LoginWith, keys: &'a [Loaded]) -> Login<'a> {
             Some(agent) => Login::Agent(agent.socket()),
             None => Login::UserSetup,
         },
-        LoginWith::Password(server) => Login::Password(server),
+        LoginWith::Password(password) => Login::Password(password),
     }
 }
 

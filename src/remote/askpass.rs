@@ -27,8 +27,14 @@ pub struct AskpassServer {
 }
 
 impl AskpassServer {
-    /// Serve `password` to at most `answers` password prompts.
-    pub fn start(password: Arc<Passphrase>, answers: usize) -> Result<AskpassServer> {
+    /// Serve `password` to at most `answers` password prompts, and only to
+    /// prompts for `expect` (`user@host`, as ssh words its prompt): a jump
+    /// host on the way, or any other server, gets nothing.
+    pub fn start(
+        password: Arc<Passphrase>,
+        expect: String,
+        answers: usize,
+    ) -> Result<AskpassServer> {
         let socket = Arc::new(Socket::bind(None)?);
         let answered = Arc::new(AtomicUsize::new(0));
         let (listening, count) = (Arc::clone(&socket), Arc::clone(&answered));
@@ -50,7 +56,9 @@ impl AskpassServer {
                         continue;
                     }
                     let prompt = String::from_utf8_lossy(&prompt);
-                    if is_password_prompt(&prompt) && count.fetch_add(1, Ordering::SeqCst) < answers
+                    if is_password_prompt(&prompt)
+                        && prompt.contains(&expect)
+                        && count.fetch_add(1, Ordering::SeqCst) < answers
                     {
                         let _ = stream.write_all(password.as_bytes());
                     }
@@ -139,10 +147,20 @@ mod tests {
 
     #[test]
     fn the_password_is_given_as_many_times_as_allowed_and_no_more() {
-        let server =
-            AskpassServer::start(Arc::new(Passphrase::new(b"s3cret".to_vec())), 1).unwrap();
+        let server = AskpassServer::start(
+            Arc::new(Passphrase::new(b"s3cret".to_vec())),
+            "root@h".into(),
+            1,
+        )
+        .unwrap();
         let host_key = ask(server.socket(), "Are you sure (yes/no)? ").unwrap();
         assert!(host_key.is_empty());
+        // Another host's prompt (a jump host on the way) gets nothing.
+        assert!(
+            ask(server.socket(), "root@jump's password: ")
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(
             ask(server.socket(), "root@h's password: ")
                 .unwrap()

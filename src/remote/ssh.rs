@@ -13,12 +13,14 @@ use super::askpass::{self, AskpassServer};
 use super::script::{self, Answer};
 use super::target::Target;
 use crate::agent::oneshot::SECRET_VARIABLES;
+use crate::secret::Passphrase;
 use crate::{Error, Result};
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long a login may take (ssh's ConnectTimeout covers the TCP part).
@@ -55,8 +57,9 @@ pub enum Login<'a> {
     UserSetup,
     /// Only the key served by a kps one-shot agent at this socket.
     Agent(&'a Path),
-    /// A password, from kps's askpass server.
-    Password(&'a AskpassServer),
+    /// A password, given to ssh by an askpass server of the session's own
+    /// that answers only this server's prompt, once.
+    Password(&'a Arc<Passphrase>),
 }
 
 /// What ssh will actually use for a target (`ssh -G`).
@@ -308,6 +311,9 @@ pub struct Session {
     dir: PrivateDir,
     control: PathBuf,
     master: Child,
+    /// The login's askpass server (password logins): it lives as long as
+    /// the session and removes its socket when dropped.
+    _askpass: Option<AskpassServer>,
 }
 
 impl Session {
@@ -376,6 +382,7 @@ impl Session {
                 cmd.arg("-o").arg(format!("UserKnownHostsFile={files}"));
             }
         }
+        let mut askpass = None;
         match login {
             Login::UserSetup => {
                 cmd.args(["-o", "BatchMode=yes"]);
@@ -391,7 +398,12 @@ impl Session {
                     "PreferredAuthentications=publickey",
                 ]);
             }
-            Login::Password(server) => {
+            Login::Password(password) => {
+                let server = AskpassServer::start(
+                    Arc::clone(password),
+                    format!("{}@{}", resolved.user, resolved.hostname),
+                    1,
+                )?;
                 cmd.args([
                     "-o",
                     "BatchMode=no",
@@ -405,6 +417,7 @@ impl Session {
                 cmd.env("SSH_ASKPASS", &ssh.askpass_program);
                 cmd.env("SSH_ASKPASS_REQUIRE", "force");
                 cmd.env(askpass::SOCKET_VARIABLE, server.socket());
+                askpass = Some(server);
             }
         }
         Ssh::target_args(&mut cmd, target);
@@ -448,6 +461,7 @@ impl Session {
             dir,
             control,
             master,
+            _askpass: askpass,
         };
         if let HostKeys::Fingerprint(_) = &ssh.host_keys {
             session.remember_host_key();
