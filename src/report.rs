@@ -411,7 +411,7 @@ fn core_verdict(e: &kps::Error) -> Verdict {
             "KPS.7080",
             exit::BAD_KEY,
             Some(
-                "ask the member for the whole line 'kps team invite' printed for them, on one line",
+                "ask the member for their whole member line (kps-member-v1 NAME X25519-KEY ED25519-KEY), on one line",
             ),
         ),
         E::MembershipRejected(_) => v(

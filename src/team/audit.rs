@@ -157,12 +157,18 @@ impl fmt::Display for Flag {
         match self {
             Flag::WrongTeam => f.write_str("recorded for another team"),
             Flag::BrokenChain => f.write_str("does not follow the entry before it"),
-            Flag::UnknownEpoch => f.write_str("names a membership epoch with no verified statement"),
-            Flag::EpochWentBack => f.write_str("names an older membership epoch than an earlier entry"),
+            Flag::UnknownEpoch => {
+                f.write_str("names a membership epoch with no verified statement")
+            }
+            Flag::EpochWentBack => {
+                f.write_str("names an older membership epoch than an earlier entry")
+            }
             Flag::NotAMember => f.write_str("its member was not a member (or admin) at that epoch"),
             Flag::BadSignature => f.write_str("its signature does not verify"),
             Flag::BadField(why) => write!(f, "malformed: {why}"),
-            Flag::ActionDisagrees => f.write_str("the membership statements do not show this change"),
+            Flag::ActionDisagrees => {
+                f.write_str("the membership statements do not show this change")
+            }
         }
     }
 }
@@ -315,4 +321,238 @@ fn check_entry(
 /// the log? If not, entries were cut from its tail (or the log replaced).
 pub fn contains_head(entries: &[AuditEntry], head: &[u8; 32]) -> bool {
     entries.iter().any(|e| &e.hash() == head)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::team::member::tests::fresh;
+    use crate::team::membership::Change;
+
+    struct Log {
+        team: TeamId,
+        statements: BTreeMap<u64, Membership>,
+        keys: Vec<(String, MemberSigningKey)>,
+        entries: Vec<AuditEntry>,
+    }
+
+    impl Log {
+        /// alice creates the team (epoch 1), adds bob (epoch 2).
+        fn new() -> Log {
+            let team = TeamId::generate().unwrap();
+            let (alice, ka) = fresh("alice");
+            let (bob, kb) = fresh("bob");
+            let g = Membership::genesis(team, alice);
+            let two = g.next(Change::Add(bob, Role::Member)).unwrap();
+            let mut log = Log {
+                team,
+                statements: BTreeMap::from([(1, g), (2, two)]),
+                keys: vec![("alice".into(), ka), ("bob".into(), kb)],
+                entries: Vec::new(),
+            };
+            log.act("alice", 1, Action::TeamInit, "alice");
+            log.act("alice", 2, Action::MemberAdd, "bob");
+            log.act("bob", 2, Action::Create, "web-1");
+            log
+        }
+
+        fn act(&mut self, member: &str, epoch: u64, action: Action, target: &str) {
+            let key = &self.keys.iter().find(|(n, _)| n == member).unwrap().1;
+            let e = AuditEntry::sign(
+                self.team,
+                self.entries.last(),
+                Event {
+                    at_micros: 1_700_000_000_000_000 + self.entries.len() as i64,
+                    epoch,
+                    member: member.into(),
+                    action,
+                    target: target.into(),
+                },
+                key,
+            )
+            .unwrap();
+            self.entries.push(e);
+        }
+
+        fn flags(&self) -> Vec<Vec<Flag>> {
+            verify_log(self.team, None, &self.entries, &self.statements)
+        }
+    }
+
+    fn clean(n: usize) -> Vec<Vec<Flag>> {
+        vec![Vec::new(); n]
+    }
+
+    #[test]
+    fn an_honest_log_verifies() {
+        let mut log = Log::new();
+        log.act("bob", 2, Action::ExportPpk, "web-1");
+        log.act("alice", 2, Action::GetWinPassword, "web-1");
+        assert_eq!(log.flags(), clean(5));
+        // A suffix verifies after the head it follows.
+        let head = log.entries[1].hash();
+        assert_eq!(
+            verify_log(log.team, Some(head), &log.entries[2..], &log.statements),
+            clean(3)
+        );
+        assert!(contains_head(&log.entries, &head));
+    }
+
+    #[test]
+    fn encoding_is_the_documented_one() {
+        let log = Log::new();
+        let e = &log.entries[2];
+        let mut expected = b"kps team audit v1\0".to_vec();
+        expected.extend_from_slice(&log.team.0);
+        expected.push(1);
+        expected.extend_from_slice(&32u64.to_be_bytes());
+        expected.extend_from_slice(&log.entries[1].hash());
+        expected.extend_from_slice(&e.event.at_micros.to_be_bytes());
+        expected.extend_from_slice(&2u64.to_be_bytes());
+        for f in [&b"bob"[..], b"create", b"web-1"] {
+            expected.push(1);
+            expected.extend_from_slice(&(f.len() as u64).to_be_bytes());
+            expected.extend_from_slice(f);
+        }
+        assert_eq!(e.encode(), expected);
+        assert_eq!(
+            log.entries[0].encode()[18 + 16],
+            0,
+            "the first entry has no prev"
+        );
+        let mut h = Sha256::new();
+        h.update(&expected);
+        h.update(e.signature);
+        assert_eq!(e.hash(), <[u8; 32]>::from(h.finalize()));
+        for a in Action::ALL {
+            assert_eq!(Action::parse(a.as_str()), Some(a));
+        }
+        assert_eq!(Action::parse("rename"), None);
+    }
+
+    #[test]
+    fn edited_entries_are_flagged() {
+        let log = Log::new();
+        for edit in [
+            |e: &mut AuditEntry| e.event.target = "web-2".into(),
+            |e: &mut AuditEntry| e.event.action = Action::Delete,
+            |e: &mut AuditEntry| e.event.at_micros += 1,
+            |e: &mut AuditEntry| e.event.member = "alice".into(),
+        ] {
+            let mut entries = log.entries.clone();
+            edit(&mut entries[2]);
+            let f = verify_log(log.team, None, &entries, &log.statements);
+            assert_eq!(f[2], vec![Flag::BadSignature], "{:?}", entries[2]);
+            assert_eq!(&f[..2], &clean(2)[..]);
+        }
+    }
+
+    #[test]
+    fn removed_reordered_and_inserted_entries_break_the_chain() {
+        let mut log = Log::new();
+        log.act("bob", 2, Action::Export, "web-1");
+        let all = log.entries.clone();
+        log.entries.remove(2);
+        assert_eq!(log.flags()[2], vec![Flag::BrokenChain]);
+        log.entries = all.clone();
+        log.entries.swap(2, 3);
+        assert_eq!(log.flags()[2], vec![Flag::BrokenChain]);
+        assert_eq!(log.flags()[3], vec![Flag::BrokenChain]);
+        // An entry bob really signed, for another place in the chain.
+        log.entries = all.clone();
+        let mut other = Log::new();
+        other.team = log.team;
+        other.entries = all[..2].to_vec();
+        other.keys = log.keys.drain(..).collect();
+        other.act("bob", 2, Action::Delete, "web-1");
+        let mut spliced = all.clone();
+        spliced.insert(3, other.entries[2].clone());
+        assert_eq!(
+            verify_log(log.team, None, &spliced, &log.statements)[3],
+            vec![Flag::BrokenChain]
+        );
+        // The tail cut: the pinned head is gone.
+        assert!(!contains_head(&all[..3], &all[3].hash()));
+    }
+
+    #[test]
+    fn a_non_member_or_removed_member_is_flagged() {
+        let mut log = Log::new();
+        let (_, km) = fresh("mallory");
+        log.keys.push(("mallory".into(), km));
+        // Not in any statement.
+        log.act("mallory", 2, Action::Export, "web-1");
+        assert_eq!(log.flags()[3], vec![Flag::NotAMember]);
+        log.entries.pop();
+        // Signs as bob with mallory's key.
+        let kb = log.keys.iter().position(|(n, _)| n == "mallory").unwrap();
+        log.keys[kb].0 = "bob".into();
+        log.keys.swap(1, kb);
+        log.act("bob", 2, Action::Export, "web-1");
+        assert_eq!(log.flags()[3], vec![Flag::BadSignature]);
+        log.entries.pop();
+        log.keys.swap(1, kb);
+        log.keys[kb].0 = "mallory".into();
+        // bob removed at epoch 3; his later write naming epoch 2 or 3.
+        let three = log.statements[&2]
+            .next(Change::Remove("bob".into()))
+            .unwrap();
+        log.statements.insert(3, three);
+        log.act("alice", 3, Action::MemberRemove, "bob");
+        log.act("bob", 2, Action::Export, "web-1");
+        assert_eq!(log.flags()[4], vec![Flag::EpochWentBack]);
+        log.entries.pop();
+        log.act("bob", 3, Action::Export, "web-1");
+        assert_eq!(log.flags()[4], vec![Flag::NotAMember]);
+        assert_eq!(&log.flags()[..4], &clean(4)[..]);
+        // An epoch no verified statement has.
+        log.entries.pop();
+        log.act("alice", 9, Action::Export, "web-1");
+        assert_eq!(log.flags()[4], vec![Flag::UnknownEpoch]);
+    }
+
+    #[test]
+    fn membership_entries_need_the_admin_and_the_statements() {
+        let mut log = Log::new();
+        // bob (not an admin at epoch 2) records adding carol at epoch 3.
+        let (carol, _) = fresh("carol");
+        let three = log.statements[&2]
+            .next(Change::Add(carol, Role::Member))
+            .unwrap();
+        log.statements.insert(3, three);
+        log.act("bob", 3, Action::MemberAdd, "carol");
+        assert_eq!(log.flags()[3], vec![Flag::NotAMember]);
+        log.entries.pop();
+        // alice records removing carol, which no statement shows.
+        log.act("alice", 3, Action::MemberRemove, "carol");
+        assert_eq!(log.flags()[3], vec![Flag::ActionDisagrees]);
+        log.entries.pop();
+        log.act("alice", 3, Action::MemberAdd, "carol");
+        assert_eq!(log.flags(), clean(4));
+    }
+
+    #[test]
+    fn another_teams_entry_and_bad_fields_are_flagged() {
+        let mut log = Log::new();
+        let real = log.team;
+        log.team = TeamId::generate().unwrap();
+        log.act("bob", 2, Action::Export, "web-1");
+        log.team = real;
+        assert_eq!(log.flags()[3], vec![Flag::WrongTeam]);
+        log.entries.pop();
+        let key = &log.keys[1].1;
+        let mut event = log.entries[2].event.clone();
+        event.target = "web 1\u{1b}[2J".into();
+        assert!(AuditEntry::sign(log.team, log.entries.last(), event.clone(), key).is_err());
+        // Written anyway (by a client that does not check): flagged.
+        let mut e = AuditEntry {
+            team_id: log.team,
+            prev: Some(log.entries[2].hash()),
+            event,
+            signature: [0; 64],
+        };
+        e.signature = key.sign(&e.encode());
+        log.entries.push(e);
+        assert!(matches!(log.flags()[3][..], [Flag::BadField(_)]));
+    }
 }

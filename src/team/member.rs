@@ -236,7 +236,10 @@ pub(crate) mod tests {
         let a = MemberSigningKey::derive(&id);
         let b = MemberSigningKey::derive(&id);
         assert_eq!(a.public(), b.public(), "same identity, same signing key");
-        assert_ne!(a.public(), MemberSigningKey::derive(&Identity::generate()).public());
+        assert_ne!(
+            a.public(),
+            MemberSigningKey::derive(&Identity::generate()).public()
+        );
         // Not the row key: each label gives its own key.
         assert_ne!(&a.0.to_bytes(), id.row_key().as_bytes());
         let m = Member::of("alice", &id).unwrap();
@@ -311,15 +314,24 @@ pub(crate) mod tests {
             format!("kps-member-v1 {} {x} {e}", "x".repeat(65)),
             format!("kps-member-v1 bob {} {e}", x.trim_end_matches('=')),
             format!("kps-member-v1 bob {x} {noncanonical}"),
-            format!("kps-member-v1 bob {x} {}", Base64::encode_string(&[1u8; 33])),
-            format!("kps-member-v1 bob {} {e}", Base64::encode_string(&[0u8; 32])),
+            format!(
+                "kps-member-v1 bob {x} {}",
+                Base64::encode_string(&[1u8; 33])
+            ),
+            format!(
+                "kps-member-v1 bob {} {e}",
+                Base64::encode_string(&[0u8; 32])
+            ),
             format!("kps-member-v1 bob {x} {small_order}"),
             format!("kps-member-v1 bob -{} {e}", &x[1..]),
         ];
         for line in &bad {
             match Member::parse_line(line) {
                 Err(Error::BadMemberLine(why)) => {
-                    assert!(!why.contains('\u{1b}'), "{why:?} echoes a control character")
+                    assert!(
+                        !why.contains('\u{1b}'),
+                        "{why:?} echoes a control character"
+                    )
                 }
                 Err(e) => panic!("{line:?}: {e:?}"),
                 Ok(m) => panic!("{line:?} parsed as {m:?}"),

@@ -133,7 +133,10 @@ impl fmt::Display for MembershipFault {
                 "a statement is for team {found}, not for the pinned team {pinned}"
             ),
             F::BadSignature { epoch } => {
-                write!(f, "the signature of the statement at epoch {epoch} does not verify")
+                write!(
+                    f,
+                    "the signature of the statement at epoch {epoch} does not verify"
+                )
             }
             F::SignerNotAdmin { epoch } => write!(
                 f,
@@ -344,7 +347,9 @@ impl Membership {
             let name = std::str::from_utf8(name).map_err(|_| "a name is not UTF-8".to_string())?;
             let role = Role::parse(role).ok_or("a role is neither admin nor member")?;
             let x: [u8; 32] = x.try_into().map_err(|_| "an X25519 key is not 32 bytes")?;
-            let ed: [u8; 32] = ed.try_into().map_err(|_| "an Ed25519 key is not 32 bytes")?;
+            let ed: [u8; 32] = ed
+                .try_into()
+                .map_err(|_| "an Ed25519 key is not 32 bytes")?;
             let member = Member::new(name, x, ed).map_err(|e| e.to_string())?;
             members.push(TeamMember { member, role });
         }
@@ -499,5 +504,420 @@ impl MembershipPin {
             return Err(F::NoStatement);
         }
         Ok(verified)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::team::member::tests::fresh;
+
+    struct Team {
+        id: TeamId,
+        chain: Vec<SignedMembership>,
+        keys: Vec<(String, MemberSigningKey)>,
+    }
+
+    impl Team {
+        /// alice (admin) creates the team, adds bob (member) and carol (admin).
+        fn new() -> Team {
+            let id = TeamId::generate().unwrap();
+            let (alice, ka) = fresh("alice");
+            let g = Membership::genesis(id, alice);
+            let mut t = Team {
+                id,
+                chain: vec![g.sign(&ka).unwrap()],
+                keys: vec![("alice".into(), ka)],
+            };
+            let (bob, kb) = fresh("bob");
+            t.change("alice", Change::Add(bob, Role::Member));
+            t.keys.push(("bob".into(), kb));
+            let (carol, kc) = fresh("carol");
+            t.change("alice", Change::Add(carol, Role::Admin));
+            t.keys.push(("carol".into(), kc));
+            t
+        }
+
+        fn key(&self, name: &str) -> &MemberSigningKey {
+            &self.keys.iter().find(|(n, _)| n == name).unwrap().1
+        }
+
+        fn latest(&self) -> Membership {
+            Membership::decode(&self.chain.last().unwrap().statement).unwrap()
+        }
+
+        fn change(&mut self, by: &str, change: Change) -> Membership {
+            let next = self.latest().next(change).unwrap();
+            self.chain.push(next.sign(self.key(by)).unwrap());
+            next
+        }
+
+        /// What a member who joined at the first statement would pin.
+        fn first_pin(&self) -> MembershipPin {
+            MembershipPin::invited(self.id, 1, self.key("alice").public())
+        }
+    }
+
+    fn fault(r: Result<Membership>) -> MembershipFault {
+        match r {
+            Err(Error::MembershipRejected(f)) => f,
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn encoding_round_trips_and_is_the_documented_one() {
+        let t = Team::new();
+        let m = t.latest();
+        let bytes = m.encode();
+        assert_eq!(Membership::decode(&bytes).unwrap(), m);
+        assert!(bytes.starts_with(b"kps team membership v1\0"));
+        assert_eq!(&bytes[23..39], &t.id.0);
+        assert_eq!(&bytes[39..47], &3u64.to_be_bytes());
+        assert_eq!(&bytes[47..51], &3u32.to_be_bytes());
+        // First member: field("alice"), field("admin"), field(x), field(ed).
+        assert_eq!(bytes[51], 1);
+        assert_eq!(&bytes[52..60], &5u64.to_be_bytes());
+        assert_eq!(&bytes[60..65], b"alice");
+        assert_eq!(
+            bytes.len(),
+            51 + 3 * (4 * 9 + 32 + 32) + (5 + 5) + (3 + 6) + (5 + 5)
+        );
+        let names: Vec<_> = m.members.iter().map(|m| m.member.name.as_str()).collect();
+        assert_eq!(names, ["alice", "bob", "carol"]);
+    }
+
+    #[test]
+    fn decode_refuses_what_encode_would_not_make() {
+        let t = Team::new();
+        let good = t.latest().encode();
+        let mut trailing = good.clone();
+        trailing.push(0);
+        let mut huge_count = good.clone();
+        huge_count[47..51].copy_from_slice(&u32::MAX.to_be_bytes());
+        let mut bad_len = good.clone();
+        bad_len[52..60].copy_from_slice(&u64::MAX.to_be_bytes());
+        let mut unsorted = t.latest();
+        unsorted.members.swap(0, 1);
+        let mut dup = t.latest();
+        dup.members[1].member.name = "alice".into();
+        let mut no_admin = t.latest();
+        for m in &mut no_admin.members {
+            m.role = Role::Member;
+        }
+        let mut v2 = good.clone();
+        v2[21] = b'2'; // "kps team membership v2\0"
+        let mut same_key = t.latest();
+        same_key.members[1].member.x25519 = same_key.members[0].member.x25519;
+        for bytes in [
+            Vec::new(),
+            good[..good.len() - 1].to_vec(),
+            trailing,
+            huge_count,
+            bad_len,
+            v2,
+            unsorted.encode(),
+            dup.encode(),
+            no_admin.encode(),
+            same_key.encode(),
+        ] {
+            assert!(Membership::decode(&bytes).is_err());
+        }
+    }
+
+    #[test]
+    fn an_honest_chain_verifies_from_every_pin() {
+        let mut t = Team::new();
+        t.change("carol", Change::Promote("bob".into()));
+        t.change("bob", Change::Remove("alice".into()));
+        let latest = t.latest();
+        assert_eq!(latest.epoch, 5);
+        // From the invitation at epoch 1, then from each trusted statement.
+        let all = t.first_pin().verify_all(&t.chain).unwrap();
+        assert_eq!(all.len(), 5);
+        assert_eq!(all[4], latest);
+        for (i, trusted) in all.iter().enumerate() {
+            let pin = MembershipPin::of(trusted);
+            assert_eq!(
+                pin.verify(&t.chain[i..]).unwrap(),
+                latest,
+                "from the pin at {i}"
+            );
+            if i < 4 {
+                assert_eq!(pin.verify(&t.chain[i + 1..]).unwrap(), latest);
+            }
+        }
+        let pin = MembershipPin::of(&latest);
+        assert_eq!(pin.admins.len(), 2);
+    }
+
+    /// A superuser inserts their own member: a statement they made, unsigned
+    /// (a signature of zeros), signed by themselves, or by a plain member.
+    #[test]
+    fn attack_inserted_member() {
+        let t = Team::new();
+        let pin = MembershipPin::of(&t.latest());
+        let (mallory, km) = fresh("mallory");
+        let forged = t.latest().next(Change::Add(mallory, Role::Admin)).unwrap();
+        let mut chain = t.chain.clone();
+        chain.push(SignedMembership {
+            statement: forged.encode(),
+            signer: t.key("alice").public(),
+            signature: [0; 64],
+        });
+        assert_eq!(
+            fault(pin.verify(&chain[2..])),
+            MembershipFault::BadSignature { epoch: 4 }
+        );
+        chain.pop();
+        chain.push(forged.sign(&km).unwrap());
+        assert_eq!(
+            fault(pin.verify(&chain[2..])),
+            MembershipFault::SignerNotAdmin { epoch: 4 }
+        );
+        chain.pop();
+        chain.push(forged.sign(t.key("bob")).unwrap());
+        assert_eq!(
+            fault(pin.verify(&chain[2..])),
+            MembershipFault::SignerNotAdmin { epoch: 4 }
+        );
+        // Signed by an admin, but naming another key as the signer.
+        chain.pop();
+        let mut s = forged.sign(t.key("alice")).unwrap();
+        s.signer = t.key("bob").public();
+        chain.push(s);
+        assert_eq!(
+            fault(pin.verify(&chain[2..])),
+            MembershipFault::BadSignature { epoch: 4 }
+        );
+        // Edited in place: the pinned statement itself, re-signed by mallory.
+        let mut edited = t.chain.clone();
+        edited[2] = forged_at(&t.latest(), "mallory").sign(&km).unwrap();
+        assert_eq!(
+            fault(pin.verify(&edited[2..])),
+            MembershipFault::Forked { epoch: 3 }
+        );
+        assert_eq!(
+            fault(t.first_pin().verify(&edited)),
+            MembershipFault::SignerNotAdmin { epoch: 3 }
+        );
+    }
+
+    /// The same member list at the same epoch with one more member.
+    fn forged_at(m: &Membership, name: &str) -> Membership {
+        let (extra, _) = fresh(name);
+        let mut f = m.next(Change::Add(extra, Role::Member)).unwrap();
+        f.epoch = m.epoch;
+        f
+    }
+
+    /// A superuser swaps bob's public key for their own, keeping the
+    /// signature (it no longer verifies) or re-signing (not an admin).
+    #[test]
+    fn attack_swapped_key() {
+        let t = Team::new();
+        let pin = MembershipPin::of(&Membership::decode(&t.chain[1].statement).unwrap());
+        let (mallory, km) = fresh("bob");
+        let mut m = t.latest();
+        let i = m
+            .members
+            .iter()
+            .position(|x| x.member.name == "bob")
+            .unwrap();
+        m.members[i].member = mallory;
+        let mut chain = t.chain.clone();
+        chain[2] = SignedMembership {
+            statement: m.encode(),
+            ..t.chain[2].clone()
+        };
+        assert_eq!(
+            fault(pin.verify(&chain[1..])),
+            MembershipFault::BadSignature { epoch: 3 }
+        );
+        chain[2] = m.sign(&km).unwrap();
+        assert_eq!(
+            fault(pin.verify(&chain[1..])),
+            MembershipFault::SignerNotAdmin { epoch: 3 }
+        );
+    }
+
+    /// A superuser restores an old member list (deleting the newer
+    /// statements, or putting an old one back under a new epoch).
+    #[test]
+    fn attack_replayed_list() {
+        let mut t = Team::new();
+        let before_removal = t.chain.clone();
+        t.change("alice", Change::Remove("bob".into()));
+        let pin = MembershipPin::of(&t.latest());
+        assert_eq!(
+            fault(pin.verify(&before_removal)),
+            MembershipFault::Replayed {
+                epoch: 1,
+                pinned: 4
+            }
+        );
+        assert_eq!(
+            fault(pin.verify(&before_removal[2..])),
+            MembershipFault::Replayed {
+                epoch: 3,
+                pinned: 4
+            }
+        );
+        assert_eq!(fault(pin.verify(&[])), MembershipFault::NoStatement);
+        // The old statement put back at the newest place: its bytes say epoch 3.
+        let mut chain = t.chain.clone();
+        chain.push(before_removal[2].clone());
+        assert!(matches!(
+            fault(pin.verify(&chain[3..])),
+            MembershipFault::Replayed { .. }
+        ));
+        // A statement from between, missing: the chain has a gap.
+        t.change("alice", Change::Demote("carol".into()));
+        t.change("alice", Change::Promote("carol".into()));
+        let mut gapped = t.chain.clone();
+        gapped.remove(4);
+        assert_eq!(
+            fault(pin.verify(&gapped[3..])),
+            MembershipFault::Gap { after: 4, found: 6 }
+        );
+    }
+
+    /// An admin removed from the team signs a statement putting themselves
+    /// back: refused by anyone who trusts the statement that removed them.
+    #[test]
+    fn attack_removed_admin_re_signs() {
+        let mut t = Team::new();
+        let with_carol = t.latest();
+        t.change("alice", Change::Remove("carol".into()));
+        let pin = MembershipPin::of(&t.latest());
+        let (carol2, _) = fresh("mallory");
+        let back = t.latest().next(Change::Add(carol2, Role::Admin)).unwrap();
+        let mut chain = t.chain.clone();
+        chain.push(back.sign(t.key("carol")).unwrap());
+        assert_eq!(
+            fault(pin.verify(&chain[3..])),
+            MembershipFault::SignerNotAdmin { epoch: 5 }
+        );
+        // Also from an older pin: the chain passes through her removal.
+        assert_eq!(
+            fault(MembershipPin::of(&with_carol).verify(&chain[2..])),
+            MembershipFault::SignerNotAdmin { epoch: 5 }
+        );
+        // Replacing the removal with her own statement forks the chain for
+        // whoever pinned the removal.
+        let mut fork = t.chain.clone();
+        let (x, _) = fresh("mallory");
+        let mut own = with_carol.next(Change::Add(x, Role::Member)).unwrap();
+        own.epoch = 4;
+        fork[3] = own.sign(t.key("carol")).unwrap();
+        assert_eq!(
+            fault(pin.verify(&fork[3..])),
+            MembershipFault::Forked { epoch: 4 }
+        );
+    }
+
+    #[test]
+    fn attack_other_team() {
+        let t = Team::new();
+        let other = Team::new();
+        let pin = MembershipPin::of(&t.latest());
+        assert!(matches!(
+            fault(pin.verify(&other.chain[2..])),
+            MembershipFault::OtherTeam { .. }
+        ));
+        // The same admin keys in another team: still another team.
+        let mut m = t.latest();
+        m.team_id = other.id;
+        m.epoch = 4;
+        let chain = vec![t.chain[2].clone(), m.sign(t.key("alice")).unwrap()];
+        assert!(matches!(
+            fault(pin.verify(&chain)),
+            MembershipFault::OtherTeam { .. }
+        ));
+    }
+
+    #[test]
+    fn epoch_overflow_is_refused() {
+        let t = Team::new();
+        let mut m = t.latest();
+        m.epoch = u64::MAX;
+        assert!(matches!(
+            m.next(Change::Remove("bob".into())),
+            Err(Error::MembershipChangeRefused(_))
+        ));
+        // A pin at the last epoch accepts nothing after it.
+        let pin = MembershipPin::of(&m);
+        let s = m.sign(t.key("alice")).unwrap();
+        assert_eq!(pin.verify(std::slice::from_ref(&s)).unwrap(), m);
+        assert!(matches!(
+            fault(pin.verify(&[s.clone(), s])),
+            MembershipFault::Gap { .. }
+        ));
+    }
+
+    /// Signed by an admin, but not a list kps accepts: duplicate names or
+    /// keys, no admin (as a forger with an admin key, or a buggy client,
+    /// would make).
+    #[test]
+    fn signed_but_invalid_lists_are_refused() {
+        let t = Team::new();
+        let pin = MembershipPin::of(&t.latest());
+        let ka = t.key("alice");
+        let sign_raw = |m: &Membership| {
+            let statement = m.encode();
+            SignedMembership {
+                signature: ka.sign(&statement),
+                statement,
+                signer: ka.public(),
+            }
+        };
+        let mut dup_key = t.latest();
+        dup_key.epoch = 4;
+        dup_key.members[2].member.ed25519 = dup_key.members[1].member.ed25519;
+        let mut no_admin = t.latest();
+        no_admin.epoch = 4;
+        for m in &mut no_admin.members {
+            m.role = Role::Member;
+        }
+        let mut dup_name = t.latest();
+        dup_name.epoch = 4;
+        dup_name.members[2].member.name = "bob".into();
+        for bad in [dup_key, no_admin, dup_name] {
+            assert!(bad.sign(ka).is_err(), "sign refuses it");
+            let chain = vec![t.chain[2].clone(), sign_raw(&bad)];
+            assert!(matches!(
+                fault(pin.verify(&chain)),
+                MembershipFault::Invalid { epoch: 4, .. }
+            ));
+        }
+    }
+
+    #[test]
+    fn changes() {
+        let t = Team::new();
+        let m = t.latest();
+        let refused = |r: Result<Membership>| matches!(r, Err(Error::MembershipChangeRefused(_)));
+        let (bob2, _) = fresh("bob");
+        assert!(refused(m.next(Change::Add(bob2, Role::Member))));
+        let dave_with_bobs_key = Member {
+            name: "dave".into(),
+            ..m.get("bob").unwrap().member.clone()
+        };
+        assert!(refused(
+            m.next(Change::Add(dave_with_bobs_key, Role::Member))
+        ));
+        assert!(refused(m.next(Change::Remove("nobody".into()))));
+        assert!(refused(m.next(Change::Promote("alice".into()))));
+        assert!(refused(m.next(Change::Demote("bob".into()))));
+        let (aaron, _) = fresh("aaron");
+        let added = m.next(Change::Add(aaron, Role::Member)).unwrap();
+        assert_eq!(added.epoch, 4);
+        assert_eq!(added.members[0].member.name, "aaron", "kept sorted");
+        // The last admin can be neither removed nor demoted.
+        let one_admin = m.next(Change::Remove("carol".into())).unwrap();
+        assert!(refused(one_admin.next(Change::Remove("alice".into()))));
+        assert!(refused(one_admin.next(Change::Demote("alice".into()))));
+        let two = one_admin.next(Change::Promote("bob".into())).unwrap();
+        assert!(two.next(Change::Remove("alice".into())).is_ok());
     }
 }
