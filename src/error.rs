@@ -313,6 +313,21 @@ pub enum Error {
     /// Keypairs of a bundle whose names the store already has: nothing is imported.
     #[error("{} of the bundle's keypairs already exist in the store: {}; nothing was imported", names.len(), names.join(", "))]
     BundleClash { names: Vec<String> },
+
+    /// A team member line (`kps-member-v1 NAME X25519 ED25519`) that does
+    /// not parse, or whose keys are not acceptable.
+    #[error("not a kps member line: {0}")]
+    BadMemberLine(String),
+
+    /// A team's membership statement (or chain of them) that does not verify
+    /// against what this machine pinned: nothing may be sealed to its members.
+    #[error("the team's member list does not verify: {0}")]
+    MembershipRejected(crate::team::MembershipFault),
+
+    /// A membership change that would leave the team in a state kps refuses
+    /// (no admin left, a name or key twice, a member that is not there).
+    #[error("membership change refused: {0}")]
+    MembershipChangeRefused(String),
 }
 
 impl Error {

@@ -26,6 +26,7 @@ pub mod remote;
 pub mod request;
 pub mod secret;
 pub mod store;
+pub mod team;
 pub mod text;
 pub mod winpass;
 

@@ -407,6 +407,25 @@ fn core_verdict(e: &kps::Error) -> Verdict {
             exit::EXISTS,
             Some("delete or rename those keypairs first, or import the bundle into another store"),
         ),
+        E::BadMemberLine(_) => v(
+            "KPS.7080",
+            exit::BAD_KEY,
+            Some(
+                "ask the member for their whole member line (kps-member-v1 NAME X25519-KEY ED25519-KEY), on one line",
+            ),
+        ),
+        E::MembershipRejected(_) => v(
+            "KPS.7081",
+            exit::STORE,
+            Some(
+                "nothing was written or sealed; someone with access to the database may have changed the member list: ask an admin, and do not re-pin until you know why",
+            ),
+        ),
+        E::MembershipChangeRefused(_) => v(
+            "KPS.7082",
+            exit::FAILURE,
+            Some("nothing was changed; 'kps team members' lists the members and their roles"),
+        ),
         E::KeypairBound { .. } => v(
             "KPS.7069",
             exit::FAILURE,
