@@ -1098,3 +1098,51 @@ fn a_server_behind_a_proxyjump_alias_in_the_users_config() {
             .contains(&c.public_line("web"))
     );
 }
+
+/// unbind --enable-password-login turns password login back on first (so
+/// no later step can lock the user out); when the unbind then fails (here:
+/// sshd also gets the key from an AuthorizedKeysCommand, so it still logs
+/// in once its line is gone), the error says password login stays on, and
+/// it does; the key's line is put back.
+#[test]
+fn unbind_that_fails_after_enabling_passwords_says_they_stay_on() {
+    let Some(c) = client() else { return };
+    let s = NsSshd::builder(Layout::Ubuntu)
+        .dropin(
+            "20-akc.conf",
+            "AuthorizedKeysCommand /bin/cat /etc/ssh/extra_keys\nAuthorizedKeysCommandUser root\n",
+        )
+        .start();
+    c.trust(&s);
+    c.create("web", &[]);
+    std::fs::write(
+        s.etc_ssh().join("extra_keys"),
+        format!("{}\n", c.public_line("web")),
+    )
+    .unwrap();
+    let run = bind_pw(&c, "web", &s, &["--disable-password-login"]);
+    let r = success(&run, &s, "root");
+    assert_eq!(r["password_login"], "disabled");
+    // The command is reported: editing authorized_keys may not be enough.
+    assert!(
+        r["warnings"].to_string().contains("AuthorizedKeysCommand"),
+        "{r}"
+    );
+    let keys_before = std::fs::read(root_keys(&s)).unwrap();
+
+    let run = c.run(&[
+        "--json",
+        "unbind",
+        "web",
+        &s.target("root"),
+        "--enable-password-login",
+    ]);
+    failure(&run, "KPS.7064");
+    let msg = results(&run)[0]["error_msg"].as_str().unwrap().to_string();
+    assert!(
+        msg.contains("password login had been turned back on"),
+        "{msg}"
+    );
+    assert!(s.password_login_works("root", ROOT_PASSWORD));
+    assert_eq!(std::fs::read(root_keys(&s)).unwrap(), keys_before);
+}

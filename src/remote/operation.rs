@@ -950,30 +950,54 @@ pub fn unbind(
         .first()
         .map(|(p, ..)| p.clone())
         .unwrap_or_else(|| server.authorized_keys_files().remove(0));
-    server.go_on()?;
-    let mut written: Vec<Installed> = Vec::new();
-    for (path, sudo, before, content) in found {
-        match server.write_authorized_keys(&path, &before, &content, sudo) {
-            Ok(now) => written.push(Installed {
-                path,
-                sudo,
-                original: before,
-                now,
-            }),
+    let removed = (|| -> Result<()> {
+        server.go_on()?;
+        let mut written: Vec<Installed> = Vec::new();
+        for (path, sudo, before, content) in found {
+            match server.write_authorized_keys(&path, &before, &content, sudo) {
+                Ok(now) => written.push(Installed {
+                    path,
+                    sudo,
+                    original: before,
+                    now,
+                }),
+                Err(e) => return Err(server.undo_all(written, e)),
+            }
+        }
+        match server.prove_login(ssh, key) {
+            Ok(false) => {}
+            Ok(true) if key.agent.is_none() => {}
+            Ok(true) => {
+                let e = server.fail(
+                    Failure::ProofFailed,
+                    format!("keypair '{}' still logs in after its lines were removed (sshd finds it elsewhere: AuthorizedKeysCommand or another file); put back as it was", key.name),
+                );
+                return Err(server.undo_all(written, e));
+            }
             Err(e) => return Err(server.undo_all(written, e)),
         }
-    }
-    match server.prove_login(ssh, key) {
-        Ok(false) => {}
-        Ok(true) if key.agent.is_none() => {}
-        Ok(true) => {
-            let e = server.fail(
-                Failure::ProofFailed,
-                format!("keypair '{}' still logs in after its lines were removed (sshd finds it elsewhere: AuthorizedKeysCommand or another file); put back as it was", key.name),
-            );
-            return Err(server.undo_all(written, e));
-        }
-        Err(e) => return Err(server.undo_all(written, e)),
+        Ok(())
+    })();
+    if let Err(e) = removed {
+        // The password change, done first so that no step can lock the
+        // user out, is not taken back: it is what they asked for.
+        return Err(match (password_login, e) {
+            (
+                PasswordLogin::Enabled,
+                Error::Remote {
+                    kind,
+                    host,
+                    message,
+                },
+            ) => Error::Remote {
+                kind,
+                host,
+                message: format!(
+                    "{message}; password login had been turned back on before this, and stays on"
+                ),
+            },
+            (_, e) => e,
+        });
     }
     Ok(server.finish(first, password_login))
 }
