@@ -7,12 +7,12 @@ use crate::cli::{BindArgs, LoginArgs, ReplaceArgs, ServerArgs, UnbindArgs};
 use crate::report::CliError;
 use kps::agent::oneshot::OneShot;
 use kps::agent::server::{self, HeldKey};
-use kps::keypair::{Encryption, Keypair};
+use kps::keypair::Keypair;
 use kps::remote::operation::{self, Outcome, ServedKey};
 use kps::remote::ssh::{HostKeys, Login, Ssh};
 use kps::remote::target::Target;
 use kps::secret::Passphrase;
-use kps::store::{Binding, KdfParams, Openers, PasswordLogin, Store};
+use kps::store::{Binding, KdfParams, PasswordLogin, Store};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -243,40 +243,29 @@ fn load(ctx: &Context, store: &Store, names: &[String]) -> anyhow::Result<Vec<Lo
             return Err(server::unservable(&k.name, &k.algorithm).into());
         }
     }
-    let is_kms = |k: &Keypair| matches!(k.encryption, Encryption::Kms { .. });
-    let identity = match keypairs.iter().any(|k| !is_kms(k)) {
-        true => Some(ctx.unlock(store)?),
-        false => None,
-    };
-    let kms = match keypairs.iter().any(is_kms) {
-        true => Some(ctx.open_kms(Some(store))?),
-        false => None,
-    };
-    let openers = Openers {
-        identity: identity.as_ref(),
-        kms: kms.as_ref(),
-    };
-    let mut loaded = Vec::new();
-    for k in keypairs {
-        let private = store.private_key(&k.name, openers)?;
-        let mut public_key = private.public_key().clone();
-        // The comment is checked when stored; escaped again for the line
-        // all the same: a server file gets no control character from kps.
-        let comment = public_key.comment().to_string();
-        public_key.set_comment(kps::text::escape(&comment).as_ref());
-        let line = public_key.to_openssh()?;
-        let agent = match server::servable_algorithm(&k.algorithm) {
-            true => Some(OneShot::start(HeldKey::new(k.name.clone(), private)?)?),
-            false => None,
-        };
-        loaded.push(Loaded {
-            name: k.name,
-            public_key,
-            line,
-            agent,
-        });
-    }
-    Ok(loaded)
+    super::with_openers_for(ctx, store, &keypairs, |openers| {
+        let mut loaded = Vec::new();
+        for k in &keypairs {
+            let private = store.private_key(&k.name, openers)?;
+            let mut public_key = private.public_key().clone();
+            // The comment is checked when stored; escaped again for the line
+            // all the same: a server file gets no control character from kps.
+            let comment = public_key.comment().to_string();
+            public_key.set_comment(kps::text::escape(&comment).as_ref());
+            let line = public_key.to_openssh()?;
+            let agent = match server::servable_algorithm(&k.algorithm) {
+                true => Some(OneShot::start(HeldKey::new(k.name.clone(), private)?)?),
+                false => None,
+            };
+            loaded.push(Loaded {
+                name: k.name.clone(),
+                public_key,
+                line,
+                agent,
+            });
+        }
+        Ok(loaded)
+    })
 }
 
 fn login_with(args: &LoginArgs, keypair_index: usize) -> anyhow::Result<LoginWith> {

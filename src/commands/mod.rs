@@ -402,6 +402,30 @@ pub fn with_openers<T>(
     }
 }
 
+/// Run `f` with what opens every one of `keypairs`: the store unlocked
+/// once if any is sealed to it, the token logged in once if any is under
+/// the KMS.
+pub fn with_openers_for<T>(
+    ctx: &Context,
+    store: &Store,
+    keypairs: &[Keypair],
+    f: impl FnOnce(Openers<'_>) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let is_kms = |k: &Keypair| matches!(k.encryption, Encryption::Kms { .. });
+    let identity = match keypairs.iter().any(|k| !is_kms(k)) {
+        true => Some(ctx.unlock(store)?),
+        false => None,
+    };
+    let kms = match keypairs.iter().any(is_kms) {
+        true => Some(ctx.open_kms(Some(store))?),
+        false => None,
+    };
+    f(Openers {
+        identity: identity.as_ref(),
+        kms: kms.as_ref(),
+    })
+}
+
 /// Refuse an existing output file before any passphrase or PIN is asked
 /// for; [`deliver`] checks again, atomically, when it writes.
 /// Anything but a regular file (a link, device, fifo) is refused even with

@@ -6,8 +6,8 @@ use crate::cli::SshAddArgs;
 use kps::agent::client::AgentClient;
 use kps::agent::proto::Constraint;
 use kps::agent::server;
-use kps::keypair::{Encryption, Keypair};
-use kps::store::{Openers, Store};
+use kps::keypair::Keypair;
+use kps::store::Store;
 use kps::text::escape;
 use serde_json::json;
 
@@ -96,35 +96,22 @@ fn add_all(
     keypairs: &[Keypair],
     constraints: &[Constraint],
 ) -> anyhow::Result<()> {
-    let is_kms = |k: &Keypair| matches!(k.encryption, Encryption::Kms { .. });
-    let identity = if keypairs.iter().any(|k| !is_kms(k)) {
-        Some(ctx.unlock(store)?)
-    } else {
-        None
-    };
-    let kms = if keypairs.iter().any(is_kms) {
-        Some(ctx.open_kms(Some(store))?)
-    } else {
-        None
-    };
-    let openers = Openers {
-        identity: identity.as_ref(),
-        kms: kms.as_ref(),
-    };
-    for (i, k) in keypairs.iter().enumerate() {
-        // ssh-key zeroizes the private key when it is dropped, at the end
-        // of each turn; the message that carries it is zeroized in add().
-        let key = store.private_key(&k.name, openers)?;
-        if let Err(e) = agent.add(&key, &k.name, constraints) {
-            for earlier in &keypairs[..i] {
-                if let Ok(public) = public_key(earlier) {
-                    let _ = agent.remove(public.key_data(), &earlier.name);
+    super::with_openers_for(ctx, store, keypairs, |openers| {
+        for (i, k) in keypairs.iter().enumerate() {
+            // ssh-key zeroizes the private key when it is dropped, at the end
+            // of each turn; the message that carries it is zeroized in add().
+            let key = store.private_key(&k.name, openers)?;
+            if let Err(e) = agent.add(&key, &k.name, constraints) {
+                for earlier in &keypairs[..i] {
+                    if let Ok(public) = public_key(earlier) {
+                        let _ = agent.remove(public.key_data(), &earlier.name);
+                    }
                 }
+                return Err(e.into());
             }
-            return Err(e.into());
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 fn public_key(k: &Keypair) -> kps::Result<ssh_key::PublicKey> {
