@@ -131,6 +131,38 @@ fn create_temp(
     )
 }
 
+/// A directory only this process uses, removed with what is in it when
+/// dropped (`mkdtemp`): 0700, under a fresh random name `PREFIX.XXXX` in
+/// `base` (mkdir fails if the name exists, whoever made it: nothing planted
+/// is ever used). Backups and restores build their files in one; `kps bind`
+/// keeps a session's control socket, log and known_hosts file in one.
+pub(crate) struct PrivateDir(PathBuf);
+
+impl PrivateDir {
+    pub(crate) fn new(base: &Path, prefix: &str) -> std::io::Result<PrivateDir> {
+        use std::os::unix::fs::DirBuilderExt;
+        let (path, ()) = create_fresh(
+            base,
+            |random| format!("{prefix}.{random}").into(),
+            |path| fs::DirBuilder::new().mode(0o700).create(path),
+        )?;
+        let dir = PrivateDir(path);
+        // The mode asked of mkdir is cut by the umask; never wider.
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700))?;
+        Ok(dir)
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for PrivateDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Make something under a fresh random name in `dir`: `name` turns 12
 /// random hex digits into the name, `create` makes it and must fail with
 /// AlreadyExists if the name is taken (O_EXCL, mkdir), so that nothing

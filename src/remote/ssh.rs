@@ -13,6 +13,7 @@ use super::askpass::{self, AskpassServer};
 use super::script::{self, Answer};
 use super::target::Target;
 use crate::agent::oneshot::SECRET_VARIABLES;
+use crate::outfile::PrivateDir;
 use crate::secret::Passphrase;
 use crate::{Error, Result};
 use std::ffi::OsString;
@@ -207,13 +208,7 @@ impl Ssh {
         agent: &Path,
         key: &ssh_key::PublicKey,
     ) -> Result<bool> {
-        let dir = PrivateDir::new().map_err(|e| {
-            remote(
-                Failure::Connect,
-                target,
-                format!("cannot make a private directory: {e}"),
-            )
-        })?;
+        let dir = private_dir(target)?;
         let public = dir.path().join("key.pub");
         let line = key
             .to_openssh()
@@ -321,13 +316,7 @@ impl Session {
     /// says; a password is only ever sent to a host whose key was verified.
     pub fn open(ssh: &Ssh, target: &Target, login: Login<'_>) -> Result<Session> {
         let resolved = ssh.resolve(target)?;
-        let dir = PrivateDir::new().map_err(|e| {
-            remote(
-                Failure::Connect,
-                target,
-                format!("cannot make a private directory: {e}"),
-            )
-        })?;
+        let dir = private_dir(target)?;
         let control = dir.path().join("master");
         let mut cmd = ssh.command();
         cmd.args([
@@ -598,33 +587,6 @@ fn option(key: &str, path: &Path) -> OsString {
     option
 }
 
-/// A fresh 0700 directory for one session's control socket, log and
-/// known_hosts file; removed with everything in it when dropped.
-struct PrivateDir(PathBuf);
-
-impl PrivateDir {
-    fn new() -> std::io::Result<PrivateDir> {
-        use std::os::unix::fs::DirBuilderExt;
-        let base = crate::agent::socket::runtime_dir();
-        let (path, ()) = crate::outfile::create_fresh(
-            &base,
-            |random| format!("kps-ssh.{random}").into(),
-            |dir| std::fs::DirBuilder::new().mode(0o700).create(dir),
-        )?;
-        Ok(PrivateDir(path))
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for PrivateDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// `ssh-keyscan` the server and keep the key whose fingerprint is `fp`, in
 /// a known_hosts file of this operation's own.
 fn scan_host_key(
@@ -687,6 +649,17 @@ fn host_known(ssh: &Ssh, r: &Resolved) -> bool {
                 .stderr(Stdio::null())
                 .status()
                 .is_ok_and(|s| s.success())
+    })
+}
+
+/// A private directory for a session or a proof (see [`PrivateDir`]).
+fn private_dir(target: &Target) -> Result<PrivateDir> {
+    PrivateDir::new(&crate::agent::socket::runtime_dir(), "kps-ssh").map_err(|e| {
+        remote(
+            Failure::Connect,
+            target,
+            format!("cannot make a private directory: {e}"),
+        )
     })
 }
 

@@ -6,7 +6,7 @@ use super::{DB_FILE, Store, backend};
 use crate::perms::{check_private_dir, check_store_files, create_private_file, make_private_dir};
 use crate::{Error, Result};
 use std::fs;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 impl Store {
@@ -128,8 +128,8 @@ impl Store {
             path: target.to_path_buf(),
             source,
         };
-        let work = PrivateDir::beside(target).map_err(out_err)?;
-        let tmp = work.path.join("backup.db");
+        let work = private_dir_beside(target).map_err(out_err)?;
+        let tmp = work.path().join("backup.db");
         fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -158,29 +158,8 @@ pub struct NewStore {
     dir: Option<PathBuf>,
 }
 
-/// A directory only this process uses, removed with what is in it when
-/// dropped (`mkdtemp`): 0700, under a random name beside the target.
-pub(super) struct PrivateDir {
-    pub(super) path: PathBuf,
-}
-
-impl PrivateDir {
-    pub(super) fn beside(target: &Path) -> std::io::Result<PrivateDir> {
-        // mkdir fails if the name exists, whoever made it: nothing planted
-        // is ever used.
-        let (path, ()) = crate::outfile::create_fresh(
-            &crate::outfile::parent_of(target),
-            |random| format!(".kps-backup.{random}").into(),
-            |path| fs::DirBuilder::new().mode(0o700).create(path),
-        )?;
-        let dir = PrivateDir { path };
-        fs::set_permissions(&dir.path, fs::Permissions::from_mode(0o700))?;
-        Ok(dir)
-    }
-}
-
-impl Drop for PrivateDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
-    }
+/// A directory only this process uses, beside `target` (see
+/// [`crate::outfile::PrivateDir`]).
+pub(super) fn private_dir_beside(target: &Path) -> std::io::Result<crate::outfile::PrivateDir> {
+    crate::outfile::PrivateDir::new(&crate::outfile::parent_of(target), ".kps-backup")
 }

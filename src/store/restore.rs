@@ -17,8 +17,9 @@
 //! the backup, which is what copying the file over `kps.db` by hand would
 //! do).
 
-use super::files::PrivateDir;
+use super::files::private_dir_beside;
 use super::{Openers, RowKey, Store};
+use crate::outfile::PrivateDir;
 use crate::secret::Passphrase;
 use crate::{Error, Result};
 use std::fs;
@@ -66,11 +67,11 @@ impl Backup {
                 )));
             }
         }
-        let dir = PrivateDir::beside(store_db).map_err(|source| Error::StoreIo {
+        let dir = private_dir_beside(store_db).map_err(|source| Error::StoreIo {
             path: store_db.to_path_buf(),
             source,
         })?;
-        let copy = dir.path.join("restore.db");
+        let copy = dir.path().join("restore.db");
         copy_regular_file(file, &copy)?;
         let store = Store::open_scratch(&copy).map_err(|e| about(e, file, &copy))?;
         let check = store
