@@ -262,29 +262,16 @@ fn ssh_keygen_signs_through_the_agent_and_verifies() {
 /// `ssh -o IdentityAgent=SOCK` offering just the key of `pub_file`.
 fn ssh_login(sshd: &Sshd, socket: &Path, pub_file: &Path, extra: &[&str]) -> (bool, String) {
     let mut ssh = Command::new("ssh");
-    ssh.args([
-        "-F",
-        "/dev/null",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "LogLevel=ERROR",
-        "-o",
-        "IdentitiesOnly=yes",
-        "-o",
-    ])
-    .arg(format!("IdentityAgent={}", socket.display()))
-    .arg("-o")
-    .arg(format!("IdentityFile={}", pub_file.display()))
-    .args(extra)
-    .args(["-p", &sshd.port.to_string()])
-    .arg(format!("{}@127.0.0.1", user()))
-    .args(["echo", "ok"])
-    .env_remove("SSH_AUTH_SOCK");
+    ssh.args(THROWAWAY_SSH_OPTIONS)
+        .args(["-o", "IdentitiesOnly=yes", "-o"])
+        .arg(format!("IdentityAgent={}", socket.display()))
+        .arg("-o")
+        .arg(format!("IdentityFile={}", pub_file.display()))
+        .args(extra)
+        .args(["-p", &sshd.port.to_string()])
+        .arg(format!("{}@127.0.0.1", user()))
+        .args(["echo", "ok"])
+        .env_remove("SSH_AUTH_SOCK");
     let (ok, stdout, stderr) = run_with_timeout(ssh);
     (ok && stdout.trim() == "ok", stderr)
 }

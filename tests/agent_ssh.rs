@@ -17,26 +17,15 @@ fn public_line(kps: &Kps, name: &str) -> String {
         .stdout()
 }
 
-/// The ssh options every login here needs: no user config, no prompt, the
-/// throwaway host key accepted and not remembered.
+/// The ssh options every login here needs (the throwaway server's), its
+/// port and the destination.
 fn ssh_opts(sshd: &Sshd) -> Vec<String> {
-    [
-        "-F",
-        "/dev/null",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "LogLevel=ERROR",
-        "-p",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain([sshd.port.to_string(), format!("{}@127.0.0.1", user())])
-    .collect()
+    THROWAWAY_SSH_OPTIONS
+        .iter()
+        .map(|s| s.to_string())
+        .chain(["-p".to_string(), sshd.port.to_string()])
+        .chain([format!("{}@127.0.0.1", user())])
+        .collect()
 }
 
 /// Runtime and temp dirs of the test's own, so that what kps leaves there

@@ -255,26 +255,11 @@ fn plink_and_ssh_log_in_with_kps_keys() {
         let key = kps.path(&format!("{name}.openssh"));
         kps.run(&["export", name, "-o", key.to_str().unwrap()]).ok();
         let mut ssh = Command::new("ssh");
-        ssh.args([
-            "-F",
-            "/dev/null",
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "LogLevel=ERROR",
-            "-p",
-            &port,
-            "-i",
-        ])
-        .arg(&key)
-        .arg(format!("{user}@127.0.0.1"))
-        .args(["echo", "ok"]);
+        ssh.args(THROWAWAY_SSH_OPTIONS)
+            .args(["-o", "IdentitiesOnly=yes", "-p", &port, "-i"])
+            .arg(&key)
+            .arg(format!("{user}@127.0.0.1"))
+            .args(["echo", "ok"]);
         let (ok, stdout, stderr) = run_with_timeout(ssh);
         assert!(
             ok && stdout.trim() == "ok",

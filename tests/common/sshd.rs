@@ -131,6 +131,21 @@ impl Sshd {
     }
 }
 
+/// What every ssh run against a throwaway [`Sshd`] needs: no user config,
+/// no prompt, its host key accepted and not remembered, only errors said.
+pub const THROWAWAY_SSH_OPTIONS: &[&str] = &[
+    "-F",
+    "/dev/null",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    "LogLevel=ERROR",
+];
+
 pub fn user() -> String {
     String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout)
         .unwrap()
