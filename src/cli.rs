@@ -30,6 +30,11 @@ pub struct Cli {
     #[arg(short = 'q', long, global = true)]
     pub quiet: bool,
 
+    /// Your own local store, whose identity you are known by in a team store
+    /// [default: the default store]
+    #[arg(long, global = true, value_name = "DIR", env = "KPS_IDENTITY_STORE")]
+    pub identity_store: Option<PathBuf>,
+
     /// Read the store passphrase from FILE (one trailing newline is ignored)
     #[arg(
         long,
@@ -77,11 +82,16 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ("Back up and restore", &["backup", "restore"]),
     ("Use keys without files", &["agent"]),
     ("Servers", &["bind", "unbind", "replace", "bindings"]),
+    ("Share with a team", &["team"]),
 ];
 
 /// Man page sections clap cannot express, kept next to the definition.
 pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("KPS_STORE", "Store directory, when --store is not given."),
+    (
+        "KPS_IDENTITY_STORE",
+        "Your own local store (its identity is who you are in a team store), when --identity-store is not given.",
+    ),
     (
         "KPS_PASSPHRASE_FILE",
         "File holding the store passphrase, when --passphrase-file is not given.",
@@ -253,6 +263,10 @@ pub enum Command {
     /// The KMS (a PKCS#11 token) behind encryption type kms
     #[command(subcommand)]
     Kms(KmsCommand),
+
+    /// A team store: members, invitations, the audit log
+    #[command(subcommand)]
+    Team(TeamCommand),
 
     /// Delete a keypair
     #[command(
@@ -1099,4 +1113,80 @@ pub fn error_without_env(err: clap::Error, mut cmd: clap::Command) -> clap::Erro
         Err(again) if again.kind() == err.kind() => again,
         _ => err,
     }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TeamCommand {
+    /// Make a new, empty store a team store, with you as its first admin
+    ///
+    /// You are known in the team by NAME and by the identity of your own
+    /// local store (--identity-store, by default the default store), whose
+    /// passphrase opens the team's keys for you. The team store never holds
+    /// anything that opens a key.
+    #[command(after_help = "Examples:\n  \
+                            KPS_STORE=postgres://kps@db.example/kps kps team init alice\n  \
+                            kps --store /srv/shared/kps team init alice")]
+    Init {
+        /// Your name in the team (letters, digits, '_' and '-', at most 64)
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+
+    /// Print your member line for an admin; with --invitation, join the team
+    ///
+    /// Without --invitation: prints the line an admin gives to 'kps team
+    /// invite' (public: your name and two public keys). With the
+    /// invitation the admin sends back, checks the team's member list from
+    /// the admin who invited you and pins it on this machine.
+    #[command(after_help = "Examples:\n  \
+                            kps team join bob\n  \
+                            kps team join bob --invitation 'kps-team-invite-v1 ...'")]
+    Join {
+        /// Your name in the team
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// The invitation line from 'kps team invite' ('-' reads it from standard input)
+        #[arg(long, value_name = "LINE")]
+        invitation: Option<String>,
+    },
+
+    /// Add a member (admins): seals every key to them in one transaction
+    #[command(
+        after_help = "Prints the invitation line the new member gives to 'kps team join'.\n\n\
+                            Examples:\n  \
+                            kps team invite 'kps-member-v1 bob AAAA... BBBB...'\n  \
+                            kps team invite - --admin < bob.member"
+    )]
+    Invite {
+        /// The member line 'kps team join NAME' printed ('-' reads it from standard input)
+        #[arg(value_name = "LINE")]
+        line: String,
+        /// Make them an admin (they may change the member list)
+        #[arg(long)]
+        admin: bool,
+    },
+
+    /// Remove a member (admins): every key gets a fresh data key sealed to the others
+    #[command(
+        after_help = "A removed member may have kept what they opened before: \
+                            replace those keypairs (kps replace OLD NEW HOST...) and delete the old ones.\n\n\
+                            Examples:\n  kps team remove bob"
+    )]
+    Remove {
+        /// The member's name
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+
+    /// List the team's members, as the admins signed the list
+    #[command(after_help = "Examples:\n  kps team members\n  kps team members --json")]
+    Members,
+
+    /// The audit log: who did what to which keypair, each entry's signature checked
+    #[command(after_help = "Examples:\n  kps team log\n  kps team log --keypair web01 --json")]
+    Log {
+        /// Only entries about this keypair
+        #[arg(long, value_name = "NAME")]
+        keypair: Option<String>,
+    },
 }

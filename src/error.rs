@@ -328,6 +328,38 @@ pub enum Error {
     /// (no admin left, a name or key twice, a member that is not there).
     #[error("membership change refused: {0}")]
     MembershipChangeRefused(String),
+
+    /// A team store (a PostgreSQL store, or any store with a member list)
+    /// that has no member list yet.
+    #[error("the team store {store} has not been set up")]
+    TeamNotSetUp { store: String },
+
+    /// A team store whose team this machine has not joined (no pin for it
+    /// with this identity).
+    #[error("this machine has not joined team {team} of {store} with the identity of {identity}")]
+    TeamNotJoined {
+        team: String,
+        store: String,
+        identity: String,
+    },
+
+    /// This identity is not in the team's verified member list (removed,
+    /// or never added).
+    #[error("the identity of {identity} is not a member of team {team} (epoch {epoch})")]
+    NotATeamMember {
+        team: String,
+        epoch: u64,
+        identity: String,
+    },
+
+    /// A command that only a personal store has (its passphrase, its
+    /// identity, its file).
+    #[error("{what} is not for a team store")]
+    NotForTeamStore { what: String, hint: String },
+
+    /// A command that only a team store has.
+    #[error("{store} is not a team store")]
+    NotATeamStore { store: String },
 }
 
 impl Error {

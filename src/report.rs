@@ -426,6 +426,33 @@ fn core_verdict(e: &kps::Error) -> Verdict {
             exit::FAILURE,
             Some("nothing was changed; 'kps team members' lists the members and their roles"),
         ),
+        E::TeamNotSetUp { .. } => v(
+            "KPS.7083",
+            exit::STORE,
+            Some("an admin sets it up once with 'kps --store URL team init NAME'"),
+        ),
+        E::TeamNotJoined { .. } => v(
+            "KPS.7084",
+            exit::LOCKED,
+            Some(
+                "send an admin the line 'kps team join NAME' prints; run the 'kps team join NAME --invitation ...' line they send back",
+            ),
+        ),
+        E::NotATeamMember { .. } => v(
+            "KPS.7085",
+            exit::LOCKED,
+            Some(
+                "nothing was read or written; 'kps team members' lists the members; ask an admin (or give --identity-store the store you joined with)",
+            ),
+        ),
+        E::NotForTeamStore { hint, .. } => v("KPS.7086", exit::FAILURE, Some(hint.as_str())),
+        E::NotATeamStore { .. } => v(
+            "KPS.7087",
+            exit::FAILURE,
+            Some(
+                "give --store the team store (a postgres:// URL, or a store made with 'kps team init')",
+            ),
+        ),
         E::KeypairBound { .. } => v(
             "KPS.7069",
             exit::FAILURE,

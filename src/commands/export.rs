@@ -62,6 +62,7 @@ pub fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
         // unlocked for a passphrase that is then refused.
         let key_pass = key_passphrase(&args)?;
         let key = private_key_of(ctx, &store, &keypair)?;
+        store.record_read(kps::team::Action::Export, &keypair.name)?;
         match &key_pass {
             Some(pass) => export::private_pem_encrypted(&key, format, pass)?,
             None => export::private_pem(&key, format)?,

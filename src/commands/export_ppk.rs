@@ -77,6 +77,7 @@ pub fn run(ctx: &Context, args: ExportPpkArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| PathBuf::from(format!("{}.ppk", keypair.name)));
     refuse_existing(&path, args.force)?;
     let key = private_key_of(ctx, &store, &keypair)?;
+    store.record_read(kps::team::Action::ExportPpk, &keypair.name)?;
     let comment = match &args.comment {
         Some(c) => c.clone(),
         None if !keypair.comment().is_empty() => keypair.comment().to_string(),

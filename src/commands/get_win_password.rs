@@ -114,6 +114,7 @@ pub fn run(ctx: &Context, args: GetWinPasswordArgs) -> anyhow::Result<()> {
         let data = password_data(&args, false)?;
         let ciphertext = kps::winpass::ciphertext(&data)?;
         let key = private_key_of(ctx, &store, &keypair)?;
+        store.record_read(kps::team::Action::GetWinPassword, &keypair.name)?;
         (name, (key, ciphertext))
     };
     let (key, ciphertext) = key;

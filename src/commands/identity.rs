@@ -9,6 +9,7 @@ use serde_json::json;
 
 pub fn run(ctx: &Context) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
+    store.refuse_team("kps identity")?;
     if !store.is_initialised()? {
         return Err(kps::Error::NotInitialised.into());
     }

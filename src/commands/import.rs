@@ -380,6 +380,7 @@ fn store_all(
 ) -> anyhow::Result<()> {
     let kdf = kdf_params(&args.kdf, Default::default())?;
     ctx.with_new_or_existing_store(|store| {
+        store.audit_inserts_as(kps::team::Action::Import);
         let keep = sort(Some(store), batch, args.skip_existing, outcome)?;
         // Nothing left to write: no passphrase or PIN is asked for.
         if !keep.is_empty() {

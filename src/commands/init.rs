@@ -8,6 +8,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> anyhow::Result<()> {
         if store.is_initialised()? {
             return Err(kps::Error::AlreadyInitialised.into());
         }
+        store.refuse_team("kps init")?;
         let passphrase = ctx.passphrases.new_store()?;
         store.initialise(&passphrase, kdf)?;
         if ctx.json {

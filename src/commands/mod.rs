@@ -23,6 +23,7 @@ mod set_encryption;
 mod show;
 mod ssh;
 mod ssh_add;
+mod team;
 mod verify;
 
 use crate::cli::{Cli, Command, EncryptionType, KdfArgs, KmsKeyArgs};
@@ -43,6 +44,9 @@ pub struct Context {
     pub quiet: bool,
     pub passphrases: Sources,
     pub pin_file: Option<PathBuf>,
+    /// `--identity-store`: the user's own local store, who they are in a
+    /// team store (by default the default store).
+    pub identity_store: Option<PathBuf>,
 }
 
 impl Context {
@@ -58,7 +62,32 @@ impl Context {
     /// The store, which must exist (KPS.7032 if not): only `init`,
     /// `create` and `import` make one ([`Context::with_new_or_existing_store`]).
     pub fn open_store(&self) -> anyhow::Result<Store> {
-        Ok(Store::open_required(&self.store_dir)?)
+        let mut store = Store::open_required(&self.store_dir)?;
+        self.join_team(&mut store)?;
+        Ok(store)
+    }
+
+    /// A team store is used as one of its members: the member list checked
+    /// against this machine's pin, this user found in it.
+    fn join_team(&self, store: &mut Store) -> anyhow::Result<()> {
+        if store.is_team()? {
+            store.join_as(&self.identity_dir()?)?;
+        }
+        Ok(())
+    }
+
+    /// The user's own local store (`--identity-store`, else the default).
+    pub fn identity_dir(&self) -> anyhow::Result<PathBuf> {
+        match &self.identity_store {
+            Some(dir) => Ok(dir.clone()),
+            None => kps::store::default_dir().ok_or_else(|| {
+                CliError::usage(
+                    "cannot find a home directory for your own store",
+                    "give --identity-store DIR or set KPS_IDENTITY_STORE",
+                )
+                .into()
+            }),
+        }
     }
 
     /// Run `f` on the store, making it first if there is none. A store made
@@ -71,7 +100,10 @@ impl Context {
         &self,
         f: impl FnOnce(&Store) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
-        let (store, made) = Store::open_or_create(&self.store_dir)?;
+        let (mut store, made) = Store::open_or_create(&self.store_dir)?;
+        if made.is_none() {
+            self.join_team(&mut store)?;
+        }
         let had_passphrase = store.is_initialised()?;
         match f(&store) {
             Ok(()) => {
@@ -252,6 +284,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             file: cli.passphrase_file,
         },
         pin_file: cli.pin_file,
+        identity_store: cli.identity_store,
     };
     match cli.command {
         Command::Init(args) => init::run(&ctx, args),
@@ -267,6 +300,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::GetWinPassword(args) => get_win_password::run(&ctx, args),
         Command::SetEncryption(args) => set_encryption::run(&ctx, args),
         Command::Kms(command) => kms::run(&ctx, command),
+        Command::Team(command) => team::run(&ctx, command),
         Command::Delete(args) => delete::run(&ctx, args),
         Command::Passwd(args) => passwd::run(&ctx, args),
         Command::Verify(args) => verify::run(&ctx, args),

@@ -5,6 +5,7 @@ use crate::passphrase;
 
 pub fn run(ctx: &Context, args: PasswdArgs) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
+    store.refuse_team("kps passwd")?;
     let wrapped = store
         .wrapped_identity()?
         .ok_or(kps::Error::NotInitialised)?;

@@ -14,6 +14,7 @@ pub fn run(ctx: &Context, args: RestoreArgs) -> anyhow::Result<()> {
 }
 
 fn restore(ctx: &Context, args: &RestoreArgs, store: &Store) -> anyhow::Result<()> {
+    store.refuse_team("kps restore")?;
     // The copy is opened and checked before the passphrase is asked for.
     let backup = Backup::open(&args.file, store.db_path())?;
     let verified = ctx.passphrases.open_with(|p| backup.verify(p))?;

@@ -807,7 +807,7 @@ mod tests {
         assert_eq!(version(&copy), 4);
         let store = Store::open_scratch(&copy).unwrap();
         assert_eq!(version(&copy), crate::store::schema::CURRENT_VERSION);
-        assert_eq!(crate::store::schema::CURRENT_VERSION, 5);
+        assert_eq!(crate::store::schema::CURRENT_VERSION, 6);
         let identity = store.unlock(&pass()).unwrap();
         let key = identity.row_key();
         for name in ["web", "pub"] {

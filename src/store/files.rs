@@ -109,6 +109,7 @@ impl Store {
             db_path,
             trust: Default::default(),
             pinned_here,
+            team: None,
         };
         store.migrate()?;
         Ok(store)

@@ -22,6 +22,8 @@ mod pin;
 mod restore;
 mod rowmac;
 mod seal;
+mod team;
+mod team_seal;
 
 pub use bindings::{Binding, PasswordLogin};
 pub use files::NewStore;
@@ -29,6 +31,7 @@ pub use identity::{Identity, KdfParams, Unwrapped, WrappedIdentity};
 pub use lifecycle::Details;
 pub use restore::{Backup, Restored, Verified};
 pub use rowmac::RowKey;
+pub use team::{INVITATION_TAG, LogEntry, MemberInfo, invitation, parse_invitation};
 
 use backend::sqlite_schema as schema;
 
@@ -55,8 +58,11 @@ pub struct Store {
     trust: RefCell<Trust>,
     /// Whether this store has a pin on this machine: false for the private
     /// copy of a backup that `restore` checks, which must not leave a pin
-    /// for its temporary path behind.
+    /// for its temporary path behind, and for a team store (team.rs), whose
+    /// trust is the member list pinned per team.
     pinned_here: bool,
+    /// A team store opened as one of its members ([`Store::join_as`]).
+    team: Option<team::TeamState>,
 }
 
 /// The row key this command may check rows with: the unlocked identity's,
@@ -204,6 +210,16 @@ impl Store {
         unlock: impl FnOnce(&Store) -> std::result::Result<Identity, E>,
         new: impl FnOnce() -> std::result::Result<Passphrase, E>,
     ) -> std::result::Result<WriteKeys, E> {
+        if self.team.is_some() {
+            // A member writes as themselves: their signing key from their
+            // identity store (its pin, or an unlock of it), the verified
+            // member list to seal to.
+            let signer = self.team_signer(unlock)?;
+            return Ok(WriteKeys {
+                identity: None,
+                row_key: self.team_row_key(signer),
+            });
+        }
         match self.wrapped_identity()? {
             Some(w) => {
                 if let Some(pin) = self.pin()? {
@@ -273,6 +289,7 @@ impl Store {
     /// checkpointed into `kps.db` at once (the one row every sealed key
     /// needs is in the database file itself) and pinned.
     fn insert_identity(&self, w: &WrappedIdentity, identity: &Identity) -> Result<bool> {
+        self.refuse_team("a store passphrase")?;
         let now = now_rfc3339();
         let key = identity.row_key();
         let tx = self.backend.begin_write()?;
@@ -355,6 +372,9 @@ impl Store {
     /// authenticated) has its rows endorsed and its wrapping moved to
     /// version 2 in one transaction, once.
     pub fn unlock(&self, passphrase: &Passphrase) -> Result<Identity> {
+        if let Some(identity) = self.unlock_team_member(passphrase)? {
+            return Ok(identity);
+        }
         let wrapped = self.wrapped_identity()?.ok_or(Error::NotInitialised)?;
         let Unwrapped { identity, upgrade } = match wrapped.unwrap_with(passphrase) {
             Ok(u) => u,
@@ -410,6 +430,7 @@ impl Store {
         new: &Passphrase,
         kdf: KdfParams,
     ) -> Result<()> {
+        self.refuse_team("a store passphrase")?;
         kdf.validate()?;
         let w = identity.wrap(new, kdf)?;
         if !self.replace_identity(&w, &w.public_key)? {
@@ -432,6 +453,7 @@ impl Store {
     /// new identity pinned. A row that fails its checks stops it with
     /// nothing changed.
     pub fn rekey(&self, old: &Identity, new: &Passphrase, kdf: KdfParams) -> Result<()> {
+        self.refuse_team("a store passphrase")?;
         kdf.validate()?;
         let identity = Identity::generate();
         let w = identity.wrap(new, kdf)?;
@@ -543,9 +565,13 @@ impl Store {
             return Err(failures);
         }
         let tx = self.backend.begin_write().map_err(one)?;
+        let action = self.insert_action();
         for (i, (record, envelope)) in prepared.iter().enumerate() {
             let mac = sealers.row_key.map(|k| k.tag(record));
-            if let Err(e) = self.insert_row(&tx, record, envelope.as_deref(), mac.as_deref()) {
+            if let Err(e) = self
+                .insert_row(&tx, record, envelope.as_deref(), mac.as_deref())
+                .and_then(|()| self.append_audit(action, &record.name))
+            {
                 failures.push((i, e));
             }
         }
@@ -600,15 +626,16 @@ impl Store {
         keypair.encryption = new_encryption;
         keypair.update_time = now_rfc3339();
         let mac = sealers.row_key.map(|k| k.tag(&keypair));
-        let n = self
-            .backend
-            .set_keypair_encryption(&keypair, &envelope, mac.as_deref(), &old)?;
+        let tx = self.backend.begin_write()?;
+        let n = tx.set_keypair_encryption(&keypair, &envelope, mac.as_deref(), &old)?;
         if n != 1 {
             return Err(Error::SaveFailed {
                 name: name.to_string(),
                 detail: "another process changed it meanwhile; try again".into(),
             });
         }
+        self.append_audit(crate::team::Action::SetEncryption, name)?;
+        tx.commit()?;
         self.backend.checkpoint();
         Ok(keypair)
     }
@@ -793,6 +820,16 @@ impl Store {
                     _ => integrity("the sealed private key does not open (damaged or moved)"),
                 })?
             }
+            (Encryption::Default, Some(&team_seal::ENVELOPE_VERSION)) => {
+                let member = self.team().map(|t| t.me.as_str()).ok_or_else(|| {
+                    integrity("sealed to a team's members, in a store that is not a team store")
+                })?;
+                let identity = openers
+                    .identity
+                    .ok_or_else(|| Error::Kms("internal: the store was not unlocked".into()))?;
+                team_seal::open(member, &identity.secret, name, &blob, envelope)
+                    .map_err(|e| integrity(team::team_seal_error(&e)))?
+            }
             (Encryption::Kms { key_name, key_id }, Some(&kms_seal::ENVELOPE_VERSION)) => {
                 let kms = openers.kms.ok_or(Error::KmsNotConfigured)?;
                 // The id is what the row was sealed under; the name is a fallback
@@ -839,13 +876,15 @@ impl Store {
 
     /// Remove keypair `name`.
     pub fn delete(&self, name: &str) -> Result<()> {
-        let n = self.backend.delete_keypair(name)?;
+        let tx = self.backend.begin_write()?;
+        let n = tx.delete_keypair(name)?;
         if n == 0 {
-            Err(Error::NotFound(name.to_string()))
-        } else {
-            self.backend.checkpoint();
-            Ok(())
+            return Err(Error::NotFound(name.to_string()));
         }
+        self.append_audit(crate::team::Action::Delete, name)?;
+        tx.commit()?;
+        self.backend.checkpoint();
+        Ok(())
     }
 
     /// Settle how far a row read from the store can be trusted. With a row
@@ -981,6 +1020,10 @@ impl Sealers<'_> {
         let blob = public_blob(key.public_key())?;
         match encryption {
             Encryption::Default => {
+                if let Some(recipients) = self.row_key.and_then(RowKey::team_recipients) {
+                    let envelope = team_seal::seal(&recipients, name, &blob, &plaintext)?;
+                    return Ok((envelope, Encryption::Default));
+                }
                 let identity = self.identity.ok_or(Error::NotInitialised)?;
                 let envelope = seal::seal(&identity.sealing_key()?, name, &blob, &plaintext)
                     .map_err(|_| Error::EncryptFailed("HPKE seal failed".into()))?;

@@ -127,7 +127,11 @@ pub(crate) fn save(db_path: &Path, pin: &Pin) -> Result<()> {
     let text = Zeroizing::new(format!(
         "{HEADER}\n# store: {shown:?}\nidentity {}\nrow-key {}\n",
         crate::hex::encode(&pin.identity),
-        crate::hex::encode(pin.row_key.as_bytes())
+        crate::hex::encode(
+            pin.row_key
+                .as_bytes()
+                .ok_or_else(|| Error::invalid("internal: a team store has no store pin"))?
+        )
     ));
     crate::outfile::write_atomic(&path, text.as_bytes(), 0o600, true).map_err(|e| match e {
         Error::OutputIo { path, source } => Error::StoreIo { path, source },
@@ -148,7 +152,7 @@ mod tests {
         );
         let pin = parse(&text).unwrap();
         assert_eq!(pin.identity, vec![0xab; 32]);
-        assert_eq!(pin.row_key.as_bytes(), &[0xcd; 32]);
+        assert_eq!(pin.row_key.as_bytes(), Some(&[0xcd; 32]));
         for bad in [
             text.replace(HEADER, "kps store pin v2"),
             text.replace("identity ab", "identity zz"),

@@ -148,6 +148,7 @@ impl Store {
     /// `force`. The store's pin on this machine becomes the backup's
     /// identity, which the backup's passphrase opened.
     pub fn restore(&self, backup: Backup, verified: Verified, force: bool) -> Result<Restored> {
+        self.refuse_team("kps restore")?;
         let Verified {
             keypairs,
             private_keys_opened,

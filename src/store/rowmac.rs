@@ -9,29 +9,69 @@
 //! rows without it.
 
 use crate::keypair::Keypair;
+use crate::team::{Member, MemberSigningKey};
+use ed25519_dalek::Signature;
 use hmac::{KeyInit, Mac};
+use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use zeroize::Zeroizing;
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
 /// The row-authentication key. Not a key that opens anything: whoever has
 /// it can forge rows, not read private keys.
+///
+/// In a personal store it is the HMAC key above. In a team store (issue 18)
+/// there is no key every member shares: a row's tag is the Ed25519
+/// signature of the member who wrote it over the same bytes the HMAC would
+/// take, with the member's name in front, and it verifies only under the
+/// key of a member of the verified member list ([`TeamRows`]).
 #[derive(Clone)]
-pub struct RowKey(Zeroizing<[u8; 32]>);
+pub struct RowKey(Kind);
+
+#[derive(Clone)]
+enum Kind {
+    Mac(Zeroizing<[u8; 32]>),
+    Team(Arc<TeamRows>),
+}
+
+/// How rows of a team store are signed and checked: the members of the
+/// newest verified membership statement and, when this command writes, the
+/// member it writes as. The same list is who new private keys are sealed
+/// to (store/team_seal.rs): a row key of a team store is its verified trust.
+pub(crate) struct TeamRows {
+    pub members: BTreeMap<String, Member>,
+    pub signer: Option<(String, Arc<MemberSigningKey>)>,
+}
 
 impl fmt::Debug for RowKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RowKey(<redacted>)")
+        match &self.0 {
+            Kind::Mac(_) => f.write_str("RowKey(<redacted>)"),
+            Kind::Team(t) => write!(
+                f,
+                "RowKey(team, {} members, signer {:?})",
+                t.members.len(),
+                t.signer.as_ref().map(|(n, _)| n)
+            ),
+        }
     }
 }
 
 impl PartialEq for RowKey {
     fn eq(&self, other: &Self) -> bool {
         // Compared only to decide whether a pin needs rewriting.
-        self.0[..] == other.0[..]
+        match (&self.0, &other.0) {
+            (Kind::Mac(a), Kind::Mac(b)) => a[..] == b[..],
+            _ => false,
+        }
     }
 }
+
+/// The first byte of a team row's tag: not an HMAC (which has none), so a
+/// tag says which kind it is.
+const TEAM_TAG: u8 = 0xED;
 
 const KEY_LABEL: &[u8] = b"kps row key v1";
 const ROW_LABEL: &[u8] = b"kps keypair row v1\0";
@@ -46,39 +86,101 @@ impl RowKey {
         mac.update(KEY_LABEL);
         let mut key = Zeroizing::new([0u8; 32]);
         key.copy_from_slice(&mac.finalize().into_bytes());
-        RowKey(key)
+        RowKey(Kind::Mac(key))
     }
 
     pub(crate) fn from_bytes(bytes: [u8; 32]) -> RowKey {
-        RowKey(Zeroizing::new(bytes))
+        RowKey(Kind::Mac(Zeroizing::new(bytes)))
     }
 
-    pub(crate) fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
+    /// A team store's rows: checked against `rows.members`, signed as
+    /// `rows.signer` when there is one.
+    pub(crate) fn team(rows: TeamRows) -> RowKey {
+        RowKey(Kind::Team(Arc::new(rows)))
     }
 
-    fn hmac(&self, keypair: &Keypair) -> HmacSha256 {
-        let bits = keypair.bits.to_be_bytes();
-        self.hmac_over(ROW_LABEL, &fields(keypair, &bits))
+    /// The HMAC key; `None` for a team store's.
+    pub(crate) fn as_bytes(&self) -> Option<&[u8; 32]> {
+        match &self.0 {
+            Kind::Mac(key) => Some(key),
+            Kind::Team(_) => None,
+        }
     }
 
-    /// HMAC over `label` and `fields`, each length-prefixed, and absent
-    /// (NULL) told apart from empty: no two rows encode to the same bytes.
-    fn hmac_over(&self, label: &[u8], fields: &[Option<&[u8]>]) -> HmacSha256 {
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.0[..])
-            .expect("HMAC takes keys of any length");
-        mac.update(label);
+    /// `label` and `fields`, each length-prefixed, and absent (NULL) told
+    /// apart from empty: no two rows encode to the same bytes.
+    fn message(label: &[u8], fields: &[Option<&[u8]>]) -> Vec<u8> {
+        let mut out = label.to_vec();
         for field in fields {
             match field {
-                None => mac.update(&[0]),
+                None => out.push(0),
                 Some(bytes) => {
-                    mac.update(&[1]);
-                    mac.update(&(bytes.len() as u64).to_be_bytes());
-                    mac.update(bytes);
+                    out.push(1);
+                    out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
+                    out.extend_from_slice(bytes);
                 }
             }
         }
+        out
+    }
+
+    fn mac(key: &[u8; 32], message: &[u8]) -> HmacSha256 {
+        let mut mac =
+            <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
+        mac.update(message);
         mac
+    }
+
+    /// The tag over `label` and `fields`: the HMAC; for a team store the
+    /// signer's name and signature (an empty tag, which never verifies, if
+    /// this key cannot sign: the store gives writers a signer).
+    fn tag_over(&self, label: &[u8], fields: &[Option<&[u8]>]) -> Vec<u8> {
+        let message = Self::message(label, fields);
+        match &self.0 {
+            Kind::Mac(key) => Self::mac(key, &message).finalize().into_bytes().to_vec(),
+            Kind::Team(team) => match &team.signer {
+                Some((name, key)) => {
+                    let mut tag = vec![TEAM_TAG, name.len() as u8];
+                    tag.extend_from_slice(name.as_bytes());
+                    tag.extend_from_slice(&key.sign(&message));
+                    tag
+                }
+                None => Vec::new(),
+            },
+        }
+    }
+
+    /// Does `tag` authenticate `label` and `fields`? The HMAC is compared
+    /// in constant time; a team tag must name a member of the verified
+    /// list and carry that member's signature (strict verification).
+    fn verifies_over(&self, label: &[u8], fields: &[Option<&[u8]>], tag: &[u8]) -> bool {
+        let message = Self::message(label, fields);
+        match &self.0 {
+            Kind::Mac(key) => Self::mac(key, &message).verify_slice(tag).is_ok(),
+            Kind::Team(team) => {
+                let Some((signer, signature)) = split_team_tag(tag) else {
+                    return false;
+                };
+                team.members
+                    .get(signer)
+                    .and_then(|m| crate::team::member::verifying_key(&m.ed25519))
+                    .is_some_and(|k| k.verify_strict(&message, &signature).is_ok())
+            }
+        }
+    }
+
+    /// Who new private keys are sealed to: for a team store, every member
+    /// of the verified list (name, X25519 key); `None` for a personal store.
+    pub(crate) fn team_recipients(&self) -> Option<Vec<super::team_seal::Recipient>> {
+        match &self.0 {
+            Kind::Mac(_) => None,
+            Kind::Team(team) => Some(
+                team.members
+                    .values()
+                    .map(|m| (m.name.clone(), m.x25519))
+                    .collect(),
+            ),
+        }
     }
 
     /// The MAC of a binding row (bindings.rs): over every column, the
@@ -86,28 +188,40 @@ impl RowKey {
     /// SHA-256 fingerprint of its public key, so that the record cannot be
     /// moved to another keypair by renumbering keypair rows.
     pub(crate) fn binding_tag(&self, fields: &[Option<&[u8]>]) -> Vec<u8> {
-        self.hmac_over(BINDING_LABEL, fields)
-            .finalize()
-            .into_bytes()
-            .to_vec()
+        self.tag_over(BINDING_LABEL, fields)
     }
 
-    /// Does `tag` authenticate this binding row? (Constant-time comparison.)
+    /// Does `tag` authenticate this binding row?
     pub(crate) fn binding_verifies(&self, fields: &[Option<&[u8]>], tag: &[u8]) -> bool {
-        self.hmac_over(BINDING_LABEL, fields)
-            .verify_slice(tag)
-            .is_ok()
+        self.verifies_over(BINDING_LABEL, fields, tag)
     }
 
     /// The MAC of a keypair row as it is stored.
     pub(crate) fn tag(&self, keypair: &Keypair) -> Vec<u8> {
-        self.hmac(keypair).finalize().into_bytes().to_vec()
+        let bits = keypair.bits.to_be_bytes();
+        self.tag_over(ROW_LABEL, &fields(keypair, &bits))
     }
 
-    /// Does `tag` authenticate this row? (Constant-time comparison.)
+    /// Does `tag` authenticate this row?
     pub(crate) fn verifies(&self, keypair: &Keypair, tag: &[u8]) -> bool {
-        self.hmac(keypair).verify_slice(tag).is_ok()
+        let bits = keypair.bits.to_be_bytes();
+        self.verifies_over(ROW_LABEL, &fields(keypair, &bits), tag)
     }
+}
+
+/// `TEAM_TAG || u8 name length || name || 64-byte signature`, nothing more.
+fn split_team_tag(tag: &[u8]) -> Option<(&str, Signature)> {
+    let (&kind, rest) = tag.split_first()?;
+    let (&len, rest) = rest.split_first()?;
+    if kind != TEAM_TAG || rest.len() != usize::from(len) + 64 {
+        return None;
+    }
+    let (name, signature) = rest.split_at(usize::from(len));
+    let signature: [u8; 64] = signature.try_into().ok()?;
+    Some((
+        std::str::from_utf8(name).ok()?,
+        Signature::from_bytes(&signature),
+    ))
 }
 
 /// Every column of a row that kps shows or acts on, in a fixed order

@@ -55,11 +55,24 @@ pub(crate) fn seal(
     public_blob: &[u8],
     plaintext: &[u8],
 ) -> Result<Vec<u8>, SealError> {
+    seal_with(INFO, recipient, name, public_blob, plaintext)
+}
+
+/// [`seal`] under another HPKE `info`: what a team store seals its data
+/// keys with (store/team_seal.rs), so that a sealed data key is never taken
+/// for a sealed private key, nor the other way round.
+pub(crate) fn seal_with(
+    info: &[u8],
+    recipient: &KemPublicKey,
+    name: &str,
+    public_blob: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, SealError> {
     let aad = associated_data(name, public_blob);
     let (encapped, ciphertext) = hpke::single_shot_seal::<ChaCha20Poly1305, HkdfSha256, Kem>(
         &OpModeS::Base,
         recipient,
-        INFO,
+        info,
         plaintext,
         &aad,
     )
@@ -77,6 +90,17 @@ pub(crate) fn seal(
 }
 
 pub(crate) fn open(
+    identity: &KemPrivateKey,
+    name: &str,
+    public_blob: &[u8],
+    envelope: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, SealError> {
+    open_with(INFO, identity, name, public_blob, envelope)
+}
+
+/// [`open`] under another HPKE `info` ([`seal_with`]).
+pub(crate) fn open_with(
+    info: &[u8],
     identity: &KemPrivateKey,
     name: &str,
     public_blob: &[u8],
@@ -100,7 +124,7 @@ pub(crate) fn open(
         &OpModeR::Base,
         identity,
         &encapped,
-        INFO,
+        info,
         ciphertext,
         &aad,
     )

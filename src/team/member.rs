@@ -2,7 +2,7 @@
 //! key), the line a member hands to an admin, and the member's own signing
 //! key, derived from the local store identity so that no new secret is kept.
 
-use crate::store::Identity;
+use crate::store::{Identity, RowKey};
 use crate::{Error, Result};
 use base64ct::{Base64, Base64Unpadded, Encoding};
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
@@ -14,9 +14,8 @@ use zeroize::Zeroizing;
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
-/// The label of the signing key's derivation: its own, so the signing key
-/// and the row key (rowmac.rs, "kps row key v1") are independent PRF outputs
-/// of the same identity secret.
+/// The label of the signing key's derivation from the row key: its own, so
+/// the signing key and the row key are different keys.
 const SIGNING_KEY_LABEL: &[u8] = b"kps member signing key v1";
 /// The first word of a member line; a later format gets a new word.
 pub const LINE_TAG: &str = "kps-member-v1";
@@ -177,9 +176,10 @@ fn check_keys(x25519: &[u8; 32], ed25519: &[u8; 32]) -> std::result::Result<(), 
     Ok(())
 }
 
-/// The member's Ed25519 signing key: the seed is HMAC-SHA-256(identity
-/// secret, "kps member signing key v1"), as the row key is derived
-/// (rowmac.rs). Zeroized on drop (ed25519-dalek's `zeroize` feature);
+/// The member's Ed25519 signing key: the seed is HMAC-SHA-256(row key,
+/// "kps member signing key v1"), where the row key is HMAC-SHA-256(identity
+/// secret, "kps row key v1") (rowmac.rs): a PRF chain from the identity
+/// secret that a pinned local store can follow without its passphrase. Zeroized on drop (ed25519-dalek's `zeroize` feature);
 /// Debug shows the public key only.
 pub struct MemberSigningKey(SigningKey);
 
@@ -195,12 +195,20 @@ impl fmt::Debug for MemberSigningKey {
 
 impl MemberSigningKey {
     pub fn derive(identity: &Identity) -> MemberSigningKey {
-        let secret = Zeroizing::new(identity.secret.to_bytes());
-        Self::derive_from(&secret)
+        Self::from_row_key(&identity.row_key())
+            .expect("a local store identity's row key is an HMAC key")
     }
 
-    fn derive_from(identity_secret: &[u8]) -> MemberSigningKey {
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(identity_secret)
+    /// From the local store's row key (what its pin keeps), so that a
+    /// member writes to a team store without their passphrase once their
+    /// local store is pinned, as they write to it. `None` for a team
+    /// store's row key, which is no HMAC key.
+    pub(crate) fn from_row_key(row_key: &RowKey) -> Option<MemberSigningKey> {
+        row_key.as_bytes().map(|k| Self::derive_from(&k[..]))
+    }
+
+    fn derive_from(row_key: &[u8]) -> MemberSigningKey {
+        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(row_key)
             .expect("HMAC takes keys of any length");
         mac.update(SIGNING_KEY_LABEL);
         let mut seed = Zeroizing::new([0u8; 32]);
@@ -241,7 +249,7 @@ pub(crate) mod tests {
             MemberSigningKey::derive(&Identity::generate()).public()
         );
         // Not the row key: each label gives its own key.
-        assert_ne!(&a.0.to_bytes(), id.row_key().as_bytes());
+        assert_ne!(Some(&a.0.to_bytes()), id.row_key().as_bytes());
         let m = Member::of("alice", &id).unwrap();
         assert_eq!(m.ed25519, a.public());
         assert_eq!(&m.x25519[..], &id.public.to_bytes()[..]);
@@ -252,11 +260,16 @@ pub(crate) mod tests {
     #[test]
     fn signing_key_derivation_is_the_documented_one() {
         let secret = [7u8; 32];
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&secret).unwrap();
+        let mut row = <HmacSha256 as KeyInit>::new_from_slice(&secret).unwrap();
+        row.update(b"kps row key v1");
+        let row_key: [u8; 32] = row.finalize().into_bytes().into();
+        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&row_key).unwrap();
         mac.update(b"kps member signing key v1");
         let seed: [u8; 32] = mac.finalize().into_bytes().into();
         assert_eq!(
-            MemberSigningKey::derive_from(&secret).public(),
+            MemberSigningKey::from_row_key(&RowKey::derive(&secret))
+                .unwrap()
+                .public(),
             SigningKey::from_bytes(&seed).verifying_key().to_bytes()
         );
     }

@@ -5,6 +5,7 @@ pub mod hsm;
 pub mod nssshd;
 pub mod pg;
 pub mod sshd;
+pub mod team;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};

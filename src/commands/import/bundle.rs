@@ -92,6 +92,7 @@ pub fn run(ctx: &Context, args: &ImportArgs, path: &Path) -> anyhow::Result<()> 
             None => {
                 let mut stored = Vec::new();
                 ctx.with_new_or_existing_store(|store| {
+                    store.audit_inserts_as(kps::team::Action::Import);
                     stored = store_in(ctx, store, &items, &times, kdf)?;
                     Ok(())
                 })?;

@@ -94,6 +94,31 @@ pub(crate) struct BindingRow {
     pub mac: Option<Vec<u8>>,
 }
 
+/// A membership statement as stored (src/team/membership.rs): nothing
+/// checked, lengths included.
+#[derive(Clone, Debug)]
+pub(crate) struct MembershipRow {
+    pub epoch: i64,
+    pub statement: Vec<u8>,
+    pub signer: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+/// An audit entry as stored (src/team/audit.rs): nothing checked.
+#[derive(Clone, Debug)]
+pub(crate) struct AuditRow {
+    /// Its place in the log (assigned by the database on insert).
+    pub id: i64,
+    pub team_id: Vec<u8>,
+    pub prev: Option<Vec<u8>>,
+    pub at_micros: i64,
+    pub epoch: i64,
+    pub member: String,
+    pub action: String,
+    pub target: String,
+    pub signature: Vec<u8>,
+}
+
 /// Which binding rows to read.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum BindingFilter<'a> {
@@ -237,6 +262,16 @@ impl Backend {
         fn upsert_binding(&self, keypair_id: i64, b: &Binding, mac: Option<&[u8]>) -> Result<()>;
         fn delete_binding(&self, keypair: &str, host: &str, port: u16, user: &str) -> Result<usize>;
         fn set_binding_mac(&self, id: i64, mac: &[u8]) -> Result<()>;
+
+        // A team store's statements (by epoch) and audit log (in order).
+        fn membership_chain(&self) -> Result<Vec<MembershipRow>>;
+        /// An epoch already taken is [`Error::AlreadyExists`].
+        fn insert_membership(&self, row: &MembershipRow) -> Result<()>;
+        /// Inside a write: wait for other writers of the team's chains.
+        fn lock_team(&self) -> Result<()>;
+        fn audit_entries(&self) -> Result<Vec<AuditRow>>;
+        fn last_audit_entry(&self) -> Result<Option<AuditRow>>;
+        fn insert_audit(&self, row: &AuditRow) -> Result<()>;
 
         // After writes. SQLite: WAL checkpoints (see sqlite.rs), so that
         // removed sealed data does not linger in `kps.db-wal`.

@@ -8,7 +8,7 @@
 //! the online backup, and `restore`'s integrity check and ATTACH.
 
 use super::sqlite_schema as schema;
-use super::{BindingFilter, BindingRow, IdentityRow, KeypairRow};
+use super::{AuditRow, BindingFilter, BindingRow, IdentityRow, KeypairRow, MembershipRow};
 use crate::keypair::Keypair;
 use crate::store::{Binding, WrappedIdentity};
 use crate::{Error, Result};
@@ -693,6 +693,111 @@ impl Sqlite {
                 "INSERT INTO settings (key, value) VALUES (?1, ?2)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [key, value],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    // A team store's membership statements and audit log.
+
+    pub(crate) fn membership_chain(&self) -> Result<Vec<MembershipRow>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT epoch, statement, signer, signature FROM team_membership ORDER BY epoch",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(MembershipRow {
+                    epoch: r.get(0)?,
+                    statement: r.get(1)?,
+                    signer: r.get(2)?,
+                    signature: r.get(3)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// A statement at an epoch already taken is [`Error::AlreadyExists`].
+    pub(crate) fn insert_membership(&self, row: &MembershipRow) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO team_membership (epoch, statement, signer, signature)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![row.epoch, row.statement, row.signer, row.signature],
+            )
+            .map(|_| ())
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == ErrorCode::ConstraintViolation =>
+                {
+                    Error::AlreadyExists(format!("membership epoch {}", row.epoch))
+                }
+                e => self.err(e),
+            })
+    }
+
+    /// Serialise appends to the audit chain: nothing to do here, where a
+    /// write transaction already holds the database's one write lock.
+    pub(crate) fn lock_team(&self) -> Result<()> {
+        Ok(())
+    }
+
+    pub(crate) fn audit_entries(&self) -> Result<Vec<AuditRow>> {
+        self.audit_query(
+            "SELECT id, team_id, prev, at_micros, epoch, member, action, target, signature
+             FROM team_audit ORDER BY id",
+        )
+    }
+
+    pub(crate) fn last_audit_entry(&self) -> Result<Option<AuditRow>> {
+        Ok(self
+            .audit_query(
+                "SELECT id, team_id, prev, at_micros, epoch, member, action, target, signature
+                 FROM team_audit ORDER BY id DESC LIMIT 1",
+            )?
+            .pop())
+    }
+
+    fn audit_query(&self, sql: &str) -> Result<Vec<AuditRow>> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(AuditRow {
+                    id: r.get(0)?,
+                    team_id: r.get(1)?,
+                    prev: r.get(2)?,
+                    at_micros: r.get(3)?,
+                    epoch: r.get(4)?,
+                    member: r.get(5)?,
+                    action: r.get(6)?,
+                    target: r.get(7)?,
+                    signature: r.get(8)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+
+    pub(crate) fn insert_audit(&self, row: &AuditRow) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO team_audit (team_id, prev, at_micros, epoch, member, action, target, signature)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    row.team_id,
+                    row.prev,
+                    row.at_micros,
+                    row.epoch,
+                    row.member,
+                    row.action,
+                    row.target,
+                    row.signature
+                ],
             )
             .map(|_| ())
             .map_err(|e| self.err(e))

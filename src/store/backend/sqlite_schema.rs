@@ -2,7 +2,7 @@
 //! schema version; each migration moves it up by one inside a transaction.
 
 /// Migrations in order: `MIGRATIONS[i]` takes version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 pub(crate) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -84,4 +84,28 @@ CREATE TABLE bindings (
     UNIQUE (keypair_id, host, port, user)
 );
 CREATE INDEX bindings_host ON bindings (host);
+";
+
+/// A team store's trust (issue 18; docs/store-format.md, "Team stores"):
+/// the admin-signed membership statements, kept by epoch (a reader walks
+/// them from the one it pinned), and the signed, hash-chained audit log.
+/// Empty in a personal store. Nothing in them is secret.
+const V6: &str = "
+CREATE TABLE team_membership (
+    epoch INTEGER PRIMARY KEY CHECK (epoch >= 1),
+    statement BLOB NOT NULL,
+    signer BLOB NOT NULL,
+    signature BLOB NOT NULL
+);
+CREATE TABLE team_audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    team_id BLOB NOT NULL,
+    prev BLOB,
+    at_micros INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    member TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    signature BLOB NOT NULL
+);
 ";
