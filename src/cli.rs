@@ -79,7 +79,7 @@ pub const GROUPS: &[(&str, &[&str])] = &[
         &["set-encryption", "kms", "delete", "passwd", "verify"],
     ),
     ("Change them", &["rename", "set"]),
-    ("Back up and restore", &["backup", "restore"]),
+    ("Back up and restore", &["backup", "restore", "store"]),
     ("Use keys without files", &["agent"]),
     ("Servers", &["bind", "unbind", "replace", "bindings"]),
     ("Share with a team", &["team"]),
@@ -267,6 +267,10 @@ pub enum Command {
     /// A team store: members, invitations, the audit log
     #[command(subcommand)]
     Team(TeamCommand),
+
+    /// Move keypairs between stores (personal or team, SQLite or PostgreSQL)
+    #[command(subcommand)]
+    Store(StoreCommand),
 
     /// Delete a keypair
     #[command(
@@ -1188,5 +1192,31 @@ pub enum TeamCommand {
         /// Only entries about this keypair
         #[arg(long, value_name = "NAME")]
         keypair: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StoreCommand {
+    /// Copy every keypair of one store into another, sealed for the destination
+    ///
+    /// Every private key is opened in SRC (as --store would: a personal
+    /// store with its passphrase, a team store as you, a member) and sealed
+    /// again for DST, in one transaction at DST: all of them, or none (a
+    /// name DST already has stops it). Names, comments, descriptions, user
+    /// ids, creation times and encryption types are kept. DST is made if it
+    /// is a directory that does not exist yet.
+    #[command(after_help = "Examples:\n  \
+                            kps store copy --from ~/.local/share/kps --to postgres://kps@db.example/kps\n  \
+                            kps store copy --from postgres://kps@db.example/kps --to ./kps-copy --to-passphrase-file new.pass")]
+    Copy {
+        /// The store to copy from (a directory, a backup file, or a postgres:// URL)
+        #[arg(long, value_name = "SRC")]
+        from: PathBuf,
+        /// The store to copy into
+        #[arg(long, value_name = "DST")]
+        to: PathBuf,
+        /// The passphrase of DST, when it is a personal store that differs from SRC's
+        #[arg(long, value_name = "FILE")]
+        to_passphrase_file: Option<PathBuf>,
     },
 }

@@ -31,6 +31,7 @@ on_both_backends!(
     edited_or_planted_keypair_rows_are_refused,
     the_audit_log_records_and_flags,
     every_command_works_on_a_team_store,
+    store_copy_moves_keypairs_in_and_out_whole,
 );
 
 fn team(backend: Backend) -> Option<Team> {
@@ -623,4 +624,125 @@ fn every_command_works_on_a_team_store(backend: Backend) {
         .map(|k| k["keypair"]["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["rsa", "web"]);
+}
+
+fn fingerprints(list: &Value) -> Vec<(String, String)> {
+    list["keypairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["keypair"]["name"].as_str().unwrap().to_string(),
+                k["keypair"]["fingerprint"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn store_copy_moves_keypairs_in_and_out_whole(backend: Backend) {
+    let Some(t) = team(backend) else { return };
+    let bob = t.add("bob");
+    let a = &t.admin;
+    // Alice's own store holds keypairs of every kind.
+    a.own.run(&["create", "ed"]).ok();
+    a.own
+        .run(&[
+            "create",
+            "ec",
+            "--type",
+            "ecdsa",
+            "--bits",
+            "384",
+            "--description",
+            "d",
+        ])
+        .ok();
+    std::fs::write(
+        a.own.path("pub.pub"),
+        a.own
+            .run(&["export", "ed", "--format", "public"])
+            .ok()
+            .stdout(),
+    )
+    .unwrap();
+    a.own
+        .run(&[
+            "import",
+            "pubonly",
+            "--public-key",
+            a.own.path("pub.pub").to_str().unwrap(),
+        ])
+        .ok();
+    let own: &std::path::Path = &a.own.store;
+    let personal = fingerprints(&a.own.run(&["--json", "list"]).ok().json());
+    let team_arg = t.place.arg();
+    let mut args: Vec<std::ffi::OsString> = vec!["--json".into(), "store".into(), "copy".into()];
+    args.extend([
+        "--from".into(),
+        own.as_os_str().to_owned(),
+        "--to".into(),
+        team_arg.clone(),
+    ]);
+    let copied = a.run(&args).ok().json();
+    assert_eq!(copied["copied"], 3);
+    assert_eq!(
+        fingerprints(&bob.run(&["--json", "list"]).ok().json()),
+        personal
+    );
+    // Bob opens what came from Alice's own store, the same key.
+    assert_eq!(
+        exported(&bob, "ed"),
+        a.own.run(&["export", "ed", "-o", "-"]).ok().stdout()
+    );
+    // Again: every name is taken, nothing is half-copied.
+    let run = a.run(&args).expect(4);
+    assert_eq!(run.error_json()["error_code"], "KPS.7001");
+    assert_eq!(
+        bob.run(&["--json", "list"]).ok().json()["keypairs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    // Out again, by Bob, into a new personal store of his.
+    let out_dir = bob.own.path("out");
+    let new_pass = bob.own.path("new-pass");
+    std::fs::write(&new_pass, "a new store passphrase\n").unwrap();
+    let mut back: Vec<std::ffi::OsString> = vec!["--json".into(), "store".into(), "copy".into()];
+    back.extend([
+        "--from".into(),
+        team_arg,
+        "--to".into(),
+        out_dir.clone().into(),
+        "--to-passphrase-file".into(),
+        new_pass.clone().into(),
+    ]);
+    assert_eq!(bob.run(&back).ok().json()["copied"], 3);
+    let out = common::Kps {
+        dir: tempfile::tempdir().unwrap(),
+        store: out_dir,
+        pass_file: new_pass,
+    };
+    assert_eq!(
+        fingerprints(&out.run(&["--json", "list"]).ok().json()),
+        personal
+    );
+    assert_eq!(
+        out.run(&["export", "ec", "-o", "-"]).ok().stdout(),
+        a.own.run(&["export", "ec", "-o", "-"]).ok().stdout()
+    );
+    let shown = out.run(&["--json", "show", "ec"]).ok().json();
+    assert_eq!(shown["keypair"]["description"], "d");
+    // The team's log has each key copied in, and each private key read out
+    // (Bob's export of ed above, then ed and ec by the copy).
+    let log = bob.run(&["--json", "team", "log"]).ok().json();
+    let actions: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions.iter().filter(|a| **a == "import").count(), 3);
+    assert_eq!(actions.iter().filter(|a| **a == "export").count(), 3);
 }

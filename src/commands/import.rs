@@ -3,6 +3,8 @@
 //! taken, a key already stored) and written in one transaction.
 
 mod bundle;
+
+pub(super) use bundle::store_in as store_in_created;
 mod dir;
 mod report;
 

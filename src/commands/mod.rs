@@ -23,6 +23,7 @@ mod set_encryption;
 mod show;
 mod ssh;
 mod ssh_add;
+mod store_copy;
 mod team;
 mod verify;
 
@@ -301,6 +302,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::SetEncryption(args) => set_encryption::run(&ctx, args),
         Command::Kms(command) => kms::run(&ctx, command),
         Command::Team(command) => team::run(&ctx, command),
+        Command::Store(command) => store_copy::run(&ctx, command),
         Command::Delete(args) => delete::run(&ctx, args),
         Command::Passwd(args) => passwd::run(&ctx, args),
         Command::Verify(args) => verify::run(&ctx, args),

@@ -150,7 +150,7 @@ fn refuse_clashes(store: &Store, items: &[(NewKeypair, Material<'_>)]) -> anyhow
     }
 }
 
-fn store_in(
+pub(in crate::commands) fn store_in(
     ctx: &Context,
     store: &Store,
     items: &[(NewKeypair, Material<'_>)],
