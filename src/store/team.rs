@@ -595,6 +595,17 @@ impl Store {
             store: self.store_name(),
         })?;
         self.backend.lock_team()?;
+        // Under the lock membership changes take too: the list this
+        // command verified (or, for a change, wrote) must still be the
+        // newest, so nothing is sealed to, or signed by, a list that an
+        // admin has replaced meanwhile.
+        let newest = self.backend.membership_chain()?.last().map(|r| r.epoch);
+        if newest != i64::try_from(epoch).ok() {
+            return Err(Error::SaveFailed {
+                name: format!("team {}", team.id),
+                detail: "the member list changed while this command ran; run it again".into(),
+            });
+        }
         let prev = match self.backend.last_audit_entry()? {
             None => None,
             Some(row) => Some(entry_of(&row).map_err(|why| {

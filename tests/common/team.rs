@@ -52,6 +52,30 @@ impl Place {
         }
     }
 
+    /// A team store on a PostgreSQL cluster whose TCP logins need TLS, its
+    /// URL asking for `sslmode=verify-full` with the cluster's CA.
+    pub fn postgres_tls() -> Option<Place> {
+        if !have_postgres() || !super::have_tool("openssl") {
+            return None;
+        }
+        let pg = Pg::start_tls();
+        let db = "team".to_string();
+        let url = format!(
+            "{}?sslmode=verify-full&sslrootcert={}",
+            pg.new_database(&db),
+            pg.ca_file().display()
+        );
+        Some(Place::Postgres { pg, db, url })
+    }
+
+    /// The cluster, for a PostgreSQL place.
+    pub fn pg(&self) -> &Pg {
+        match self {
+            Place::Postgres { pg, .. } => pg,
+            Place::Sqlite { .. } => panic!("not a PostgreSQL store"),
+        }
+    }
+
     /// What `--store` (or KPS_STORE) is given.
     pub fn arg(&self) -> OsString {
         match self {
@@ -221,7 +245,11 @@ impl Team {
     /// A new team on `backend` whose first admin is `alice`; `None` where
     /// the backend is not installed (see [`Place::new`]).
     pub fn new(backend: Backend) -> Option<Team> {
-        let place = Place::new(backend)?;
+        Team::at(Place::new(backend)?)
+    }
+
+    /// A new team at `place`, `alice` its first admin.
+    pub fn at(place: Place) -> Option<Team> {
         let admin = Member::new("alice", &place);
         admin.run(&["team", "init", "alice"]).ok();
         Some(Team { place, admin })
