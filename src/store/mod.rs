@@ -18,6 +18,7 @@ mod files;
 mod identity;
 mod kms_seal;
 mod lifecycle;
+pub mod location;
 mod pin;
 mod restore;
 mod rowmac;
