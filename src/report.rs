@@ -426,6 +426,18 @@ fn core_verdict(e: &kps::Error) -> Verdict {
             exit::FAILURE,
             Some("nothing was changed; 'kps team members' lists the members and their roles"),
         ),
+        E::StoreUnreachable { .. } => v(
+            "KPS.7090",
+            exit::STORE,
+            Some(
+                "nothing was written (every write is one transaction); check the connection and try again",
+            ),
+        ),
+        E::StoreConflict { .. } => v(
+            "KPS.7091",
+            exit::STORE,
+            Some("nothing was written: other kps processes kept writing the same rows; try again"),
+        ),
         E::KeypairBound { .. } => v(
             "KPS.7069",
             exit::FAILURE,

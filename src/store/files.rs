@@ -138,7 +138,7 @@ impl Store {
             .and_then(|f| f.set_permissions(fs::Permissions::from_mode(0o600)))
             .map_err(out_err)?;
         self.backend
-            .sqlite()
+            .sqlite()?
             .backup_to(&tmp)
             .map_err(|e| out_err(std::io::Error::other(e)))?;
         fs::File::open(&tmp)
