@@ -32,6 +32,8 @@
 
 #[cfg(test)]
 mod conformance;
+#[cfg(test)]
+mod pg_tests;
 // Not reached from `Store::open` yet: the team layer (issue 18) wires
 // `--store postgres://...` to it.
 #[allow(dead_code)]

@@ -131,7 +131,21 @@ fn is_unreachable_state(code: &str) -> bool {
 fn describe(e: &postgres::Error, password: Option<&str>) -> String {
     let text = match e.as_db_error() {
         Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
-        None => e.to_string(),
+        None => {
+            // tokio-postgres's own text is the kind of failure ("error
+            // performing TLS handshake"); the why is in its sources.
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                let cause_text = cause.to_string();
+                if !text.contains(&cause_text) {
+                    text.push_str(": ");
+                    text.push_str(&cause_text);
+                }
+                source = cause.source();
+            }
+            text
+        }
     };
     scrub(text, password)
 }
@@ -1021,6 +1035,21 @@ impl Postgres {
     pub(crate) fn set_binding_mac(&self, id: i64, mac: &[u8]) -> Result<()> {
         self.execute("UPDATE bindings SET mac = $1 WHERE id = $2", &[&mac, &id])
             .map(|_| ())
+    }
+
+    /// Tests: the first column of each row of `sql`, as text.
+    #[cfg(test)]
+    pub(crate) fn query_text(&self, sql: &str) -> Result<Vec<String>> {
+        let messages = self
+            .run(|c| c.simple_query(sql))?
+            .map_err(|e| self.err(e))?;
+        Ok(messages
+            .iter()
+            .filter_map(|m| match m {
+                postgres::SimpleQueryMessage::Row(r) => Some(r.get(0).unwrap_or("").to_string()),
+                _ => None,
+            })
+            .collect())
     }
 
     // No local log: the checkpoints have nothing to do.

@@ -52,7 +52,7 @@ pub(crate) fn client_config(
         (SslMode::Disable, _) => return Ok(None),
         (SslMode::Allow | SslMode::Prefer, _) => None,
         (_, RootCert::File(path)) => Some(load_roots(path)?),
-        (SslMode::Require, RootCert::Default(path)) if path.exists() => Some(load_roots(path)?),
+        (_, RootCert::Default(path)) if path.exists() => Some(load_roots(path)?),
         (SslMode::Require, _) => None,
         (_, RootCert::Default(path)) => {
             return Err(format!(
