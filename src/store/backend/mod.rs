@@ -126,7 +126,9 @@ pub(crate) enum BindingFilter<'a> {
 /// The store's rows, in one of the places they can live.
 pub(crate) enum Backend {
     Sqlite(Sqlite),
-    Postgres(Postgres),
+    // Boxed: a client, its runtime and its statement cache are four times
+    // the size of an SQLite connection.
+    Postgres(Box<Postgres>),
 }
 
 /// Which kind of backend a store is on.
@@ -318,6 +320,6 @@ impl Backend {
     /// tables.
     #[allow(dead_code)] // wired into `Store::open` by the team layer (issue 18)
     pub(crate) fn open_postgres(target: &PgTarget) -> Result<Backend> {
-        Postgres::open(target).map(Backend::Postgres)
+        Postgres::open(target).map(|db| Backend::Postgres(Box::new(db)))
     }
 }
