@@ -360,6 +360,25 @@ pub enum Error {
     /// A command that only a team store has.
     #[error("{store} is not a team store")]
     NotATeamStore { store: String },
+
+    /// A PostgreSQL store that could not be reached (refused, lost, timed
+    /// out, login or TLS verification failed), or whose server ended the
+    /// command's transaction (shut down, recovering, disk full, statement
+    /// timeout, too many connections, a read-only standby). `store` is its
+    /// display form and `detail` what PostgreSQL or the connection said:
+    /// never the password.
+    #[error(
+        "the store at {store} could not be reached, or did not finish the command's transaction: {detail}"
+    )]
+    StoreUnreachable { store: String, detail: String },
+
+    /// A PostgreSQL transaction that lost to a concurrent one (serialization
+    /// failure 40001, deadlock 40P01): retried by the store a bounded
+    /// number of times, reported when the retries ran out.
+    #[error(
+        "the store at {store} refused the command's transaction because of concurrent writes: {detail}"
+    )]
+    StoreConflict { store: String, detail: String },
 }
 
 impl Error {

@@ -453,6 +453,18 @@ fn core_verdict(e: &kps::Error) -> Verdict {
                 "give --store the team store (a postgres:// URL, or a store made with 'kps team init')",
             ),
         ),
+        E::StoreUnreachable { .. } => v(
+            "KPS.7090",
+            exit::STORE,
+            Some(
+                "nothing was written (every write is one transaction); check the connection and try again",
+            ),
+        ),
+        E::StoreConflict { .. } => v(
+            "KPS.7091",
+            exit::STORE,
+            Some("nothing was written: other kps processes kept writing the same rows; try again"),
+        ),
         E::KeypairBound { .. } => v(
             "KPS.7069",
             exit::FAILURE,

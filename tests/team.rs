@@ -15,6 +15,9 @@ macro_rules! on_both_backends {
         mod sqlite {
             $( #[test] fn $name() { super::$name(super::Backend::Sqlite) } )*
         }
+        mod postgres {
+            $( #[test] fn $name() { super::$name(super::Backend::Postgres) } )*
+        }
     };
 }
 

@@ -14,7 +14,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> anyhow::Result<()> {
         if ctx.json {
             output::print_json(&output::store_json(&ctx.store_dir, &kdf))?;
         } else {
-            ctx.status(&format!("Initialised store {}", ctx.store_dir.display()))?;
+            ctx.status(&format!("Initialised store {}", ctx.store_display()))?;
         }
         Ok(())
     })

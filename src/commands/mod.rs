@@ -77,6 +77,15 @@ impl Context {
         Ok(())
     }
 
+    /// The store as messages and JSON name it: its path, or its URL
+    /// without the password.
+    pub fn store_display(&self) -> String {
+        match kps::store::postgres_target(&self.store_dir) {
+            Ok(Some(target)) => target.to_string(),
+            _ => self.store_dir.display().to_string(),
+        }
+    }
+
     /// The user's own local store (`--identity-store`, else the default).
     pub fn identity_dir(&self) -> anyhow::Result<PathBuf> {
         match &self.identity_store {
@@ -277,6 +286,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             )
         })?,
     };
+    refuse_password_on_command_line(&store_dir)?;
     let ctx = Context {
         store_dir,
         json: cli.json,
@@ -327,6 +337,32 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Set(args) => set::run(&ctx, args),
         Command::Restore(args) => restore::run(&ctx, args),
     }
+}
+
+/// A PostgreSQL URL holding a password, given as `--store` on the command
+/// line, would show in `ps` (to every user) for as long as kps runs: it is
+/// refused, pointing at the places a password can be given unseen. The same
+/// URL in `KPS_STORE` is fine (a process's environment is its owner's).
+/// What the URL's target warns about (an ignored password file) is said
+/// here, once.
+fn refuse_password_on_command_line(store: &Path) -> anyhow::Result<()> {
+    let Some(target) = kps::store::postgres_target(store)? else {
+        return Ok(());
+    };
+    let from_env = std::env::var_os("KPS_STORE").is_some_and(|v| v == store.as_os_str());
+    if target.password_in_url() && !from_env {
+        return Err(CliError::usage(
+            format!(
+                "the --store URL for {target} holds a password, which any user could read in 'ps' while kps runs"
+            ),
+            "put the URL in KPS_STORE, or the password in PGPASSWORD or ~/.pgpass (PGPASSFILE), and leave it out of --store",
+        )
+        .into());
+    }
+    for warning in target.warnings() {
+        crate::output::warn(warning);
+    }
+    Ok(())
 }
 
 /// KDF cost from the command line, over `base` where a flag is absent.

@@ -108,8 +108,8 @@ fn copy(
             "Copied {} keypair{} from {} to {}",
             stored.len(),
             if stored.len() == 1 { "" } else { "s" },
-            kps::text::escape(&src_ctx.store_dir.display().to_string()),
-            kps::text::escape(&dst_ctx.store_dir.display().to_string()),
+            kps::text::escape(&src_ctx.store_display()),
+            kps::text::escape(&dst_ctx.store_display()),
         ))?;
     }
     Ok(())

@@ -50,7 +50,7 @@ fn my_store(ctx: &Context) -> anyhow::Result<Store> {
     let store = ctx.open_store()?;
     if !store.is_team()? {
         return Err(kps::Error::NotATeamStore {
-            store: ctx.store_dir.display().to_string(),
+            store: ctx.store_display(),
         }
         .into());
     }
@@ -90,7 +90,7 @@ fn init(ctx: &Context, name: &str) -> anyhow::Result<()> {
             "Team {} set up in {}: you are its first admin, '{}' ({}).\n\
              Members join with 'kps team join NAME' (send you the line it prints) and 'kps team invite LINE'.",
             genesis.team_id,
-            escape(&ctx.store_dir.display().to_string()),
+            escape(&ctx.store_display()),
             me.member.name,
             me.member.fingerprint()
         ))?;
@@ -124,7 +124,7 @@ fn join(ctx: &Context, name: &str, invitation: Option<&str>) -> anyhow::Result<(
     let mut store = Store::open_required(&ctx.store_dir)?;
     if !store.is_team()? {
         return Err(kps::Error::TeamNotSetUp {
-            store: ctx.store_dir.display().to_string(),
+            store: ctx.store_display(),
         }
         .into());
     }

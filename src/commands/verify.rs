@@ -16,14 +16,14 @@ pub fn run(ctx: &Context, _args: VerifyArgs) -> anyhow::Result<()> {
     })?;
     if ctx.json {
         output::print_json(&json!({
-            "store": ctx.store_dir,
+            "store": ctx.store_display(),
             "keypairs": keypairs,
             "private_keys_opened": opened,
         }))?;
     } else {
         ctx.status(&format!(
             "Store {} verified: {keypairs} keypair(s) authenticated, {opened} private key(s) opened and checked; its identity is pinned on this machine",
-            ctx.store_dir.display()
+            kps::text::escape(&ctx.store_display())
         ))?;
     }
     Ok(())

@@ -2,6 +2,7 @@
 //! (checked before SQLite opens it), and the online backup into a private
 //! directory. The SQLite side of both is in backend/sqlite.rs.
 
+use super::location::{Location, PgEnv, PgTarget};
 use super::{DB_FILE, Store, backend};
 use crate::perms::{check_private_dir, check_store_files, create_private_file, make_private_dir};
 use crate::{Error, Result};
@@ -9,9 +10,24 @@ use std::fs;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+/// The PostgreSQL database `path` names, if it is a `postgres://` URL
+/// (src/store/location.rs) rather than a path: what `--store` and
+/// `KPS_STORE` give is handed around as a path either way.
+pub fn postgres_target(path: &Path) -> Result<Option<PgTarget>> {
+    match Location::parse(path.as_os_str(), &PgEnv::from_process())? {
+        Location::Postgres(target) => Ok(Some(target)),
+        Location::Path(_) => Ok(None),
+    }
+}
+
 impl Store {
-    /// Open the store in `dir` only if it exists: nothing is created.
+    /// Open the store in `dir` only if it exists: nothing is created. A
+    /// PostgreSQL store always exists (its tables are made as needed):
+    /// whether it has been set up is the team's question (KPS.7083).
     pub fn open_existing(dir: &Path) -> Result<Option<Store>> {
+        if let Some(target) = postgres_target(dir)? {
+            return Store::open_postgres(&target).map(Some);
+        }
         if dir.is_file() || dir.join(DB_FILE).exists() {
             Store::open(dir).map(Some)
         } else {
@@ -78,6 +94,22 @@ impl Store {
         Store::open_with(path, true)
     }
 
+    /// Open the PostgreSQL store `target` (a team store: docs/store-format.md,
+    /// "Team stores"), bringing its schema up to date.
+    pub fn open_postgres(target: &PgTarget) -> Result<Store> {
+        let backend = backend::Backend::open_postgres(target)?;
+        let store = Store {
+            backend,
+            // What messages name the store by: its URL, without password.
+            db_path: PathBuf::from(target.to_string()),
+            trust: Default::default(),
+            pinned_here: false,
+            team: None,
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
     /// Open a private copy of a store file that is checked and then
     /// dropped (`restore`'s copy of the backup): nothing about it is pinned.
     pub(super) fn open_scratch(path: &Path) -> Result<Store> {
@@ -139,7 +171,7 @@ impl Store {
             .and_then(|f| f.set_permissions(fs::Permissions::from_mode(0o600)))
             .map_err(out_err)?;
         self.backend
-            .sqlite()
+            .sqlite()?
             .backup_to(&tmp)
             .map_err(|e| out_err(std::io::Error::other(e)))?;
         fs::File::open(&tmp)

@@ -18,6 +18,7 @@ mod files;
 mod identity;
 mod kms_seal;
 mod lifecycle;
+pub mod location;
 mod pin;
 mod restore;
 mod rowmac;
@@ -26,7 +27,7 @@ mod team;
 mod team_seal;
 
 pub use bindings::{Binding, PasswordLogin};
-pub use files::NewStore;
+pub use files::{NewStore, postgres_target};
 pub use identity::{Identity, KdfParams, Unwrapped, WrappedIdentity};
 pub use lifecycle::Details;
 pub use restore::{Backup, Restored, Verified};

@@ -76,7 +76,7 @@ impl Backup {
         let store = Store::open_scratch(&copy).map_err(|e| about(e, file, &copy))?;
         let check = store
             .backend
-            .sqlite()
+            .sqlite()?
             .integrity_check()
             .map_err(|e| about(e, file, &copy))?;
         if check != "ok" {
@@ -122,7 +122,7 @@ impl Backup {
         // copy's WAL into the copy.
         self.store
             .backend
-            .sqlite()
+            .sqlite()?
             .make_self_contained()
             .map_err(|e| about(e, &self.file, &self.store.db_path))?;
         Ok(Verified {
@@ -160,7 +160,7 @@ impl Store {
             .ok_or_else(|| self.corrupt("the backup's identity vanished"))?;
         let removed = self
             .backend
-            .sqlite()
+            .sqlite()?
             .replace_from_file(&backup.store.db_path, force)?;
         self.backend.checkpoint();
         self.trust.borrow_mut().unlocked = None;

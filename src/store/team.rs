@@ -310,7 +310,9 @@ pub struct MemberInfo {
 impl Store {
     /// Is this a team store (it has a member list)?
     pub fn is_team(&self) -> Result<bool> {
-        Ok(self.team.is_some() || !self.backend.membership_chain()?.is_empty())
+        Ok(self.team.is_some()
+            || self.backend.kind() == super::backend::BackendKind::Postgres
+            || !self.backend.membership_chain()?.is_empty())
     }
 
     /// Refuse what only a personal store has (a passphrase, an identity in
@@ -330,7 +332,7 @@ impl Store {
     }
 
     fn store_name(&self) -> String {
-        self.db_path.display().to_string()
+        self.backend.describe()
     }
 
     /// The member's local store: a personal store with an identity.
@@ -685,7 +687,7 @@ impl Store {
         unlock: impl FnOnce(&Store) -> std::result::Result<super::Identity, E>,
     ) -> std::result::Result<Membership, E> {
         crate::team::member::validate_name(name).map_err(Error::BadMemberLine)?;
-        if self.is_team()? {
+        if !self.backend.membership_chain()?.is_empty() {
             return Err(Error::MembershipChangeRefused(
                 "this store is already a team store".into(),
             )

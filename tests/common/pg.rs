@@ -213,7 +213,13 @@ fn template() -> &'static Path {
     static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
     TEMPLATE.get_or_init(|| {
         let server = server().as_ref().expect("have_postgres");
-        let cache = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        // CARGO_TARGET_TMPDIR is set for integration tests only; the
+        // crate's unit tests (src/store/backend/conformance.rs) use the same
+        // directory under the default target dir.
+        let cache = Path::new(
+            option_env!("CARGO_TARGET_TMPDIR")
+                .unwrap_or(concat!(env!("CARGO_MANIFEST_DIR"), "/target/tmp")),
+        );
         let path = cache.join(format!("pg-template-{}-f{TEMPLATE_FORMAT}", server.version));
         let usable = std::fs::metadata(path.join("PG_VERSION"))
             .map(|m| m.uid() == server_uid())

@@ -97,7 +97,7 @@ impl Place {
     /// columns separated by `|`.
     pub fn sql(&self, sql: &str) -> String {
         match self {
-            Place::Postgres { pg, db, .. } => pg.psql_in(db, sql),
+            Place::Postgres { pg, db, .. } => pg.psql_in(db, sql).trim_end().to_string(),
             Place::Sqlite { path, .. } => {
                 let conn = rusqlite::Connection::open(path.join("kps.db")).unwrap();
                 let mut out = Vec::new();

@@ -22,7 +22,16 @@ pub(super) fn start_background(
     secrets: Secrets,
 ) -> anyhow::Result<()> {
     let mut cmd = Command::new(std::env::current_exe()?);
-    cmd.arg("--store").arg(std::path::absolute(&ctx.store_dir)?);
+    if kps::store::postgres_target(&ctx.store_dir)?.is_some() {
+        // A URL may hold a password: through the environment, not argv.
+        cmd.env("KPS_STORE", &ctx.store_dir);
+    } else {
+        cmd.arg("--store").arg(std::path::absolute(&ctx.store_dir)?);
+    }
+    if let Some(identity) = &ctx.identity_store {
+        cmd.arg("--identity-store")
+            .arg(std::path::absolute(identity)?);
+    }
     if ctx.json {
         cmd.arg("--json");
     }

@@ -1,7 +1,9 @@
 //! Where the store's rows live: the one small row interface the store's
-//! policy and crypto (`src/store/`) are written against, and its
-//! implementation for a local SQLite file (sqlite.rs, schema in
-//! sqlite_schema.rs).
+//! policy and crypto (`src/store/`) are written against, and its two
+//! implementations: a local SQLite file (sqlite.rs, schema in
+//! sqlite_schema.rs) and a PostgreSQL database (postgres.rs, schema in
+//! postgres_schema.rs, TLS in postgres_tls.rs). conformance.rs runs one
+//! sequence of row operations on both and checks they agree.
 //!
 //! A backend only reads and writes rows and maps its errors to kps's: a
 //! name taken is [`Error::AlreadyExists`], a busy store
@@ -25,16 +27,26 @@
 //! Some of SQLite's machinery has no counterpart elsewhere and is only
 //! SQLite's: WAL checkpoints, the online backup, the integrity check and
 //! the attached-file restore. They are reached through
-//! [`Backend::sqlite`].
+//! [`Backend::sqlite`], which refuses a PostgreSQL store (whose backup is
+//! `pg_dump`'s). The checkpoint methods do nothing on PostgreSQL.
 
+#[cfg(test)]
+mod conformance;
+#[cfg(test)]
+mod pg_tests;
+mod postgres;
+pub(crate) mod postgres_schema;
+mod postgres_tls;
 mod sqlite;
 pub(crate) mod sqlite_schema;
 
+pub(crate) use postgres::Postgres;
 pub(crate) use sqlite::Sqlite;
 
 use crate::Error;
 use crate::Result;
 use crate::keypair::Keypair;
+use crate::store::location::PgTarget;
 use crate::store::{Binding, WrappedIdentity};
 use std::path::Path;
 
@@ -135,6 +147,16 @@ pub(crate) enum BindingFilter<'a> {
 /// The store's rows, in one of the places they can live.
 pub(crate) enum Backend {
     Sqlite(Sqlite),
+    // Boxed: a client, its runtime and its statement cache are four times
+    // the size of an SQLite connection.
+    Postgres(Box<Postgres>),
+}
+
+/// Which kind of backend a store is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BackendKind {
+    Sqlite,
+    Postgres,
 }
 
 /// An open write transaction ([`Backend::begin_write`]). It dereferences
@@ -146,12 +168,14 @@ pub(crate) struct WriteTx<'a> {
 
 enum WriteTxInner<'a> {
     Sqlite(sqlite::WriteTx<'a>),
+    Postgres(postgres::WriteTx<'a>),
 }
 
 impl WriteTx<'_> {
     pub(crate) fn commit(self) -> Result<()> {
         match self.inner {
             WriteTxInner::Sqlite(tx) => tx.commit(),
+            WriteTxInner::Postgres(tx) => tx.commit(),
         }
     }
 }
@@ -171,6 +195,7 @@ macro_rules! forward {
             pub(crate) fn $name(&self $(, $arg: $ty)*) -> $ret {
                 match self {
                     Backend::Sqlite(db) => db.$name($($arg),*),
+                    Backend::Postgres(db) => db.$name($($arg),*),
                 }
             }
         )*
@@ -183,6 +208,7 @@ impl Backend {
     pub(crate) fn migrate(&self, check: impl Fn(i64) -> Result<()>) -> Result<()> {
         match self {
             Backend::Sqlite(db) => db.migrate(check),
+            Backend::Postgres(db) => db.migrate(check),
         }
     }
 
@@ -191,6 +217,7 @@ impl Backend {
     pub(crate) fn begin_write(&self) -> Result<WriteTx<'_>> {
         let inner = match self {
             Backend::Sqlite(db) => WriteTxInner::Sqlite(db.begin_write()?),
+            Backend::Postgres(db) => WriteTxInner::Postgres(db.begin_write()?),
         };
         Ok(WriteTx {
             backend: self,
@@ -206,13 +233,39 @@ impl Backend {
     ) -> std::result::Result<(), E> {
         match self {
             Backend::Sqlite(db) => db.each_keypair(f),
+            Backend::Postgres(db) => db.each_keypair(f),
         }
     }
 
-    /// The SQLite file behind the store, for what only a file has.
-    pub(crate) fn sqlite(&self) -> &Sqlite {
+    /// The SQLite file behind the store, for what only a file has (backup,
+    /// restore); a PostgreSQL store is refused, pointing at `pg_dump`.
+    pub(crate) fn sqlite(&self) -> Result<&Sqlite> {
         match self {
-            Backend::Sqlite(db) => db,
+            Backend::Sqlite(db) => Ok(db),
+            Backend::Postgres(db) => Err(Error::invalid_with_hint(
+                format!(
+                    "kps backup and restore work on a store file, not on the PostgreSQL store {}",
+                    db.describe()
+                ),
+                "back the database up with pg_dump (nothing in it is secret in clear), and restore it with psql or pg_restore",
+            )),
+        }
+    }
+
+    /// Which kind of store this is.
+    pub(crate) fn kind(&self) -> BackendKind {
+        match self {
+            Backend::Sqlite(_) => BackendKind::Sqlite,
+            Backend::Postgres(_) => BackendKind::Postgres,
+        }
+    }
+
+    /// The store as messages name it: the database file's path, or the
+    /// PostgreSQL URL without its password.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Backend::Sqlite(db) => db.path().display().to_string(),
+            Backend::Postgres(db) => db.describe().to_string(),
         }
     }
 
@@ -287,4 +340,13 @@ impl Backend {
 /// Open the SQLite store file `db_path` (see [`Sqlite::open`]).
 pub(crate) fn open_sqlite(db_path: &Path, keep_wal: bool) -> Result<Backend> {
     Sqlite::open(db_path, keep_wal).map(Backend::Sqlite)
+}
+
+impl Backend {
+    /// Connect to the PostgreSQL database `target` (see
+    /// [`Postgres::open`]); [`Backend::migrate`] then makes or updates its
+    /// tables.
+    pub(crate) fn open_postgres(target: &PgTarget) -> Result<Backend> {
+        Postgres::open(target).map(|db| Backend::Postgres(Box::new(db)))
+    }
 }

@@ -110,6 +110,11 @@ impl Sqlite {
         Ok(db)
     }
 
+    /// The database file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.db_path
+    }
+
     fn err(&self, e: rusqlite::Error) -> Error {
         sql_error(&self.db_path, e)
     }
