@@ -262,3 +262,50 @@ fn the_database_password_never_shows() {
         .expect(7);
     assert_eq!(run.error_json()["error_code"], "KPS.7090");
 }
+
+/// A transaction that PostgreSQL ends for a deadlock is tried again: a
+/// superuser session holds the keypair's row and then asks for the team's
+/// lock while `kps delete` holds that lock and waits for the row. The
+/// server picks kps's transaction as the victim (its deadlock check runs
+/// first); kps runs it again and the delete goes through.
+#[test]
+fn a_deadlocked_write_is_tried_again() {
+    let Some(t) = Team::new(Backend::Postgres) else {
+        return;
+    };
+    t.admin.create("victim");
+    let team_lock = 0x5a1c_2f0e_8d3b_7a61_u64 as i64;
+    let sql = format!(
+        "SET deadlock_timeout = '20s';
+         BEGIN;
+         UPDATE keypairs SET description = description WHERE name = 'victim';
+         DO $$ BEGIN
+           FOR i IN 1..400 LOOP
+             EXIT WHEN EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
+                               AND granted AND pid <> pg_backend_pid());
+             PERFORM pg_sleep(0.05);
+           END LOOP;
+         END $$;
+         SELECT pg_advisory_xact_lock({team_lock});
+         COMMIT;"
+    );
+    let Place::Postgres { pg, db, .. } = &t.place else {
+        unreachable!()
+    };
+    std::thread::scope(|scope| {
+        let session = scope.spawn(|| pg.try_psql_in(db, &sql));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        t.admin.run(&["--json", "delete", "victim", "--yes"]).ok();
+        session
+            .join()
+            .unwrap()
+            .expect("the superuser's session commits");
+    });
+    assert!(
+        pg.log_text().contains("deadlock detected"),
+        "no deadlock happened, so nothing was retried"
+    );
+    assert!(names(&t.admin).is_empty());
+    let log = t.admin.run(&["--json", "team", "log"]).ok().json();
+    assert_eq!(log["unverified"], 0);
+}

@@ -152,7 +152,7 @@ impl Store {
     /// whose rows have no MAC).
     pub fn record_binding(&self, row_key: Option<&RowKey>, b: &Binding) -> Result<()> {
         b.check()?;
-        let tx = self.backend.begin_write()?;
+        let tx = self.begin_write()?;
         self.upsert_binding(row_key, b)?;
         tx.commit()?;
         self.backend.checkpoint_if_large();
@@ -176,7 +176,7 @@ impl Store {
         new: &Binding,
     ) -> Result<bool> {
         new.check()?;
-        let tx = self.backend.begin_write()?;
+        let tx = self.begin_write()?;
         let removed = old_keypair != new.keypair
             && self.remove_binding(old_keypair, &new.host, new.port, &new.user)?;
         self.upsert_binding(row_key, new)?;

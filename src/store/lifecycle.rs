@@ -91,7 +91,7 @@ impl Store {
         details: &Details,
         row_key: Option<&RowKey>,
     ) -> Result<Keypair> {
-        let tx = self.backend.begin_write()?;
+        let tx = self.begin_write()?;
         let mut keypair = self.get(name)?;
         if let Some(comment) = &details.comment {
             let mut public = self.public_key_of(&keypair)?;

@@ -50,6 +50,10 @@ use zeroize::Zeroizing;
 pub const DB_FILE: &str = "kps.db";
 
 const SUITE: &str = "hpke-x25519-hkdfsha256-chacha20poly1305";
+
+/// How many times a write transaction is tried when PostgreSQL keeps
+/// ending it for a conflict with another one ([`Store::retrying`]).
+const WRITE_TRIES: u32 = 5;
 const KDF: &str = "argon2id-v19";
 
 pub struct Store {
@@ -109,6 +113,38 @@ impl Store {
         Error::StoreCorrupt {
             path: self.db_path.clone(),
             detail: detail.into(),
+        }
+    }
+
+    /// Begin a write transaction. In a team store it first takes the
+    /// team's lock (a PostgreSQL advisory lock; SQLite's write lock is
+    /// already one), before any row: team writes then run one at a time
+    /// and can never deadlock over rows and the lock in opposite orders.
+    fn begin_write(&self) -> Result<backend::WriteTx<'_>> {
+        let tx = self.backend.begin_write()?;
+        if self.team.is_some() {
+            tx.lock_team()?;
+        }
+        Ok(tx)
+    }
+
+    /// Run `write` (one whole transaction) again when PostgreSQL ended it
+    /// for a serialization failure or deadlock with another transaction
+    /// (KPS.7091), at most [`WRITE_TRIES`] times in all, after a short,
+    /// growing, jittered pause; what the last try gives is the result.
+    fn retrying<T>(&self, mut write: impl FnMut() -> Result<T>) -> Result<T> {
+        let mut tries = 1;
+        loop {
+            match write() {
+                Err(Error::StoreConflict { .. }) if tries < WRITE_TRIES => {
+                    let mut jitter = [0u8; 1];
+                    let _ = getrandom::fill(&mut jitter);
+                    let pause = 20 * (1u64 << tries) + u64::from(jitter[0]) / 4;
+                    std::thread::sleep(std::time::Duration::from_millis(pause));
+                    tries += 1;
+                }
+                result => return result,
+            }
         }
     }
 
@@ -293,7 +329,7 @@ impl Store {
         self.refuse_team("a store passphrase")?;
         let now = now_rfc3339();
         let key = identity.row_key();
-        let tx = self.backend.begin_write()?;
+        let tx = self.begin_write()?;
         let row = backend::IdentityRow {
             wrapped: w.clone(),
             suite: SUITE.into(),
@@ -412,7 +448,7 @@ impl Store {
         new: &WrappedIdentity,
         key: &RowKey,
     ) -> Result<()> {
-        let tx = self.backend.begin_write()?;
+        let tx = self.begin_write()?;
         if !tx.rewrap_identity(old, new)? {
             return Err(self.corrupt("the identity changed while it was being upgraded"));
         }
@@ -464,7 +500,7 @@ impl Store {
             identity: Some(old),
             kms: None,
         };
-        let tx = self.backend.begin_write()?;
+        let tx = self.begin_write()?;
         // Each row with its MAC and its envelope.
         let mut rows = Vec::new();
         for (row, envelope) in tx.keypairs_with_envelopes()? {
@@ -565,22 +601,30 @@ impl Store {
         if !failures.is_empty() {
             return Err(failures);
         }
-        let tx = self.backend.begin_write().map_err(one)?;
         let action = self.insert_action();
-        for (i, (record, envelope)) in prepared.iter().enumerate() {
-            let mac = sealers.row_key.map(|k| k.tag(record));
-            if let Err(e) = self
-                .insert_row(&tx, record, envelope.as_deref(), mac.as_deref())
-                .and_then(|()| self.append_audit(action, &record.name))
-            {
-                failures.push((i, e));
+        // A conflict with another transaction (PostgreSQL) runs the whole
+        // transaction again; any other failure is the items'.
+        self.retrying(|| {
+            let tx = self.begin_write()?;
+            let mut failures = Vec::new();
+            for (i, (record, envelope)) in prepared.iter().enumerate() {
+                let mac = sealers.row_key.map(|k| k.tag(record));
+                match self
+                    .insert_row(&tx, record, envelope.as_deref(), mac.as_deref())
+                    .and_then(|()| self.append_audit(action, &record.name))
+                {
+                    Err(e @ Error::StoreConflict { .. }) => return Err(e),
+                    Err(e) => failures.push((i, e)),
+                    Ok(()) => {}
+                }
             }
-        }
-        if !failures.is_empty() {
-            // Dropping the transaction rolls it back.
-            return Err(failures);
-        }
-        tx.commit().map_err(one)?;
+            if !failures.is_empty() {
+                // Dropping the transaction rolls it back.
+                return Ok(Err(failures));
+            }
+            tx.commit().map(Ok)
+        })
+        .map_err(one)??;
         self.backend.checkpoint_if_large();
         Ok(prepared
             .into_iter()
@@ -627,16 +671,18 @@ impl Store {
         keypair.encryption = new_encryption;
         keypair.update_time = now_rfc3339();
         let mac = sealers.row_key.map(|k| k.tag(&keypair));
-        let tx = self.backend.begin_write()?;
-        let n = tx.set_keypair_encryption(&keypair, &envelope, mac.as_deref(), &old)?;
-        if n != 1 {
-            return Err(Error::SaveFailed {
-                name: name.to_string(),
-                detail: "another process changed it meanwhile; try again".into(),
-            });
-        }
-        self.append_audit(crate::team::Action::SetEncryption, name)?;
-        tx.commit()?;
+        self.retrying(|| {
+            let tx = self.begin_write()?;
+            let n = tx.set_keypair_encryption(&keypair, &envelope, mac.as_deref(), &old)?;
+            if n != 1 {
+                return Err(Error::SaveFailed {
+                    name: name.to_string(),
+                    detail: "another process changed it meanwhile; try again".into(),
+                });
+            }
+            self.append_audit(crate::team::Action::SetEncryption, name)?;
+            tx.commit()
+        })?;
         self.backend.checkpoint();
         Ok(keypair)
     }
@@ -654,7 +700,9 @@ impl Store {
             Err(
                 e @ (Error::AlreadyExists(_)
                 | Error::StoreBusy { .. }
-                | Error::StoreReadOnly { .. }),
+                | Error::StoreReadOnly { .. }
+                | Error::StoreUnreachable { .. }
+                | Error::StoreConflict { .. }),
             ) => Err(e),
             Err(other) => Err(Error::SaveFailed {
                 name: record.name.clone(),
@@ -877,13 +925,15 @@ impl Store {
 
     /// Remove keypair `name`.
     pub fn delete(&self, name: &str) -> Result<()> {
-        let tx = self.backend.begin_write()?;
-        let n = tx.delete_keypair(name)?;
-        if n == 0 {
-            return Err(Error::NotFound(name.to_string()));
-        }
-        self.append_audit(crate::team::Action::Delete, name)?;
-        tx.commit()?;
+        self.retrying(|| {
+            let tx = self.begin_write()?;
+            let n = tx.delete_keypair(name)?;
+            if n == 0 {
+                return Err(Error::NotFound(name.to_string()));
+            }
+            self.append_audit(crate::team::Action::Delete, name)?;
+            tx.commit()
+        })?;
         self.backend.checkpoint();
         Ok(())
     }

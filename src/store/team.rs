@@ -639,9 +639,11 @@ impl Store {
         if self.team.is_none() {
             return Ok(());
         }
-        let tx = self.backend.begin_write()?;
-        self.append_audit(action, target)?;
-        tx.commit()
+        self.retrying(|| {
+            let tx = self.begin_write()?;
+            self.append_audit(action, target)?;
+            tx.commit()
+        })
     }
 
     /// Who the owner of this personal store is in a team, under `name`:
@@ -722,7 +724,7 @@ impl Store {
             *team.signer.borrow_mut() = Some(signer.clone());
         }
         let written = (|| {
-            let tx = self.backend.begin_write()?;
+            let tx = self.begin_write()?;
             self.backend.lock_team()?;
             if !self.backend.membership_chain()?.is_empty() {
                 return Err(Error::AlreadyInitialised);
@@ -802,7 +804,7 @@ impl Store {
         };
         let next = current.next(change)?;
         let signed = next.sign(&signer)?;
-        let tx = self.backend.begin_write()?;
+        let tx = self.begin_write()?;
         self.backend.lock_team()?;
         // Under the lock: the list this change follows must still be the
         // newest one.
