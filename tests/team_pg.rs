@@ -309,3 +309,34 @@ fn a_deadlocked_write_is_tried_again() {
     let log = t.admin.run(&["--json", "team", "log"]).ok().json();
     assert_eq!(log["unverified"], 0);
 }
+
+/// `kps backup` and `kps restore` are a store file's: on PostgreSQL they
+/// point at pg_dump, and change nothing.
+#[test]
+fn backup_and_restore_point_at_pg_dump() {
+    let Some(t) = Team::new(Backend::Postgres) else {
+        return;
+    };
+    t.admin.create("kept");
+    let backup = t.admin.own.path("team-backup.db");
+    let run = t.admin.run(&["backup", backup.to_str().unwrap()]);
+    assert_ne!(run.code(), 0);
+    assert!(run.stderr().contains("pg_dump"), "{}", run.stderr());
+    assert!(!backup.exists());
+    let personal_backup = t.admin.own.path("own-backup.db");
+    t.admin
+        .own
+        .run(&["backup", personal_backup.to_str().unwrap()])
+        .ok();
+    let run = t
+        .admin
+        .run(&["--json", "restore", personal_backup.to_str().unwrap()])
+        .expect(1);
+    assert_eq!(run.error_json()["error_code"], "KPS.7086");
+    let run = t
+        .admin
+        .run(&["restore", personal_backup.to_str().unwrap()])
+        .expect(1);
+    assert!(run.stderr().contains("pg_restore"), "{}", run.stderr());
+    assert_eq!(names(&t.admin).into_iter().collect::<Vec<_>>(), ["kept"]);
+}
