@@ -34,6 +34,7 @@ pub use restore::{Backup, Restored, Verified};
 pub use rowmac::RowKey;
 pub use team::{INVITATION_TAG, LogEntry, MemberInfo, invitation, parse_invitation};
 
+#[cfg(test)]
 use backend::sqlite_schema as schema;
 
 use crate::keypair::{Encryption, Integrity, Keypair, NewKeypair};
@@ -153,11 +154,12 @@ impl Store {
     }
 
     fn check_version(&self, version: i64) -> Result<()> {
-        if version > schema::CURRENT_VERSION {
+        let supported = self.backend.current_version();
+        if version > supported {
             return Err(Error::StoreTooNew {
                 path: self.db_path.clone(),
                 found: version,
-                supported: schema::CURRENT_VERSION,
+                supported,
             });
         }
         if version < 0 {

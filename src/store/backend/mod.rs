@@ -252,6 +252,14 @@ impl Backend {
         }
     }
 
+    /// The schema version this kps writes, in this backend's numbering.
+    pub(crate) fn current_version(&self) -> i64 {
+        match self {
+            Backend::Sqlite(_) => sqlite_schema::CURRENT_VERSION,
+            Backend::Postgres(_) => postgres_schema::CURRENT_VERSION,
+        }
+    }
+
     /// Which kind of store this is.
     pub(crate) fn kind(&self) -> BackendKind {
         match self {
