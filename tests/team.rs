@@ -35,6 +35,8 @@ on_both_backends!(
     the_audit_log_records_and_flags,
     every_command_works_on_a_team_store,
     store_copy_moves_keypairs_in_and_out_whole,
+    kms_keypairs_work_for_every_member,
+    the_agent_serves_a_team_key,
 );
 
 fn team(backend: Backend) -> Option<Team> {
@@ -748,4 +750,132 @@ fn store_copy_moves_keypairs_in_and_out_whole(backend: Backend) {
         .collect();
     assert_eq!(actions.iter().filter(|a| **a == "import").count(), 3);
     assert_eq!(actions.iter().filter(|a| **a == "export").count(), 3);
+}
+
+/// Encryption type kms in a team store: a keypair moved to the token is
+/// opened by any member who can log in to it, and moved back it is sealed
+/// to every member again.
+fn kms_keypairs_work_for_every_member(backend: Backend) {
+    if !common::hsm::have_softhsm() {
+        return;
+    }
+    let Some(t) = team(backend) else { return };
+    let bob = t.add("bob");
+    let dir = tempfile::tempdir().unwrap();
+    let hsm = common::hsm::Hsm::new(dir.path());
+    let pin_file = dir.path().join("pin");
+    std::fs::write(&pin_file, format!("{}\n", common::hsm::PIN)).unwrap();
+    let token = |c: &mut std::process::Command| {
+        c.env("SOFTHSM2_CONF", &hsm.conf)
+            .env("KPS_PKCS11_PIN_FILE", &pin_file);
+    };
+    hsm.set_up_kms(&t.admin.own, token);
+    let module = common::hsm::softhsm_module().unwrap();
+    bob.own
+        .run_with(
+            &[
+                "kms",
+                "configure",
+                "--module",
+                module.to_str().unwrap(),
+                "--token",
+                common::hsm::TOKEN,
+            ],
+            token,
+        )
+        .ok();
+    t.admin.create("web");
+    let before = exported(&bob, "web");
+    let moved = t
+        .admin
+        .run_with(
+            &[
+                "--json",
+                "set-encryption",
+                "web",
+                "--encryption",
+                "kms",
+                "--kms-key-name",
+                "kps/default",
+            ],
+            token,
+        )
+        .ok()
+        .json();
+    assert_eq!(
+        moved["keypair"]["key_protection"]["encryption"]["type"],
+        "kms"
+    );
+    assert_eq!(envelope(&t.place, "web")[0], 2, "a token envelope");
+    let via_token = bob
+        .run_with(&["export", "web", "-o", "-"], token)
+        .ok()
+        .stdout();
+    assert_eq!(via_token, before);
+    bob.run_with(
+        &["--json", "set-encryption", "web", "--encryption", "default"],
+        token,
+    )
+    .ok();
+    assert_eq!(seals_of(&envelope(&t.place, "web")), ["alice", "bob"]);
+    assert_eq!(exported(&t.admin, "web"), before);
+    let log = t
+        .admin
+        .run(&["--json", "team", "log", "--keypair", "web"])
+        .ok()
+        .json();
+    let actions: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "create",
+            "export",
+            "set-encryption",
+            "export",
+            "set-encryption",
+            "export"
+        ]
+    );
+}
+
+/// `kps agent` serves a team store's key to ssh-add, opened with the
+/// member's own passphrase.
+fn the_agent_serves_a_team_key(backend: Backend) {
+    use std::io::BufRead;
+    if !common::have_tool("ssh-add") {
+        return;
+    }
+    let Some(t) = team(backend) else { return };
+    let bob = t.add("bob");
+    let fingerprint = t.admin.create("web")["keypair"]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut child = bob
+        .command()
+        .args(["--json", "agent", "-D", "web"])
+        .env("XDG_RUNTIME_DIR", bob.own.dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let doc: Value = serde_json::from_str(&line).expect("the agent's start line");
+    let out = std::process::Command::new("ssh-add")
+        .arg("-l")
+        .env("SSH_AUTH_SOCK", doc["socket"].as_str().unwrap())
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(listed.contains(&fingerprint), "{listed}");
 }
