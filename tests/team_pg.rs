@@ -340,3 +340,145 @@ fn backup_and_restore_point_at_pg_dump() {
     assert!(run.stderr().contains("pg_restore"), "{}", run.stderr());
     assert_eq!(names(&t.admin).into_iter().collect::<Vec<_>>(), ["kept"]);
 }
+
+/// A statement timeout (here: a create waiting for the team's lock, held by
+/// a superuser's session, longer than the role's statement_timeout) is
+/// KPS.7090, exit 7, saying so; nothing of the create is written.
+#[test]
+fn a_statement_timeout_is_a_clear_error_and_writes_nothing() {
+    let Some(t) = Team::new(Backend::Postgres) else {
+        return;
+    };
+    t.admin.create("before");
+    let Place::Postgres { pg, db, .. } = &t.place else {
+        unreachable!()
+    };
+    pg.psql_in(db, "ALTER ROLE kps_team SET statement_timeout = '700ms'");
+    let team_lock = 0x5a1c_2f0e_8d3b_7a61_u64 as i64;
+    std::thread::scope(|scope| {
+        let holder = scope.spawn(|| {
+            pg.try_psql_in(
+                db,
+                &format!(
+                    "BEGIN; SELECT pg_advisory_xact_lock({team_lock}); SELECT pg_sleep(3); COMMIT;"
+                ),
+            )
+        });
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let run = t.admin.run(&["--json", "create", "during"]).expect(7);
+        let err = run.error_json();
+        assert_eq!(err["error_code"], "KPS.7090");
+        assert!(
+            err["error_msg"]
+                .as_str()
+                .unwrap()
+                .contains("statement timeout"),
+            "{err}"
+        );
+        holder.join().unwrap().unwrap();
+    });
+    assert_eq!(names(&t.admin).into_iter().collect::<Vec<_>>(), ["before"]);
+    assert_eq!(
+        t.place
+            .sql("SELECT count(*) FROM team_audit WHERE target = 'during'"),
+        "0"
+    );
+}
+
+/// The keypairs table moved (by the superuser) onto a 512 KiB tmpfs, then
+/// the disk filled: the create that finds no space is KPS.7090, exit 7,
+/// saying so, and writes nothing; every keypair made before still opens,
+/// and once space is freed creates work again.
+#[test]
+fn a_full_disk_is_a_clear_error_and_writes_nothing() {
+    if !rustix::process::geteuid().is_root() {
+        assert!(
+            std::env::var("KPS_TEST_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "mounting a small tmpfs needs root"
+        );
+        eprintln!("SKIP: mounting a small tmpfs for the full disk needs root");
+        return;
+    }
+    let Some(t) = Team::new(Backend::Postgres) else {
+        return;
+    };
+    t.admin.create("before");
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = dir.path().join("tiny");
+    std::fs::create_dir(&tiny).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=512k,mode=0700", "tmpfs"])
+        .arg(&tiny)
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "mount a tmpfs");
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(&self.0)
+                .status();
+        }
+    }
+    let _unmount = Unmount(tiny.clone());
+    common::tool_ok("chown", &[&"postgres:postgres", &tiny]);
+    let Place::Postgres { pg, db, .. } = &t.place else {
+        unreachable!()
+    };
+    pg.psql_in(
+        db,
+        &format!("CREATE TABLESPACE tiny LOCATION '{}'", tiny.display()),
+    );
+    pg.psql_in(db, "ALTER TABLE keypairs SET TABLESPACE tiny");
+    pg.psql_in(
+        db,
+        "CREATE TABLE filler (b text) TABLESPACE tiny;
+         ALTER TABLE filler ALTER COLUMN b SET STORAGE EXTERNAL",
+    );
+    // Filler until the disk is full (each row 32 KiB of hex).
+    for _ in 0..64 {
+        if pg
+            .try_psql_in(
+                db,
+                "INSERT INTO filler SELECT string_agg(md5(random()::text), '') FROM generate_series(1, 1024)",
+            )
+            .is_err()
+        {
+            break;
+        }
+    }
+    let mut acknowledged = vec!["before".to_string()];
+    let mut full = None;
+    for i in 0..200 {
+        let name = format!("k{i:03}");
+        let run = t.admin.run(&["--json", "create", &name]);
+        if run.code() == 0 {
+            acknowledged.push(name);
+        } else {
+            full = Some((name, run));
+            break;
+        }
+    }
+    let (name, run) = full.expect("the disk never filled");
+    assert_eq!(run.code(), 7, "{}", run.stderr());
+    let err = run.error_json();
+    assert_eq!(err["error_code"], "KPS.7090");
+    let msg = err["error_msg"].as_str().unwrap();
+    assert!(
+        msg.contains("No space left") || msg.contains("53100"),
+        "{msg}"
+    );
+    let present = names(&t.admin);
+    assert!(!present.contains(&name));
+    for k in &acknowledged {
+        assert!(present.contains(k), "{k} is gone");
+    }
+    pg.psql_in(db, "DROP TABLE filler");
+    t.admin.create("after");
+    let verified = t.admin.run(&["--json", "verify"]).ok().json();
+    assert_eq!(verified["keypairs"], acknowledged.len() + 1);
+    // The tablespace goes before the cluster (and the tmpfs) do.
+    pg.psql_in(db, "ALTER TABLE keypairs SET TABLESPACE pg_default");
+    pg.psql_in(db, "DROP TABLESPACE tiny");
+}
