@@ -449,6 +449,19 @@ fn edited_or_planted_keypair_rows_are_refused(backend: Backend) {
         t.place.blob(&mac)
     ));
     t.admin.run(&["show", "db"]).ok();
+    // Web's sealed key (sealed to every member) moved into db's row: its
+    // data key and body are bound to web's name and public key.
+    let web = envelope(&t.place, "web");
+    t.place.sql(&format!(
+        "UPDATE keypairs SET private_key = {} WHERE name = 'db'",
+        t.place.blob(&web)
+    ));
+    let run = t
+        .admin
+        .run(&["--json", "export", "db", "-o", "-"])
+        .expect(7);
+    assert_eq!(run.error_json()["error_code"], "KPS.6011");
+    assert!(exported(&t.admin, "web").contains("PRIVATE KEY"));
 }
 
 fn the_audit_log_records_and_flags(backend: Backend) {
@@ -485,11 +498,31 @@ fn the_audit_log_records_and_flags(backend: Backend) {
         ]
     );
     assert_eq!(log["unverified"], 0);
+    assert_eq!(log["missing_head"], Value::Null);
+    // The DBA cuts the newest entry (Bob's delete): Alice's kps saw it.
+    let last = log["entries"].as_array().unwrap().last().unwrap()["id"].clone();
+    t.place
+        .sql(&format!("DELETE FROM team_audit WHERE id = {last}"));
+    let cut = t.admin.run(&["--json", "team", "log"]).ok().json();
+    assert_eq!(cut["missing_head"], last);
+    assert_eq!(cut["unverified"], 0, "what is left still verifies");
+    let run = t.admin.run(&["team", "log"]).ok();
+    assert!(
+        run.stderr().contains("removed from its end"),
+        "{}",
+        run.stderr()
+    );
+    // Bob never listed the log: nothing to compare with.
+    assert_eq!(
+        bob.run(&["--json", "team", "log"]).ok().json()["missing_head"],
+        Value::Null
+    );
+    bob.run(&["--json", "create", "again"]).ok();
     let only = bob
         .run(&["--json", "team", "log", "--keypair", "web"])
         .ok()
         .json();
-    assert_eq!(only["entries"].as_array().unwrap().len(), 4);
+    assert_eq!(only["entries"].as_array().unwrap().len(), 3);
     // The DBA rewrites who exported the key, and removes the creation.
     t.place
         .sql("UPDATE team_audit SET member = 'bob' WHERE action = 'export'");

@@ -5,7 +5,7 @@
 use super::Context;
 use crate::cli::TeamCommand;
 use crate::output;
-use kps::store::{LogEntry, Store, invitation, parse_invitation};
+use kps::store::{Store, TeamLog, invitation, parse_invitation};
 use kps::team::{Change, Member, MembershipPin, Role};
 use kps::text::escape;
 use serde_json::json;
@@ -261,7 +261,10 @@ fn time_of(micros: i64) -> String {
 
 fn log(ctx: &Context, keypair: Option<&str>) -> anyhow::Result<()> {
     let store = my_store(ctx)?;
-    let entries: Vec<LogEntry> = store.team_log(keypair)?;
+    let TeamLog {
+        entries,
+        missing_head,
+    } = store.team_log(keypair)?;
     let bad = entries.iter().filter(|e| !e.problems.is_empty()).count();
     if ctx.json {
         let list: Vec<_> = entries
@@ -279,7 +282,11 @@ fn log(ctx: &Context, keypair: Option<&str>) -> anyhow::Result<()> {
                 })
             })
             .collect();
-        output::print_json(&json!({ "entries": list, "unverified": bad }))?;
+        output::print_json(&json!({
+            "entries": list,
+            "unverified": bad,
+            "missing_head": missing_head,
+        }))?;
     } else {
         let mut text = String::new();
         for e in &entries {
@@ -301,6 +308,11 @@ fn log(ctx: &Context, keypair: Option<&str>) -> anyhow::Result<()> {
         }
         if !text.is_empty() {
             output::print_text(&text)?;
+        }
+        if let Some(id) = missing_head {
+            output::warn(&format!(
+                "the log no longer holds entry {id}, the newest this machine saw in it before: entries were removed from its end (or the log replaced)"
+            ));
         }
         if bad > 0 {
             output::warn(&format!(

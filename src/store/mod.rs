@@ -32,7 +32,7 @@ pub use identity::{Identity, KdfParams, Unwrapped, WrappedIdentity};
 pub use lifecycle::Details;
 pub use restore::{Backup, Restored, Verified};
 pub use rowmac::RowKey;
-pub use team::{INVITATION_TAG, LogEntry, MemberInfo, invitation, parse_invitation};
+pub use team::{INVITATION_TAG, LogEntry, MemberInfo, TeamLog, invitation, parse_invitation};
 
 #[cfg(test)]
 use backend::sqlite_schema as schema;

@@ -297,6 +297,60 @@ pub struct LogEntry {
     pub problems: Vec<String>,
 }
 
+/// `kps team log`: the entries, and whether the newest entry this machine
+/// saw before is gone.
+#[derive(Clone, Debug)]
+pub struct TeamLog {
+    pub entries: Vec<LogEntry>,
+    /// The id of the newest entry an earlier `kps team log` here showed,
+    /// whole and verified, when it is no longer in the log (or differs):
+    /// entries were removed from the end, or the log replaced.
+    pub missing_head: Option<i64>,
+}
+
+// The audit head: CONFIG/teams/<team id>-<member>.head, beside the team
+// pin, "kps team audit head v1" and a line "ID HASH-HEX".
+const HEAD_HEADER: &str = "kps team audit head v1";
+
+fn head_path(team: &TeamId, x25519: &[u8]) -> Option<PathBuf> {
+    pin_path(team, x25519).map(|p| p.with_extension("head"))
+}
+
+fn load_head(team: &TeamId, x25519: &[u8]) -> Result<Option<(i64, [u8; 32])>> {
+    let Some(path) = head_path(team, x25519) else {
+        return Ok(None);
+    };
+    if fs::symlink_metadata(&path).is_err() {
+        return Ok(None);
+    }
+    check_own_file(&path)?;
+    let text = fs::read_to_string(&path).map_err(|source| Error::StoreIo {
+        path: path.clone(),
+        source,
+    })?;
+    let parsed = (|| {
+        let mut lines = text.lines();
+        (lines.next()? == HEAD_HEADER).then_some(())?;
+        let (id, hash) = lines.next()?.split_once(' ')?;
+        Some((id.parse().ok()?, crate::hex::decode(hash)?.try_into().ok()?))
+    })();
+    parsed.map(Some).ok_or(Error::BadPin { path })
+}
+
+fn save_head(team: &TeamId, x25519: &[u8], id: i64, hash: &[u8; 32]) -> Result<()> {
+    let dir = config::ensure_dir()?;
+    let teams = dir.join("teams");
+    make_private_dir(&teams)?;
+    check_private(&teams)?;
+    let path = head_path(team, x25519)
+        .ok_or_else(|| Error::invalid("the identity's public key is too short"))?;
+    let text = format!("{HEAD_HEADER}\n{id} {}\n", crate::hex::encode(hash));
+    crate::outfile::write_atomic(&path, text.as_bytes(), 0o600, true).map_err(|e| match e {
+        Error::OutputIo { path, source } => Error::StoreIo { path, source },
+        other => other,
+    })
+}
+
 /// A member as `kps team members` shows them.
 #[derive(Clone, Debug)]
 pub struct MemberInfo {
@@ -892,7 +946,7 @@ impl Store {
 
     /// The audit log, every entry checked (signature, chain, who was a
     /// member at its epoch), optionally only those about `keypair`.
-    pub fn team_log(&self, keypair: Option<&str>) -> Result<Vec<LogEntry>> {
+    pub fn team_log(&self, keypair: Option<&str>) -> Result<TeamLog> {
         let team = self.team.as_ref().ok_or_else(|| Error::NotATeamStore {
             store: self.store_name(),
         })?;
@@ -925,6 +979,17 @@ impl Store {
             None => BTreeMap::new(),
         };
         let rows = self.backend.audit_entries()?;
+        let x25519 = team
+            .membership
+            .borrow()
+            .get(&team.me)
+            .map(|m| m.member.x25519)
+            .unwrap_or_default();
+        // The newest entry this machine saw in an earlier, whole log: it
+        // must still be there, or entries were cut from the log's end.
+        let head = load_head(&team.id, &x25519)?;
+        let mut head_found = head.is_none();
+        let mut all_verified = true;
         let mut out = Vec::with_capacity(rows.len());
         let mut prev: Option<[u8; 32]> = None;
         let mut newest_epoch = 0u64;
@@ -948,12 +1013,16 @@ impl Store {
                     }
                     newest_epoch = newest_epoch.max(entry.event.epoch);
                     prev = Some(entry.hash());
+                    if head.is_some_and(|(id, hash)| id == row.id && Some(hash) == prev) {
+                        head_found = true;
+                    }
                 }
                 Err(why) => {
                     problems.push(format!("malformed: {why}"));
                     prev = None;
                 }
             }
+            all_verified &= problems.is_empty();
             let about = keypair.is_none_or(|k| {
                 !Action::parse(&row.action).is_some_and(Action::is_membership) && row.target == k
             });
@@ -969,7 +1038,17 @@ impl Store {
                 });
             }
         }
-        Ok(out)
+        let missing_head = (!head_found).then(|| head.map(|(id, _)| id)).flatten();
+        if all_verified
+            && missing_head.is_none()
+            && let (Some(row), Some(hash)) = (rows.last(), prev)
+        {
+            save_head(&team.id, &x25519, row.id, &hash)?;
+        }
+        Ok(TeamLog {
+            entries: out,
+            missing_head,
+        })
     }
 }
 
