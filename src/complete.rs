@@ -34,6 +34,12 @@ fn stored_names() -> Vec<CompletionCandidate> {
     let Some(dir) = store_dir(std::env::args_os()) else {
         return Vec::new();
     };
+    // A TAB does not wait on a network: no names from a PostgreSQL store
+    // (its member list would have to be checked, with a connection that
+    // may take up to the connect timeout).
+    if !matches!(kps::store::postgres_target(&dir), Ok(None)) {
+        return Vec::new();
+    }
     let Ok(store) = kps::store::Store::open_required(&dir) else {
         return Vec::new();
     };

@@ -198,6 +198,24 @@ fn the_store_on_the_command_line_is_the_one_completed() {
         [""; 0]
     );
     assert!(!Path::new(&missing).exists());
+    // A PostgreSQL store: nothing offered, and no connection tried (one
+    // to an address that never answers would wait the 10 s connect
+    // timeout).
+    let started = std::time::Instant::now();
+    assert_eq!(
+        bash_complete(
+            &s,
+            &[
+                "kps",
+                "--store",
+                "postgres://kps@10.255.255.1/kps",
+                "show",
+                "w"
+            ]
+        ),
+        [""; 0]
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
 
 #[test]
