@@ -124,11 +124,14 @@ fn pin_path(team: &TeamId, x25519: &[u8]) -> Option<PathBuf> {
     )
 }
 
-pub(crate) fn load_pin(team: &TeamId, x25519: &[u8]) -> Result<Option<MembershipPin>> {
+/// A file kps keeps about a team in the config directory (the team pin,
+/// the audit head): `None` if there is none; its directory must be private
+/// and the file the user's own, as store pins are checked.
+fn read_team_file(path: Option<PathBuf>) -> Result<Option<(PathBuf, String)>> {
     if config::existing_dir()?.is_none() {
         return Ok(None);
     }
-    let Some(path) = pin_path(team, x25519) else {
+    let Some(path) = path else {
         return Ok(None);
     };
     let dir = path.parent().unwrap_or(Path::new("/"));
@@ -144,6 +147,26 @@ pub(crate) fn load_pin(team: &TeamId, x25519: &[u8]) -> Result<Option<Membership
         path: path.clone(),
         source,
     })?;
+    Ok(Some((path, text)))
+}
+
+/// Write `text` to `path` (0600, replaced atomically) in the private
+/// `teams` directory of the config directory.
+fn write_team_file(path: Option<PathBuf>, text: &str) -> Result<()> {
+    let teams = config::ensure_dir()?.join("teams");
+    make_private_dir(&teams)?;
+    check_private(&teams)?;
+    let path = path.ok_or_else(|| Error::invalid("the identity's public key is too short"))?;
+    crate::outfile::write_atomic(&path, text.as_bytes(), 0o600, true).map_err(|e| match e {
+        Error::OutputIo { path, source } => Error::StoreIo { path, source },
+        other => other,
+    })
+}
+
+pub(crate) fn load_pin(team: &TeamId, x25519: &[u8]) -> Result<Option<MembershipPin>> {
+    let Some((path, text)) = read_team_file(pin_path(team, x25519))? else {
+        return Ok(None);
+    };
     parse_pin(&text)
         .filter(|p| p.team_id == *team)
         .map(Some)
@@ -175,12 +198,6 @@ fn parse_pin(text: &str) -> Option<MembershipPin> {
 }
 
 pub(crate) fn save_pin(pin: &MembershipPin, x25519: &[u8]) -> Result<()> {
-    let dir = config::ensure_dir()?;
-    let teams = dir.join("teams");
-    make_private_dir(&teams)?;
-    check_private(&teams)?;
-    let path = pin_path(&pin.team_id, x25519)
-        .ok_or_else(|| Error::invalid("the identity's public key is too short"))?;
     if let Ok(Some(old)) = load_pin(&pin.team_id, x25519)
         && old == *pin
     {
@@ -193,10 +210,7 @@ pub(crate) fn save_pin(pin: &MembershipPin, x25519: &[u8]) -> Result<()> {
     for a in &pin.admins {
         text.push_str(&format!("admin {}\n", crate::hex::encode(a)));
     }
-    crate::outfile::write_atomic(&path, text.as_bytes(), 0o600, true).map_err(|e| match e {
-        Error::OutputIo { path, source } => Error::StoreIo { path, source },
-        other => other,
-    })
+    write_team_file(pin_path(&pin.team_id, x25519), &text)
 }
 
 fn signed_of(row: &MembershipRow) -> std::result::Result<SignedMembership, MembershipFault> {
@@ -317,17 +331,9 @@ fn head_path(team: &TeamId, x25519: &[u8]) -> Option<PathBuf> {
 }
 
 fn load_head(team: &TeamId, x25519: &[u8]) -> Result<Option<(i64, [u8; 32])>> {
-    let Some(path) = head_path(team, x25519) else {
+    let Some((path, text)) = read_team_file(head_path(team, x25519))? else {
         return Ok(None);
     };
-    if fs::symlink_metadata(&path).is_err() {
-        return Ok(None);
-    }
-    check_own_file(&path)?;
-    let text = fs::read_to_string(&path).map_err(|source| Error::StoreIo {
-        path: path.clone(),
-        source,
-    })?;
     let parsed = (|| {
         let mut lines = text.lines();
         (lines.next()? == HEAD_HEADER).then_some(())?;
@@ -338,17 +344,8 @@ fn load_head(team: &TeamId, x25519: &[u8]) -> Result<Option<(i64, [u8; 32])>> {
 }
 
 fn save_head(team: &TeamId, x25519: &[u8], id: i64, hash: &[u8; 32]) -> Result<()> {
-    let dir = config::ensure_dir()?;
-    let teams = dir.join("teams");
-    make_private_dir(&teams)?;
-    check_private(&teams)?;
-    let path = head_path(team, x25519)
-        .ok_or_else(|| Error::invalid("the identity's public key is too short"))?;
     let text = format!("{HEAD_HEADER}\n{id} {}\n", crate::hex::encode(hash));
-    crate::outfile::write_atomic(&path, text.as_bytes(), 0o600, true).map_err(|e| match e {
-        Error::OutputIo { path, source } => Error::StoreIo { path, source },
-        other => other,
-    })
+    write_team_file(head_path(team, x25519), &text)
 }
 
 /// A member as `kps team members` shows them.
