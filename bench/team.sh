@@ -319,11 +319,16 @@ if want create; then
     echo 'SELECT 1;' >"$W/select1.sql"
     RT_MS=$("$PGBIN/pgbench" -n -h 127.0.0.1 -p "$PORT" -U kps_bench -f "$W/select1.sql" -t 5000 team 2>/dev/null |
         sed -n 's/^latency average = \([0-9.]*\) ms$/\1/p')
+    # What a new connection costs (TCP, a backend forked, the scram-sha-256
+    # login): pgbench with a connection per transaction.
+    CONN_MS=$("$PGBIN/pgbench" -n -C -h 127.0.0.1 -p "$PORT" -U kps_bench -f "$W/select1.sql" -t 300 team 2>/dev/null |
+        sed -n 's/^latency average = \([0-9.]*\) ms$/\1/p')
     pm=$(median_ms create "PostgreSQL team store")
     sm=$(median_ms create "SQLite personal store")
     budget=$(LC_ALL=C awk -v s="$sm" -v n="$RTS" -v r="$RT_MS" 'BEGIN { printf "%.1f", 2 * s + n * r }')
     ROWS+=("| round trips of one create on PostgreSQL (connection and login included) | $RTS | | | | 1 | $CONNS connection(s), $STATEMENTS statements (the server's log); counted by bench/team-relay.py |")
     ROWS+=("| one round trip over loopback | $RT_MS ms | | | | 5000 | \`pgbench -n -h 127.0.0.1 -f select1.sql -t 5000\` (SELECT 1) |")
+    ROWS+=("| a new connection and login (scram-sha-256) and SELECT 1 | $CONN_MS ms | | | | 300 | \`pgbench -n -C -h 127.0.0.1 -f select1.sql -t 300\`: what every kps process pays before its first statement |")
     verdict=$(LC_ALL=C awk -v p="$pm" -v b="$budget" 'BEGIN { print (p <= b) ? "met" : "missed" }')
     ROWS+=("| target for create: 2 x SQLite + round trips x one round trip | $budget ms | | | | | $verdict: $(fmt_ms "$pm") ms on PostgreSQL |")
 fi
@@ -410,15 +415,32 @@ exit $fail
 SH
     hz=$(getconf CLK_TCK)
     : >"$W/writers.out"
+    : >"$W/waits.out"
+    # What the writers' backends are doing, sampled every 0.1 s during the
+    # 16-writer runs (one psql, \watch): a running statement (CPU), a wait
+    # (Lock/advisory: the team lock; IO/WALSync: the commit's flush), or idle
+    # in a transaction / idle (waiting for kps).
+    cat >"$W/waits.sql" <<'SQL'
+SELECT state || ' ' || coalesce(wait_event_type || '/' || wait_event, 'running'), count(*)
+FROM pg_stat_activity WHERE datname = 'writers' AND backend_type = 'client backend'
+GROUP BY 1 \watch 0.1
+SQL
     # one_run RUN LABEL WRITERS N: appends "LABEL creates wall_s kps_cpu_s pg_cpu_s".
     one_run() {
         local run=$1 label=$2 writers=$3 n=$4 before after
+        local sampler=
+        if [ "$writers" -gt 1 ]; then
+            "$PGBIN/psql" -X -q -A -t -F ' ' -h "$PGDIR" -p "$PORT" -U postgres -d postgres \
+                -f "$W/waits.sql" >>"$W/waits.out" 2>/dev/null </dev/null &
+            sampler=$!
+        fi
         before=$(pg_ticks)
         W=$W KPS=$KPS STORE=$WDB /usr/bin/time -o "$W/time" -f '%e %U %S' \
             sh "$W/writers.sh" "$run-$label" "$writers" "$n" || {
             echo "bench: a writer failed (run $run, $label)" >&2
             exit 1
         }
+        if [ -n "$sampler" ]; then kill "$sampler" 2>/dev/null || true; fi
         sleep 0.5 # the last backends exit and are reaped
         after=$(pg_ticks)
         local got
@@ -455,6 +477,11 @@ SH
     per1=$(LC_ALL=C awk -v k="$kcpu1" -v p="$pcpu1" -v c="$c1" 'BEGIN { printf "%.1f ms kps + %.1f ms PostgreSQL", 1000 * k / c, 1000 * p / c }')
     per16=$(LC_ALL=C awk -v k="$kcpu16" -v p="$pcpu16" -v c="$c16" 'BEGIN { printf "%.1f ms kps + %.1f ms PostgreSQL", 1000 * k / c, 1000 * p / c }')
     ROWS+=("| CPU per create | | | | | | 1 writer: $per1; 16 writers: $per16 |")
+    # The samples pooled: the share of each state among the writers' backends.
+    waits=$(awk 'NF >= 3 && $NF ~ /^[0-9]+$/ { n = $NF; $NF = ""; sub(/ $/, ""); c[$0] += n; t += n }
+        END { for (k in c) printf "%d %s: %.0f %%\n", c[k], k, 100 * c[k] / t }' "$W/waits.out" |
+        sort -rn | cut -d' ' -f2- | paste -sd';' | sed 's/;/; /g')
+    ROWS+=("| the 16 writers' backends, sampled every 0.1 s | | | | | | $waits |")
 fi
 
 # --- the table ---------------------------------------------------------------------
