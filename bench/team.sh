@@ -260,9 +260,9 @@ row() {
     if [ -n "$p" ]; then
         local pm
         pm=$(median_ms "$id" "$p")
-        ROWS+=("| $work | $(fmt_ms "$km") ms | $p | $(fmt_ms "$pm") ms | $(ratio "$km" "$pm") | $kr | $(shown "${COMMANDS[$id/$k]}") vs $(shown "${COMMANDS[$id/$p]}") $note |")
+        ROWS+=("| $work | $(fmt_ms "$km") ms | $p | $(fmt_ms "$pm") ms | $(ratio "$km" "$pm") | $kr | $(shown "${COMMANDS[$id/$k]}") vs $(shown "${COMMANDS[$id/$p]}")${note:+ $note} |")
     else
-        ROWS+=("| $work | $(fmt_ms "$km") ms | | | | $kr | $(shown "${COMMANDS[$id/$k]}") $note |")
+        ROWS+=("| $work | $(fmt_ms "$km") ms | | | | $kr | $(shown "${COMMANDS[$id/$k]}")${note:+ $note} |")
     fi
 }
 
@@ -364,7 +364,7 @@ if want list; then
     add list "PostgreSQL --json list" "" "$KPS --store $LISTDB --json list"
     add list "SQLite --json list" "" "$KPS --store $W/big --json list"
     run_set list "$RUNS"
-    n=$(LC_ALL=C printf "%'d" "$LIST_N")
+    n=$(echo "$LIST_N" | sed -E ':a; s/([0-9])([0-9]{3})($|,)/\1,\2\3/; ta')
     row "list, $n keypairs (target on PostgreSQL: at most 100 ms)" list "PostgreSQL list" "SQLite list"
     row "list --json, $n keypairs (target on PostgreSQL: at most 100 ms)" list "PostgreSQL --json list" "SQLite --json list"
     ROWS+=("| filling: $n \`kps create\` into a personal store, 2 at a time | $FILL_S s | | | | 1 | \`seq ... \| xargs -P 2 ... kps --store \$W/big create kpNNNNN\` |")
