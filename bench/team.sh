@@ -363,10 +363,16 @@ if want list; then
     add list "SQLite list" "" "$KPS --store $W/big list"
     add list "PostgreSQL --json list" "" "$KPS --store $LISTDB --json list"
     add list "SQLite --json list" "" "$KPS --store $W/big --json list"
+    # The first list on a machine: no row verified before, every Ed25519
+    # signature checked (kps then keeps the rows it verified, beside the
+    # team pin; the runs above find them there).
+    add list "PostgreSQL list, nothing verified before" \
+        "rm -f $W/members/alice/config/kps/teams/*.verified" "$KPS --store $LISTDB list"
     run_set list "$RUNS"
     n=$(echo "$LIST_N" | sed -E ':a; s/([0-9])([0-9]{3})($|,)/\1,\2\3/; ta')
     row "list, $n keypairs (target on PostgreSQL: at most 100 ms)" list "PostgreSQL list" "SQLite list"
     row "list --json, $n keypairs (target on PostgreSQL: at most 100 ms)" list "PostgreSQL --json list" "SQLite --json list"
+    row "list, $n keypairs, the first on this machine (every signature checked)" list "PostgreSQL list, nothing verified before" "PostgreSQL list"
     ROWS+=("| filling: $n \`kps create\` into a personal store, 2 at a time | $FILL_S s | | | | 1 | \`seq ... \| xargs -P 2 ... kps --store \$W/big create kpNNNNN\` |")
     ROWS+=("| filling: \`kps store copy\` of them into the team store (one transaction) | $COPY_S s | | | | 1 | \`kps store copy --from \$W/big --to postgres://...\` |")
 fi

@@ -422,6 +422,16 @@ fn edited_or_planted_keypair_rows_are_refused(backend: Backend) {
     let bob = t.add("bob");
     bob.create("web");
     bob.create("db");
+    // Alice lists them once: her kps keeps the rows it verified
+    // (docs/store-format.md, "Verified rows"), which must not let an edited
+    // row through.
+    t.admin.run(&["list"]).ok();
+    let cache = std::fs::read_dir(t.admin.own.config_home().join("kps/teams"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "verified"))
+        .expect("a verified-rows file");
+    assert_eq!(common::mode_of(&cache) & 0o777, 0o600);
     // An edited column: the signature no longer verifies.
     t.place
         .sql("UPDATE keypairs SET description = 'edited' WHERE name = 'web'");

@@ -114,10 +114,13 @@ impl Context {
         if made.is_none() {
             self.join_team(&mut store)?;
         }
-        let had_passphrase = store.is_initialised()?;
+        // A team store has no passphrase of its own to note (and asking
+        // would cost a PostgreSQL store a round trip).
+        let personal = made.is_some() || !store.is_team()?;
+        let had_passphrase = personal && store.is_initialised()?;
         match f(&store) {
             Ok(()) => {
-                let set_now = !had_passphrase && store.is_initialised()?;
+                let set_now = personal && !had_passphrase && store.is_initialised()?;
                 first_use_note(&self.store_dir, made.is_some(), set_now);
                 Ok(())
             }

@@ -803,7 +803,11 @@ impl Store {
             let (mut keypair, mac) = self.row_to_keypair(row)?;
             self.check_row(&mut keypair, mac, false, row_key.as_ref())?;
             f(keypair)
-        })
+        })?;
+        if let Some(team) = self.team() {
+            team.read_all.set(true);
+        }
+        Ok(())
     }
 
     /// The length of the longest keypair name (0 for an empty store), for

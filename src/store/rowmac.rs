@@ -43,6 +43,71 @@ enum Kind {
 pub(crate) struct TeamRows {
     pub members: BTreeMap<String, Member>,
     pub signer: Option<(String, Arc<MemberSigningKey>)>,
+    /// Rows this member's kps has verified before (team.rs): a row found
+    /// there needs no signature check.
+    pub verified: Option<Arc<VerifiedRows>>,
+}
+
+/// The digests of team rows this machine's kps has already verified:
+/// SHA-256 of the signer's Ed25519 key, the signed bytes and the tag. An
+/// Ed25519 verification costs some 50 µs; a digest, a few on a row's few
+/// hundred bytes: what makes `list` of a large team store fast. Kept in the
+/// user's config directory beside the team pin, where the database's
+/// operator cannot write; a row whose bytes, tag or signer's key changed
+/// has another digest and is verified again.
+#[derive(Default)]
+pub(crate) struct VerifiedRows {
+    /// As read from the file.
+    pub known: std::collections::HashSet<[u8; 32]>,
+    /// Those of `known` met by this command, and those it verified anew.
+    pub state: std::sync::Mutex<VerifiedState>,
+}
+
+#[derive(Default)]
+pub(crate) struct VerifiedState {
+    pub seen: std::collections::HashSet<[u8; 32]>,
+    pub added: Vec<[u8; 32]>,
+}
+
+const VERIFIED_LABEL: &[u8] = b"kps verified row v1\0";
+
+impl VerifiedRows {
+    fn digest(key: &[u8; 32], message: &[u8], tag: &[u8]) -> [u8; 32] {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(VERIFIED_LABEL);
+        h.update(key);
+        h.update((message.len() as u64).to_be_bytes());
+        h.update(message);
+        h.update(tag);
+        h.finalize().into()
+    }
+
+    fn check(
+        &self,
+        key: &[u8; 32],
+        message: &[u8],
+        tag: &[u8],
+        verify: impl FnOnce() -> bool,
+    ) -> bool {
+        let digest = Self::digest(key, message, tag);
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if self.known.contains(&digest) {
+            state.seen.insert(digest);
+            return true;
+        }
+        if state.seen.contains(&digest) {
+            return true;
+        }
+        drop(state);
+        let ok = verify();
+        if ok {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            state.seen.insert(digest);
+            state.added.push(digest);
+        }
+        ok
+    }
 }
 
 impl fmt::Debug for RowKey {
@@ -161,10 +226,17 @@ impl RowKey {
                 let Some((signer, signature)) = split_team_tag(tag) else {
                     return false;
                 };
-                team.members
-                    .get(signer)
-                    .and_then(|m| crate::team::member::verifying_key(&m.ed25519))
-                    .is_some_and(|k| k.verify_strict(&message, &signature).is_ok())
+                let Some(member) = team.members.get(signer) else {
+                    return false;
+                };
+                let verify = || {
+                    crate::team::member::verifying_key(&member.ed25519)
+                        .is_some_and(|k| k.verify_strict(&message, &signature).is_ok())
+                };
+                match &team.verified {
+                    Some(cache) => cache.check(&member.ed25519, &message, tag, verify),
+                    None => verify(),
+                }
             }
         }
     }

@@ -15,7 +15,7 @@
 //! See docs/store-format.md, "Team stores".
 
 use super::backend::{AuditRow, MembershipRow};
-use super::rowmac::{RowKey, TeamRows};
+use super::rowmac::{RowKey, TeamRows, VerifiedRows};
 use super::{Store, team_seal};
 use crate::keypair::Encryption;
 use crate::perms::{check_own_file, check_private, make_private_dir};
@@ -47,6 +47,20 @@ pub(crate) struct TeamState {
     signer: RefCell<Option<Arc<MemberSigningKey>>>,
     /// What a keypair inserted by this command is recorded as.
     insert_action: Cell<Action>,
+    /// The member's X25519 key, which names their files beside the pin.
+    x25519: Vec<u8>,
+    /// Rows verified before, and by this command ([`VerifiedRows`]).
+    verified: Arc<VerifiedRows>,
+    /// Whether this command read every keypair row (`list`): then the
+    /// verified rows kept are exactly the ones it met.
+    pub(crate) read_all: Cell<bool>,
+}
+
+impl Drop for TeamState {
+    fn drop(&mut self) {
+        // A cache: a failure to keep it costs the next command time only.
+        let _ = save_verified(&self.id, &self.x25519, &self.verified, self.read_all.get());
+    }
 }
 
 /// The invitation an admin hands a new member with `kps team invite`:
@@ -128,6 +142,17 @@ fn pin_path(team: &TeamId, x25519: &[u8]) -> Option<PathBuf> {
 /// the audit head): `None` if there is none; its directory must be private
 /// and the file the user's own, as store pins are checked.
 fn read_team_file(path: Option<PathBuf>) -> Result<Option<(PathBuf, String)>> {
+    match read_team_bytes(path)? {
+        None => Ok(None),
+        Some((path, bytes)) => match String::from_utf8(bytes) {
+            Ok(text) => Ok(Some((path, text))),
+            Err(_) => Err(Error::BadPin { path }),
+        },
+    }
+}
+
+/// [`read_team_file`], as bytes.
+fn read_team_bytes(path: Option<PathBuf>) -> Result<Option<(PathBuf, Vec<u8>)>> {
     if config::existing_dir()?.is_none() {
         return Ok(None);
     }
@@ -143,24 +168,74 @@ fn read_team_file(path: Option<PathBuf>) -> Result<Option<(PathBuf, String)>> {
         return Ok(None);
     }
     check_own_file(&path)?;
-    let text = fs::read_to_string(&path).map_err(|source| Error::StoreIo {
+    let bytes = fs::read(&path).map_err(|source| Error::StoreIo {
         path: path.clone(),
         source,
     })?;
-    Ok(Some((path, text)))
+    Ok(Some((path, bytes)))
 }
 
 /// Write `text` to `path` (0600, replaced atomically) in the private
 /// `teams` directory of the config directory.
-fn write_team_file(path: Option<PathBuf>, text: &str) -> Result<()> {
+fn write_team_file(path: Option<PathBuf>, text: impl AsRef<[u8]>) -> Result<()> {
     let teams = config::ensure_dir()?.join("teams");
     make_private_dir(&teams)?;
     check_private(&teams)?;
     let path = path.ok_or_else(|| Error::invalid("the identity's public key is too short"))?;
-    crate::outfile::write_atomic(&path, text.as_bytes(), 0o600, true).map_err(|e| match e {
+    crate::outfile::write_atomic(&path, text.as_ref(), 0o600, true).map_err(|e| match e {
         Error::OutputIo { path, source } => Error::StoreIo { path, source },
         other => other,
     })
+}
+
+// Verified rows (rowmac.rs, VerifiedRows): CONFIG/teams/<team>-<member>.verified,
+// "kps verified rows v1\n" then 32-byte digests, beside the team pin.
+const VERIFIED_HEADER: &[u8] = b"kps verified rows v1\n";
+
+fn verified_path(team: &TeamId, x25519: &[u8]) -> Option<PathBuf> {
+    pin_path(team, x25519).map(|p| p.with_extension("verified"))
+}
+
+/// The rows verified before; a file that does not parse is an empty cache
+/// (it only saves work), but one that fails the ownership checks is an
+/// error, as a pin is.
+fn load_verified(team: &TeamId, x25519: &[u8]) -> Result<VerifiedRows> {
+    let mut rows = VerifiedRows::default();
+    if let Some((_, bytes)) = read_team_bytes(verified_path(team, x25519))?
+        && let Some(body) = bytes.strip_prefix(VERIFIED_HEADER)
+        && body.len() % 32 == 0
+    {
+        rows.known = body
+            .chunks_exact(32)
+            .map(|c| c.try_into().expect("32 bytes"))
+            .collect();
+    }
+    Ok(rows)
+}
+
+/// Keep what this command verified: after a full read of the rows
+/// (`full`), exactly the rows it met (so rows since deleted or changed
+/// drop out); otherwise what was there and what it added. Nothing is
+/// written when nothing changed.
+fn save_verified(team: &TeamId, x25519: &[u8], rows: &VerifiedRows, full: bool) -> Result<()> {
+    let state = rows.state.lock().unwrap_or_else(|e| e.into_inner());
+    let keep: Vec<&[u8; 32]> = if full {
+        if state.added.is_empty() && state.seen.len() == rows.known.len() {
+            return Ok(());
+        }
+        state.seen.iter().collect()
+    } else {
+        if state.added.is_empty() {
+            return Ok(());
+        }
+        rows.known.iter().chain(state.added.iter()).collect()
+    };
+    let mut out = Vec::with_capacity(VERIFIED_HEADER.len() + 32 * keep.len());
+    out.extend_from_slice(VERIFIED_HEADER);
+    for d in keep {
+        out.extend_from_slice(d);
+    }
+    write_team_file(verified_path(team, x25519), out)
 }
 
 pub(crate) fn load_pin(team: &TeamId, x25519: &[u8]) -> Result<Option<MembershipPin>> {
@@ -420,8 +495,15 @@ impl Store {
     /// The statements from `pin`'s epoch on, checked against it: the
     /// newest member list, and every statement checked.
     fn verify_chain(&self, pin: &MembershipPin) -> Result<Vec<Membership>> {
-        let from: Vec<SignedMembership> = self
-            .chain()?
+        Self::verify_from(self.chain()?, pin)
+    }
+
+    /// [`Store::verify_chain`] on statements already read.
+    fn verify_from(
+        chain: Vec<(i64, SignedMembership)>,
+        pin: &MembershipPin,
+    ) -> Result<Vec<Membership>> {
+        let from: Vec<SignedMembership> = chain
             .into_iter()
             .filter(|(epoch, _)| u64::try_from(*epoch).is_ok_and(|e| e >= pin.epoch))
             .map(|(_, s)| s)
@@ -458,8 +540,7 @@ impl Store {
             store: self.store_name(),
             identity: identity_dir.display().to_string(),
         })?;
-        let membership = self
-            .verify_chain(&pin)?
+        let membership = Self::verify_from(chain, &pin)?
             .pop()
             .ok_or(Error::MembershipRejected(MembershipFault::NoStatement))?;
         self.adopt(membership, identity, identity_dir, &x25519, true)?;
@@ -511,9 +592,11 @@ impl Store {
             .iter()
             .map(|m| (m.member.name.clone(), m.member.clone()))
             .collect();
+        let verified = Arc::new(load_verified(&membership.team_id, x25519)?);
         self.trust.borrow_mut().unlocked = Some(RowKey::team(TeamRows {
             members,
             signer: None,
+            verified: Some(verified.clone()),
         }));
         self.pinned_here = false;
         self.team = Some(TeamState {
@@ -523,6 +606,9 @@ impl Store {
             identity: Box::new(identity),
             signer: RefCell::new(None),
             insert_action: Cell::new(Action::Create),
+            x25519: x25519.to_vec(),
+            verified,
+            read_all: Cell::new(false),
         });
         Ok(())
     }
@@ -590,6 +676,7 @@ impl Store {
                 .map(|m| (m.member.name.clone(), m.member.clone()))
                 .collect(),
             signer: Some((team.me.clone(), signer)),
+            verified: Some(team.verified.clone()),
         }))
     }
 
@@ -647,8 +734,8 @@ impl Store {
         let team = self.team.as_ref().ok_or_else(|| Error::NotATeamStore {
             store: self.store_name(),
         })?;
-        self.backend.lock_team()?;
-        // Under the lock membership changes take too: the list this
+        // The caller's transaction holds the team's lock (Store::begin_write),
+        // which membership changes take too: the list this
         // command verified (or, for a change, wrote) must still be the
         // newest, so nothing is sealed to, or signed by, a list that an
         // admin has replaced meanwhile.
@@ -775,8 +862,8 @@ impl Store {
             *team.signer.borrow_mut() = Some(signer.clone());
         }
         let written = (|| {
+            // The team's lock is taken with the transaction (Store::begin_write).
             let tx = self.begin_write()?;
-            self.backend.lock_team()?;
             if !self.backend.membership_chain()?.is_empty() {
                 return Err(Error::AlreadyInitialised);
             }
@@ -856,9 +943,8 @@ impl Store {
         let next = current.next(change)?;
         let signed = next.sign(&signer)?;
         let tx = self.begin_write()?;
-        self.backend.lock_team()?;
-        // Under the lock: the list this change follows must still be the
-        // newest one.
+        // Under the team's lock (taken with the transaction): the list this
+        // change follows must still be the newest one.
         let newest = self.chain()?.last().map(|(e, _)| *e);
         if newest != i64::try_from(current.epoch).ok() {
             return Err(Error::SaveFailed {
@@ -877,6 +963,7 @@ impl Store {
         let new_key = RowKey::team(TeamRows {
             members,
             signer: Some((me.clone(), signer.clone())),
+            verified: self.team.as_ref().map(|t| t.verified.clone()),
         });
         let recipients: Vec<team_seal::Recipient> = next
             .members

@@ -36,7 +36,7 @@ use crate::keypair::Keypair;
 use crate::store::location::{PgHost, PgTarget, SslMode};
 use crate::store::{Binding, WrappedIdentity};
 use crate::{Error, Result};
-use postgres::types::{FromSql, ToSql};
+use postgres::types::{FromSql, ToSql, Type};
 use postgres::{Client, Row, Statement};
 use std::cell::{Cell, RefCell, RefMut};
 use std::collections::HashMap;
@@ -67,6 +67,13 @@ macro_rules! select_bindings {
 }
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
+
+/// Parameters with their types, for the statements every create or list
+/// runs: sent as one unnamed statement (parse, bind and execute in one
+/// round trip) instead of a prepare and then an execute. A kps process
+/// runs each statement once or twice on its own connection, so a prepared
+/// statement saves nothing and costs a round trip.
+type Typed<'a> = &'a [(&'a (dyn ToSql + Sync), Type)];
 
 /// One connection to a store database.
 pub(crate) struct Postgres {
@@ -377,6 +384,23 @@ impl Postgres {
     }
 
     /// Inside a write transaction, the variant of a read that locks its rows.
+    fn query_typed(&self, sql: &str, params: Typed<'_>) -> Result<Vec<Row>> {
+        self.run(|c| c.query_typed(sql, params))?
+            .map_err(|e| self.err(e))
+    }
+
+    fn query_typed_opt(&self, sql: &str, params: Typed<'_>) -> Result<Option<Row>> {
+        self.run(|c| c.query_typed_opt(sql, params))?
+            .map_err(|e| self.err(e))
+    }
+
+    /// Rows changed.
+    fn execute_typed(&self, sql: &str, params: Typed<'_>) -> Result<usize> {
+        self.run(|c| c.execute_typed(sql, params))?
+            .map(|n| n as usize)
+            .map_err(|e| self.err(e))
+    }
+
     fn locking(&self, plain: &'static str, for_update: &'static str) -> &'static str {
         if self.in_tx.get() { for_update } else { plain }
     }
@@ -388,7 +412,7 @@ impl Postgres {
     /// (two first users of a new database: one migrates, the other then
     /// finds it done).
     pub(crate) fn migrate(&self, check: impl Fn(i64) -> Result<()>) -> Result<()> {
-        let seen = self.run(|c| c.query_opt("SELECT version FROM kps_schema", &[]))?;
+        let seen = self.run(|c| c.query_typed_opt("SELECT version FROM kps_schema", &[]))?;
         match seen {
             Ok(Some(row)) => {
                 let version: i64 = self.get(&row, 0)?;
@@ -599,7 +623,7 @@ impl Postgres {
                 " FROM keypairs WHERE name = $1 FOR UPDATE"
             ),
         );
-        self.query_opt(sql, &[&name])?
+        self.query_typed_opt(sql, &[(&name, Type::TEXT)])?
             .map(|r| self.read_keypair(&r))
             .transpose()
     }
@@ -728,7 +752,7 @@ impl Postgres {
         envelope: Option<&[u8]>,
         mac: Option<&[u8]>,
     ) -> Result<()> {
-        let n = self.execute(
+        let n = self.execute_typed(
             "INSERT INTO keypairs (name, algorithm, bits, public_key, fingerprint_sha256,
                 fingerprint_md5, comment, description, user_id, create_time, update_time,
                 encryption_type, kms_key_name, kms_key_id, private_key, fingerprint_aws_created,
@@ -737,24 +761,24 @@ impl Postgres {
                 $18)
              ON CONFLICT (name) DO NOTHING",
             &[
-                &record.name,
-                &record.algorithm,
-                &i64::from(record.bits),
-                &record.public_line,
-                &record.fingerprint,
-                &record.fingerprint_md5,
-                &record.comment(),
-                &record.description,
-                &record.user_id,
-                &record.create_time,
-                &record.update_time,
-                &record.encryption.type_name(),
-                &record.encryption.kms_key_name(),
-                &record.encryption.kms_key_id(),
-                &envelope,
-                &record.fingerprint_aws_created,
-                &record.fingerprint_aws_imported,
-                &mac,
+                (&record.name, Type::TEXT),
+                (&record.algorithm, Type::TEXT),
+                (&i64::from(record.bits), Type::INT8),
+                (&record.public_line, Type::TEXT),
+                (&record.fingerprint, Type::TEXT),
+                (&record.fingerprint_md5, Type::TEXT),
+                (&record.comment(), Type::TEXT),
+                (&record.description, Type::TEXT),
+                (&record.user_id, Type::TEXT),
+                (&record.create_time, Type::TEXT),
+                (&record.update_time, Type::TEXT),
+                (&record.encryption.type_name(), Type::TEXT),
+                (&record.encryption.kms_key_name(), Type::TEXT),
+                (&record.encryption.kms_key_id(), Type::TEXT),
+                (&envelope, Type::BYTEA),
+                (&record.fingerprint_aws_created, Type::TEXT),
+                (&record.fingerprint_aws_imported, Type::TEXT),
+                (&mac, Type::BYTEA),
             ],
         )?;
         if n == 0 {
@@ -1057,7 +1081,7 @@ impl Postgres {
     // A team store's membership statements and audit log.
 
     pub(crate) fn membership_chain(&self) -> Result<Vec<MembershipRow>> {
-        self.query(
+        self.query_typed(
             "SELECT epoch, statement, signer, signature FROM team_membership ORDER BY epoch",
             &[],
         )?
@@ -1092,8 +1116,11 @@ impl Postgres {
     /// Inside a write transaction: wait for the other writers of the team's
     /// chains (released at commit or rollback).
     pub(crate) fn lock_team(&self) -> Result<()> {
-        self.execute("SELECT pg_advisory_xact_lock($1)", &[&schema::TEAM_LOCK])
-            .map(|_| ())
+        self.query_typed(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[(&schema::TEAM_LOCK, Type::INT8)],
+        )
+        .map(|_| ())
     }
 
     pub(crate) fn audit_entries(&self) -> Result<Vec<AuditRow>> {
@@ -1108,7 +1135,7 @@ impl Postgres {
     }
 
     pub(crate) fn last_audit_entry(&self) -> Result<Option<AuditRow>> {
-        self.query_opt(
+        self.query_typed_opt(
             "SELECT id, team_id, prev, at_micros, epoch, member, action, target, signature
              FROM team_audit ORDER BY id DESC LIMIT 1",
             &[],
@@ -1132,18 +1159,18 @@ impl Postgres {
     }
 
     pub(crate) fn insert_audit(&self, row: &AuditRow) -> Result<()> {
-        self.execute(
+        self.execute_typed(
             "INSERT INTO team_audit (team_id, prev, at_micros, epoch, member, action, target, signature)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &[
-                &row.team_id,
-                &row.prev,
-                &row.at_micros,
-                &row.epoch,
-                &row.member,
-                &row.action,
-                &row.target,
-                &row.signature,
+                (&row.team_id, Type::BYTEA),
+                (&row.prev, Type::BYTEA),
+                (&row.at_micros, Type::INT8),
+                (&row.epoch, Type::INT8),
+                (&row.member, Type::TEXT),
+                (&row.action, Type::TEXT),
+                (&row.target, Type::TEXT),
+                (&row.signature, Type::BYTEA),
             ],
         )
         .map(|_| ())
