@@ -365,9 +365,10 @@ if want list; then
     add list "SQLite --json list" "" "$KPS --store $W/big --json list"
     # The first list on a machine: no row verified before, every Ed25519
     # signature checked (kps then keeps the rows it verified, beside the
-    # team pin; the runs above find them there).
+    # team pin; the runs above find them there). hyperfine -N runs the
+    # --prepare without a shell: find, not a glob.
     add list "PostgreSQL list, nothing verified before" \
-        "rm -f $W/members/alice/config/kps/teams/*.verified" "$KPS --store $LISTDB list"
+        "find $W/members/alice/config/kps/teams -name *.verified -delete" "$KPS --store $LISTDB list"
     run_set list "$RUNS"
     n=$(echo "$LIST_N" | sed -E ':a; s/([0-9])([0-9]{3})($|,)/\1,\2\3/; ta')
     row "list, $n keypairs (target on PostgreSQL: at most 100 ms)" list "PostgreSQL list" "SQLite list"
