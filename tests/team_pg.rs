@@ -242,6 +242,15 @@ fn the_database_password_never_shows() {
         })
         .expect(2);
     assert!(!run.stderr().contains(&password), "{}", run.stderr());
+    // Also as --store=URL, and when KPS_STORE holds the same URL: it is
+    // the command line that ps shows.
+    let joined = format!("--store={url}");
+    t.admin
+        .run_with(&["--json", &joined, "list"], |c| {
+            c.env_remove("KPS_STORE");
+        })
+        .expect(2);
+    t.admin.run(&["--json", "--store", &url, "list"]).expect(2);
     // The password from PGPASSWORD, the URL without it: fine on argv.
     let bare = url.replace(&format!(":{password}@"), "@");
     let run = t

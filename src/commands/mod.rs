@@ -352,8 +352,14 @@ fn refuse_password_on_command_line(store: &Path) -> anyhow::Result<()> {
     let Some(target) = kps::store::postgres_target(store)? else {
         return Ok(());
     };
-    let from_env = std::env::var_os("KPS_STORE").is_some_and(|v| v == store.as_os_str());
-    if target.password_in_url() && !from_env {
+    let on_command_line = std::env::args_os().any(|arg| {
+        arg == store.as_os_str()
+            || arg
+                .as_encoded_bytes()
+                .strip_prefix(b"--store=")
+                .is_some_and(|v| v == store.as_os_str().as_encoded_bytes())
+    });
+    if target.password_in_url() && on_command_line {
         return Err(CliError::usage(
             format!(
                 "the --store URL for {target} holds a password, which any user could read in 'ps' while kps runs"
