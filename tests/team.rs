@@ -225,6 +225,26 @@ fn membership_changes_are_refused_when_they_would_break_the_team(backend: Backen
         .map(|m| m["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["bob", "dave"]);
+    // The lines can come on standard input ('-'), as from a file or mail.
+    let erin = Member::new("erin", &t.place);
+    let line_file = erin.own.path("erin.member");
+    std::fs::write(&line_file, format!("{}\n", erin.line())).unwrap();
+    let invitation = dave
+        .run_with(&["team", "invite", "-"], |c| {
+            c.stdin(std::fs::File::open(&line_file).unwrap());
+        })
+        .ok()
+        .stdout();
+    let invitation_file = erin.own.path("invitation");
+    std::fs::write(&invitation_file, invitation).unwrap();
+    erin.run_with(&["team", "join", "erin", "--invitation", "-"], |c| {
+        c.stdin(std::fs::File::open(&invitation_file).unwrap());
+    })
+    .ok();
+    assert_eq!(
+        erin.run(&["--json", "team", "members"]).ok().json()["epoch"],
+        5
+    );
 }
 
 fn someone_who_has_not_joined_is_told_so(backend: Backend) {

@@ -26,24 +26,15 @@ fn line_arg(value: &str) -> anyhow::Result<String> {
     if value != "-" {
         return Ok(value.to_string());
     }
-    let mut line = String::new();
-    // A member line or invitation is well under 1 KiB.
-    std::io::Read::take(std::io::stdin().lock(), 4096).read_to_string_lossless(&mut line)?;
-    Ok(line)
-}
-
-trait ReadLossless {
-    fn read_to_string_lossless(&mut self, out: &mut String) -> anyhow::Result<()>;
-}
-
-impl<R: std::io::Read> ReadLossless for R {
-    fn read_to_string_lossless(&mut self, out: &mut String) -> anyhow::Result<()> {
-        let mut bytes = Vec::new();
-        self.read_to_end(&mut bytes)?;
-        *out = String::from_utf8(bytes)
-            .map_err(|_| kps::Error::invalid("standard input is not UTF-8 text"))?;
-        Ok(())
-    }
+    // A member line or invitation is well under 1 KiB; what is longer is
+    // cut, and then refused as the line it is not.
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(std::io::stdin().lock(), 4096),
+        &mut bytes,
+    )?;
+    Ok(String::from_utf8(bytes)
+        .map_err(|_| kps::Error::invalid("standard input is not UTF-8 text"))?)
 }
 
 fn my_store(ctx: &Context) -> anyhow::Result<Store> {

@@ -1,9 +1,12 @@
-//! The encrypted local store: one SQLite database holding keypair records,
-//! their sealed private keys, and the wrapped store identity.
+//! The encrypted store. A personal store is one SQLite database holding
+//! keypair records, their sealed private keys, and the wrapped store
+//! identity. A team store (team.rs; always the kind on PostgreSQL, where
+//! `--store` is a `postgres://` URL: location.rs) holds no identity: its
+//! keys are sealed to its members, whose own personal stores open them.
 //!
 //! This module and its siblings hold the policy and the crypto; the rows
 //! are read and written through `backend/` (the row interface, and its
-//! SQLite implementation, which alone runs SQL).
+//! SQLite and PostgreSQL implementations, which alone run SQL).
 //!
 //! Writing needs only the store's public key, once this machine has proven
 //! it with the passphrase (the pin, pin.rs), so `create`, `list`, `show` and
@@ -51,11 +54,11 @@ use zeroize::Zeroizing;
 pub const DB_FILE: &str = "kps.db";
 
 const SUITE: &str = "hpke-x25519-hkdfsha256-chacha20poly1305";
+const KDF: &str = "argon2id-v19";
 
 /// How many times a write transaction is tried when PostgreSQL keeps
 /// ending it for a conflict with another one ([`Store::retrying`]).
 const WRITE_TRIES: u32 = 5;
-const KDF: &str = "argon2id-v19";
 
 pub struct Store {
     backend: Backend,
