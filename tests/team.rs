@@ -744,7 +744,38 @@ fn store_copy_moves_keypairs_in_and_out_whole(backend: Backend) {
         .ok();
     let own: &std::path::Path = &a.own.store;
     let personal = fingerprints(&a.own.run(&["--json", "list"]).ok().json());
-    let team_arg = t.place.arg();
+    // --from and --to are on the command line: a URL there must not hold
+    // the password (ps would show it), which goes in PGPASSWORD instead.
+    let full = t.place.arg().into_string().unwrap();
+    let (team_arg, password): (std::ffi::OsString, Option<String>) =
+        match full.strip_prefix("postgres://") {
+            Some(rest) => {
+                let (userinfo, host) = rest.split_once('@').unwrap();
+                let (user, password) = userinfo.split_once(':').unwrap();
+                let run = a
+                    .run(&[
+                        "--json",
+                        "store",
+                        "copy",
+                        "--from",
+                        own.to_str().unwrap(),
+                        "--to",
+                        &full,
+                    ])
+                    .expect(2);
+                assert!(!run.stderr().contains(password), "{}", run.stderr());
+                (
+                    format!("postgres://{user}@{host}").into(),
+                    Some(password.to_string()),
+                )
+            }
+            None => (full.into(), None),
+        };
+    let with_password = |c: &mut std::process::Command| {
+        if let Some(p) = &password {
+            c.env("PGPASSWORD", p);
+        }
+    };
     let mut args: Vec<std::ffi::OsString> = vec!["--json".into(), "store".into(), "copy".into()];
     args.extend([
         "--from".into(),
@@ -752,7 +783,7 @@ fn store_copy_moves_keypairs_in_and_out_whole(backend: Backend) {
         "--to".into(),
         team_arg.clone(),
     ]);
-    let copied = a.run(&args).ok().json();
+    let copied = a.run_with(&args, with_password).ok().json();
     assert_eq!(copied["copied"], 3);
     assert_eq!(
         fingerprints(&bob.run(&["--json", "list"]).ok().json()),
@@ -764,7 +795,7 @@ fn store_copy_moves_keypairs_in_and_out_whole(backend: Backend) {
         a.own.run(&["export", "ed", "-o", "-"]).ok().stdout()
     );
     // Again: every name is taken, nothing is half-copied.
-    let run = a.run(&args).expect(4);
+    let run = a.run_with(&args, with_password).expect(4);
     assert_eq!(run.error_json()["error_code"], "KPS.7001");
     assert_eq!(
         bob.run(&["--json", "list"]).ok().json()["keypairs"]
@@ -786,7 +817,7 @@ fn store_copy_moves_keypairs_in_and_out_whole(backend: Backend) {
         "--to-passphrase-file".into(),
         new_pass.clone().into(),
     ]);
-    assert_eq!(bob.run(&back).ok().json()["copied"], 3);
+    assert_eq!(bob.run_with(&back, with_password).ok().json()["copied"], 3);
     let out = common::Kps {
         dir: tempfile::tempdir().unwrap(),
         store: out_dir,

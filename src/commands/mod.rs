@@ -289,7 +289,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             )
         })?,
     };
-    refuse_password_on_command_line(&store_dir)?;
+    refuse_password_on_command_line(&store_dir, "--store")?;
     let ctx = Context {
         store_dir,
         json: cli.json,
@@ -342,29 +342,34 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// A PostgreSQL URL holding a password, given as `--store` on the command
-/// line, would show in `ps` (to every user) for as long as kps runs: it is
+/// A PostgreSQL URL holding a password, given on the command line as the
+/// value of `flag` (`--store`, or `store copy`'s `--from` and `--to`),
+/// would show in `ps` (to every user) for as long as kps runs: it is
 /// refused, pointing at the places a password can be given unseen. The same
 /// URL in `KPS_STORE` is fine (a process's environment is its owner's).
 /// What the URL's target warns about (an ignored password file) is said
 /// here, once.
-fn refuse_password_on_command_line(store: &Path) -> anyhow::Result<()> {
+pub fn refuse_password_on_command_line(store: &Path, flag: &str) -> anyhow::Result<()> {
     let Some(target) = kps::store::postgres_target(store)? else {
         return Ok(());
     };
-    let on_command_line = std::env::args_os().any(|arg| {
-        arg == store.as_os_str()
-            || arg
-                .as_encoded_bytes()
-                .strip_prefix(b"--store=")
-                .is_some_and(|v| v == store.as_os_str().as_encoded_bytes())
+    let value = store.as_os_str().as_encoded_bytes();
+    let joined = [flag.as_bytes(), b"=", value].concat();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let on_command_line = args.iter().enumerate().any(|(i, arg)| {
+        let arg = arg.as_encoded_bytes();
+        arg == joined.as_slice()
+            || (arg == value && i > 0 && args[i - 1].as_encoded_bytes() == flag.as_bytes())
     });
     if target.password_in_url() && on_command_line {
         return Err(CliError::usage(
             format!(
-                "the --store URL for {target} holds a password, which any user could read in 'ps' while kps runs"
+                "the {flag} URL for {target} holds a password, which any user could read in 'ps' while kps runs"
             ),
-            "put the URL in KPS_STORE, or the password in PGPASSWORD or ~/.pgpass (PGPASSFILE), and leave it out of --store",
+            format!(
+                "put the password in PGPASSWORD or ~/.pgpass (PGPASSFILE){}, and leave it out of {flag}",
+                if flag == "--store" { ", or the URL in KPS_STORE" } else { "" }
+            ),
         )
         .into());
     }

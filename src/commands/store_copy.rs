@@ -43,6 +43,8 @@ fn copy(
     to: PathBuf,
     to_passphrase_file: Option<PathBuf>,
 ) -> anyhow::Result<()> {
+    super::refuse_password_on_command_line(&from, "--from")?;
+    super::refuse_password_on_command_line(&to, "--to")?;
     let src_ctx = on(ctx, from, None);
     let dst_ctx = on(ctx, to, to_passphrase_file);
     let src = src_ctx.open_store()?;
