@@ -37,6 +37,7 @@ on_both_backends!(
     store_copy_moves_keypairs_in_and_out_whole,
     kms_keypairs_work_for_every_member,
     the_agent_serves_a_team_key,
+    bind_and_unbind_work_on_a_team_store,
 );
 
 fn team(backend: Backend) -> Option<Team> {
@@ -972,4 +973,82 @@ fn the_agent_serves_a_team_key(backend: Backend) {
     let _ = child.wait();
     let listed = String::from_utf8_lossy(&out.stdout);
     assert!(listed.contains(&fingerprint), "{listed}");
+}
+
+/// The server commands on a team store: Bob binds Alice's keypair to a
+/// real sshd (in a mount namespace, tests/common/nssshd.rs) with password
+/// login turned off; Alice sees the binding (a row Bob signed), a delete is
+/// refused while it is bound, and Alice unbinds it, logging in with the key.
+fn bind_and_unbind_work_on_a_team_store(backend: Backend) {
+    use common::nssshd::{KpsClient, Layout, NsSshd, have_unshare, results};
+    if !have_unshare() {
+        return;
+    }
+    let Some(t) = team(backend) else { return };
+    let bob = t.add("bob");
+    t.admin.create("web");
+    // ssh's home, known_hosts and wrapper (the server's host key trusted).
+    let client = KpsClient::new();
+    let s = NsSshd::new(Layout::Ubuntu);
+    client.trust(&s);
+    let with_ssh = |c: &mut std::process::Command| {
+        c.env("HOME", client.home())
+            .env("TMPDIR", client.tmp())
+            .env("XDG_RUNTIME_DIR", client.runtime())
+            .env("KPS_SSH", client.ssh_program())
+            .env_remove("SSH_AUTH_SOCK")
+            .env_remove("SSH_ASKPASS")
+            .env_remove("DISPLAY");
+    };
+    let target = s.target("root");
+    let pw = client.root_password_file();
+    let run = bob
+        .run_with(
+            &[
+                "--json",
+                "bind",
+                "web",
+                &target,
+                "--password-file",
+                &pw,
+                "--disable-password-login",
+            ],
+            with_ssh,
+        )
+        .ok();
+    assert_eq!(results(&run)[0]["status"], "SUCCESS", "{}", run.stdout());
+    assert_eq!(s.methods_offered("root"), "publickey");
+    let key_file = t.admin.own.path("web.key");
+    t.admin
+        .run(&["export", "web", "-o", key_file.to_str().unwrap()])
+        .ok();
+    assert!(s.key_login_works("root", &key_file));
+    // Alice's kps checks the binding row Bob signed.
+    let bindings = t.admin.run(&["--json", "bindings"]).ok().json();
+    let listed = bindings["bindings"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{bindings}");
+    assert_eq!(listed[0]["password_login"], "disabled");
+    let run = t.admin.run(&["--json", "delete", "web", "--yes"]).expect(1);
+    assert_eq!(run.error_json()["error_code"], "KPS.7069");
+    let run = t
+        .admin
+        .run_with(
+            &[
+                "--json",
+                "unbind",
+                "web",
+                &target,
+                "--enable-password-login",
+            ],
+            with_ssh,
+        )
+        .ok();
+    assert_eq!(results(&run)[0]["status"], "SUCCESS", "{}", run.stdout());
+    assert!(!s.key_login_works("root", &key_file));
+    assert!(
+        t.admin.run(&["--json", "bindings"]).ok().json()["bindings"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 }
