@@ -55,10 +55,13 @@ pub(crate) struct TeamRows {
 /// user's config directory beside the team pin, where the database's
 /// operator cannot write; a row whose bytes, tag or signer's key changed
 /// has another digest and is verified again.
-#[derive(Default)]
+///
+/// The file is read on the first row this command checks, not when the
+/// store is opened: a `create` checks none and reads nothing.
 pub(crate) struct VerifiedRows {
-    /// As read from the file.
-    pub known: std::collections::HashSet<[u8; 32]>,
+    /// Reads the digests kept before (team.rs).
+    load: Box<dyn Fn() -> std::collections::HashSet<[u8; 32]> + Send + Sync>,
+    known: std::sync::OnceLock<std::collections::HashSet<[u8; 32]>>,
     /// Those of `known` met by this command, and those it verified anew.
     pub state: std::sync::Mutex<VerifiedState>,
 }
@@ -72,6 +75,21 @@ pub(crate) struct VerifiedState {
 const VERIFIED_LABEL: &[u8] = b"kps verified row v1\0";
 
 impl VerifiedRows {
+    pub(crate) fn new(
+        load: impl Fn() -> std::collections::HashSet<[u8; 32]> + Send + Sync + 'static,
+    ) -> VerifiedRows {
+        VerifiedRows {
+            load: Box::new(load),
+            known: std::sync::OnceLock::new(),
+            state: Default::default(),
+        }
+    }
+
+    /// The digests kept before, if this command has needed them.
+    pub(crate) fn known_if_read(&self) -> Option<&std::collections::HashSet<[u8; 32]>> {
+        self.known.get()
+    }
+
     fn digest(key: &[u8; 32], message: &[u8], tag: &[u8]) -> [u8; 32] {
         use sha2::Digest;
         let mut h = sha2::Sha256::new();
@@ -91,8 +109,9 @@ impl VerifiedRows {
         verify: impl FnOnce() -> bool,
     ) -> bool {
         let digest = Self::digest(key, message, tag);
+        let known = self.known.get_or_init(&self.load);
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if self.known.contains(&digest) {
+        if known.contains(&digest) {
             state.seen.insert(digest);
             return true;
         }

@@ -196,21 +196,21 @@ fn verified_path(team: &TeamId, x25519: &[u8]) -> Option<PathBuf> {
     pin_path(team, x25519).map(|p| p.with_extension("verified"))
 }
 
-/// The rows verified before; a file that does not parse is an empty cache
-/// (it only saves work), but one that fails the ownership checks is an
-/// error, as a pin is.
-fn load_verified(team: &TeamId, x25519: &[u8]) -> Result<VerifiedRows> {
-    let mut rows = VerifiedRows::default();
-    if let Some((_, bytes)) = read_team_bytes(verified_path(team, x25519))?
-        && let Some(body) = bytes.strip_prefix(VERIFIED_HEADER)
-        && body.len() % 32 == 0
-    {
-        rows.known = body
-            .chunks_exact(32)
-            .map(|c| c.try_into().expect("32 bytes"))
-            .collect();
-    }
-    Ok(rows)
+/// The rows verified before, read when first needed. A file that does not
+/// parse, or fails the ownership checks a pin gets, is no cache at all: it
+/// only saves work, and one that someone else could write is not trusted.
+fn load_verified(team: &TeamId, x25519: &[u8]) -> VerifiedRows {
+    let path = verified_path(team, x25519);
+    VerifiedRows::new(move || match read_team_bytes(path.clone()) {
+        Ok(Some((_, bytes))) => match bytes.strip_prefix(VERIFIED_HEADER) {
+            Some(body) if body.len() % 32 == 0 => body
+                .chunks_exact(32)
+                .map(|c| c.try_into().expect("32 bytes"))
+                .collect(),
+            _ => Default::default(),
+        },
+        _ => Default::default(),
+    })
 }
 
 /// Keep what this command verified: after a full read of the rows
@@ -218,9 +218,13 @@ fn load_verified(team: &TeamId, x25519: &[u8]) -> Result<VerifiedRows> {
 /// drop out); otherwise what was there and what it added. Nothing is
 /// written when nothing changed.
 fn save_verified(team: &TeamId, x25519: &[u8], rows: &VerifiedRows, full: bool) -> Result<()> {
+    // Never read: no row was checked, nothing to keep.
+    let Some(known) = rows.known_if_read() else {
+        return Ok(());
+    };
     let state = rows.state.lock().unwrap_or_else(|e| e.into_inner());
     let keep: Vec<&[u8; 32]> = if full {
-        if state.added.is_empty() && state.seen.len() == rows.known.len() {
+        if state.added.is_empty() && state.seen.len() == known.len() {
             return Ok(());
         }
         state.seen.iter().collect()
@@ -228,7 +232,7 @@ fn save_verified(team: &TeamId, x25519: &[u8], rows: &VerifiedRows, full: bool) 
         if state.added.is_empty() {
             return Ok(());
         }
-        rows.known.iter().chain(state.added.iter()).collect()
+        known.iter().chain(state.added.iter()).collect()
     };
     let mut out = Vec::with_capacity(VERIFIED_HEADER.len() + 32 * keep.len());
     out.extend_from_slice(VERIFIED_HEADER);
@@ -592,7 +596,7 @@ impl Store {
             .iter()
             .map(|m| (m.member.name.clone(), m.member.clone()))
             .collect();
-        let verified = Arc::new(load_verified(&membership.team_id, x25519)?);
+        let verified = Arc::new(load_verified(&membership.team_id, x25519));
         self.trust.borrow_mut().unlocked = Some(RowKey::team(TeamRows {
             members,
             signer: None,
