@@ -40,7 +40,7 @@ fn stored_names() -> Vec<CompletionCandidate> {
     if !matches!(kps::store::postgres_target(&dir), Ok(None)) {
         return Vec::new();
     }
-    let Ok(store) = kps::store::Store::open_required(&dir) else {
+    let Ok(store) = kps::store::Store::open_required_at(&dir, None) else {
         return Vec::new();
     };
     let mut names = Vec::new();

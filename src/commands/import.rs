@@ -354,7 +354,7 @@ fn dry_run(
     batch: Vec<Candidate>,
     outcome: &mut Outcome,
 ) -> anyhow::Result<()> {
-    let store = Store::open_existing(&ctx.store_dir)?;
+    let store = ctx.existing_store()?;
     let keep = sort(store.as_ref(), batch, args.skip_existing, outcome)?;
     let items = items(&keep);
     for (m, _) in &items {

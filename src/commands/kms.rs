@@ -32,7 +32,7 @@ pub fn run(ctx: &Context, command: KmsCommand) -> anyhow::Result<()> {
         KmsCommand::CreateKey { name } => {
             // The store only for the hint about a module it names: a
             // missing one is neither an error nor made here.
-            let store = kps::store::Store::open_existing(&ctx.store_dir)?;
+            let store = ctx.existing_store()?;
             let kms = ctx.open_kms(store.as_ref())?;
             let key = kms.create_key(&name)?;
             if ctx.json {
@@ -52,7 +52,7 @@ pub fn run(ctx: &Context, command: KmsCommand) -> anyhow::Result<()> {
         KmsCommand::ListKeys => {
             // The store only for the hint about a module it names: a
             // missing one is neither an error nor made here.
-            let store = kps::store::Store::open_existing(&ctx.store_dir)?;
+            let store = ctx.existing_store()?;
             let kms = ctx.open_kms(store.as_ref())?;
             let keys = kms.list_keys()?;
             if ctx.json {

@@ -33,6 +33,7 @@ use crate::report::CliError;
 use kps::keypair::Encryption;
 use kps::keypair::Keypair;
 use kps::kms::{Kms, KmsConfig};
+use kps::store::location::PgTarget;
 use kps::store::{Identity, KdfParams, Openers, Sealers, Store, WriteKeys};
 use ssh_key::PrivateKey;
 use std::io::Write;
@@ -41,6 +42,10 @@ use std::path::{Path, PathBuf};
 /// What every subcommand may need from the global options.
 pub struct Context {
     pub store_dir: PathBuf,
+    /// `store_dir` resolved once: the PostgreSQL database it names, if it
+    /// is a `postgres://` URL (with the `PG*` variables and password file
+    /// read then), else `None` for a store directory or file.
+    pub store_target: Option<PgTarget>,
     pub json: bool,
     pub quiet: bool,
     pub passphrases: Sources,
@@ -63,7 +68,7 @@ impl Context {
     /// The store, which must exist (KPS.7032 if not): only `init`,
     /// `create` and `import` make one ([`Context::with_new_or_existing_store`]).
     pub fn open_store(&self) -> anyhow::Result<Store> {
-        let mut store = Store::open_required(&self.store_dir)?;
+        let mut store = Store::open_required_at(&self.store_dir, self.store_target.as_ref())?;
         self.join_team(&mut store)?;
         Ok(store)
     }
@@ -80,10 +85,19 @@ impl Context {
     /// The store as messages and JSON name it: its path, or its URL
     /// without the password.
     pub fn store_display(&self) -> String {
-        match kps::store::postgres_target(&self.store_dir) {
-            Ok(Some(target)) => target.to_string(),
-            _ => self.store_dir.display().to_string(),
+        match &self.store_target {
+            Some(target) => target.to_string(),
+            None => self.store_dir.display().to_string(),
         }
+    }
+
+    /// The store if there is one, as it is (no member list checked): for
+    /// what only asks whether names are taken or a module is recorded.
+    pub fn existing_store(&self) -> anyhow::Result<Option<Store>> {
+        Ok(Store::open_existing_at(
+            &self.store_dir,
+            self.store_target.as_ref(),
+        )?)
     }
 
     /// The user's own local store (`--identity-store`, else the default).
@@ -110,7 +124,8 @@ impl Context {
         &self,
         f: impl FnOnce(&Store) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
-        let (mut store, made) = Store::open_or_create(&self.store_dir)?;
+        let (mut store, made) =
+            Store::open_or_create_at(&self.store_dir, self.store_target.as_ref())?;
         if made.is_none() {
             self.join_team(&mut store)?;
         }
@@ -289,9 +304,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             )
         })?,
     };
-    refuse_password_on_command_line(&store_dir, "--store")?;
+    let store_target = kps::store::postgres_target(&store_dir)?;
+    refuse_password_on_command_line(&store_dir, store_target.as_ref(), "--store")?;
     let ctx = Context {
         store_dir,
+        store_target,
         json: cli.json,
         quiet: cli.quiet,
         passphrases: Sources {
@@ -349,8 +366,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 /// URL in `KPS_STORE` is fine (a process's environment is its owner's).
 /// What the URL's target warns about (an ignored password file) is said
 /// here, once.
-pub fn refuse_password_on_command_line(store: &Path, flag: &str) -> anyhow::Result<()> {
-    let Some(target) = kps::store::postgres_target(store)? else {
+pub fn refuse_password_on_command_line(
+    store: &Path,
+    target: Option<&PgTarget>,
+    flag: &str,
+) -> anyhow::Result<()> {
+    let Some(target) = target else {
         return Ok(());
     };
     let value = store.as_os_str().as_encoded_bytes();

@@ -14,7 +14,7 @@ pub fn run(ctx: &Context, args: RestoreArgs) -> anyhow::Result<()> {
 }
 
 fn restore(ctx: &Context, args: &RestoreArgs, store: &Store) -> anyhow::Result<()> {
-    if kps::store::postgres_target(&ctx.store_dir)?.is_some() {
+    if ctx.store_target.is_some() {
         return Err(kps::Error::NotForTeamStore {
             what: "kps restore".into(),
             hint: "a PostgreSQL store is backed up with pg_dump and restored with pg_restore (nothing in it is secret in clear)".into(),

@@ -24,9 +24,17 @@ pub fn run(ctx: &Context, command: StoreCommand) -> anyhow::Result<()> {
 }
 
 /// The same options, on another store (and, for DST, its own passphrase).
-fn on(ctx: &Context, store_dir: PathBuf, passphrase_file: Option<PathBuf>) -> Context {
-    Context {
+fn on(
+    ctx: &Context,
+    store_dir: PathBuf,
+    flag: &str,
+    passphrase_file: Option<PathBuf>,
+) -> anyhow::Result<Context> {
+    let store_target = kps::store::postgres_target(&store_dir)?;
+    super::refuse_password_on_command_line(&store_dir, store_target.as_ref(), flag)?;
+    Ok(Context {
         store_dir,
+        store_target,
         json: ctx.json,
         quiet: ctx.quiet,
         passphrases: Sources {
@@ -34,7 +42,7 @@ fn on(ctx: &Context, store_dir: PathBuf, passphrase_file: Option<PathBuf>) -> Co
         },
         pin_file: ctx.pin_file.clone(),
         identity_store: ctx.identity_store.clone(),
-    }
+    })
 }
 
 fn copy(
@@ -43,10 +51,8 @@ fn copy(
     to: PathBuf,
     to_passphrase_file: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    super::refuse_password_on_command_line(&from, "--from")?;
-    super::refuse_password_on_command_line(&to, "--to")?;
-    let src_ctx = on(ctx, from, None);
-    let dst_ctx = on(ctx, to, to_passphrase_file);
+    let src_ctx = on(ctx, from, "--from", None)?;
+    let dst_ctx = on(ctx, to, "--to", to_passphrase_file)?;
     let src = src_ctx.open_store()?;
     let mut keypairs: Vec<Keypair> = Vec::new();
     src.each(|k| {

@@ -58,7 +58,7 @@ fn member_json(m: &Member, role: Role) -> serde_json::Value {
 
 fn init(ctx: &Context, name: &str) -> anyhow::Result<()> {
     let identity_dir = ctx.identity_dir()?;
-    let (mut store, made) = Store::open_or_create(&ctx.store_dir)?;
+    let (mut store, made) = Store::open_or_create_at(&ctx.store_dir, ctx.store_target.as_ref())?;
     let result = store.team_init(&identity_dir, name, |s| ctx.unlock(s));
     let genesis = match result {
         Ok(g) => g,
@@ -112,7 +112,7 @@ fn join(ctx: &Context, name: &str, invitation: Option<&str>) -> anyhow::Result<(
         return Ok(());
     };
     let pin: MembershipPin = parse_invitation(&line_arg(invitation)?)?;
-    let mut store = Store::open_required(&ctx.store_dir)?;
+    let mut store = Store::open_required_at(&ctx.store_dir, ctx.store_target.as_ref())?;
     if !store.is_team()? {
         return Err(kps::Error::TeamNotSetUp {
             store: ctx.store_display(),

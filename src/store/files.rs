@@ -25,8 +25,15 @@ impl Store {
     /// PostgreSQL store always exists (its tables are made as needed):
     /// whether it has been set up is the team's question (KPS.7083).
     pub fn open_existing(dir: &Path) -> Result<Option<Store>> {
-        if let Some(target) = postgres_target(dir)? {
-            return Store::open_postgres(&target).map(Some);
+        Store::open_existing_at(dir, postgres_target(dir)?.as_ref())
+    }
+
+    /// [`Store::open_existing`] with `dir` already resolved: `target` is
+    /// what [`postgres_target`] gave for it (a command resolves its
+    /// `--store` once).
+    pub fn open_existing_at(dir: &Path, target: Option<&PgTarget>) -> Result<Option<Store>> {
+        if let Some(target) = target {
+            return Store::open_postgres(target).map(Some);
         }
         if dir.is_file() || dir.join(DB_FILE).exists() {
             Store::open(dir).map(Some)
@@ -39,7 +46,12 @@ impl Store {
     /// is none: only the commands that set a store up may make one, so a
     /// mistyped `--store` or `KPS_STORE` is an error, not a new empty store.
     pub fn open_required(path: &Path) -> Result<Store> {
-        Store::open_existing(path)?.ok_or_else(|| Error::NoStore {
+        Store::open_required_at(path, postgres_target(path)?.as_ref())
+    }
+
+    /// [`Store::open_required`] with `path` already resolved.
+    pub fn open_required_at(path: &Path, target: Option<&PgTarget>) -> Result<Store> {
+        Store::open_existing_at(path, target)?.ok_or_else(|| Error::NoStore {
             path: path.to_path_buf(),
         })
     }
@@ -48,7 +60,15 @@ impl Store {
     /// is returned so that a first command that fails can take it away
     /// again ([`Store::discard_new`]).
     pub fn open_or_create(path: &Path) -> Result<(Store, Option<NewStore>)> {
-        if let Some(store) = Store::open_existing(path)? {
+        Store::open_or_create_at(path, postgres_target(path)?.as_ref())
+    }
+
+    /// [`Store::open_or_create`] with `path` already resolved.
+    pub fn open_or_create_at(
+        path: &Path,
+        target: Option<&PgTarget>,
+    ) -> Result<(Store, Option<NewStore>)> {
+        if let Some(store) = Store::open_existing_at(path, target)? {
             return Ok((store, None));
         }
         let made_dir = !path.exists();

@@ -22,7 +22,7 @@ pub(super) fn start_background(
     secrets: Secrets,
 ) -> anyhow::Result<()> {
     let mut cmd = Command::new(std::env::current_exe()?);
-    if kps::store::postgres_target(&ctx.store_dir)?.is_some() {
+    if ctx.store_target.is_some() {
         // A URL may hold a password: through the environment, not argv.
         cmd.env("KPS_STORE", &ctx.store_dir);
     } else {

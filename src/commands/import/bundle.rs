@@ -68,7 +68,7 @@ pub fn run(ctx: &Context, args: &ImportArgs, path: &Path) -> anyhow::Result<()> 
     let records = if args.dry_run {
         let store = match recipient_store {
             Some(store) => Some(store),
-            None => Store::open_existing(&ctx.store_dir)?,
+            None => ctx.existing_store()?,
         };
         if let Some(store) = &store {
             refuse_clashes(store, &items)?;

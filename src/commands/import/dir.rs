@@ -67,7 +67,7 @@ pub(super) fn gather(
     // for want of one): the files the store settles already.
     let store = match encrypted.is_empty() {
         true => None,
-        false => Store::open_existing(&ctx.store_dir)?,
+        false => ctx.existing_store()?,
     };
     let mut to_open = Vec::new();
     for file in encrypted {
