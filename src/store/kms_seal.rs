@@ -10,11 +10,9 @@
 //!   12-byte nonce
 //!   the ChaCha20-Poly1305 ciphertext with its tag
 
-use super::seal::associated_data;
+use super::seal::{Body, associated_data, decrypt_body, encrypt_body};
 use crate::kms::Kms;
 use crate::{Error, Result};
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use cryptoki::object::ObjectHandle;
 use zeroize::Zeroizing;
 
@@ -28,22 +26,14 @@ pub(crate) fn seal(
     plaintext: &[u8],
 ) -> Result<Vec<u8>> {
     let aad = associated_data(name, public_blob);
-    let mut data_key = Zeroizing::new([0u8; 32]);
-    let mut nonce = [0u8; 12];
-    getrandom::fill(&mut data_key[..]).map_err(|e| Error::EncryptFailed(e.to_string()))?;
-    getrandom::fill(&mut nonce).map_err(|e| Error::EncryptFailed(e.to_string()))?;
+    let Body {
+        key: data_key,
+        nonce,
+        ciphertext,
+    } = encrypt_body(plaintext, &aad)?;
     let wrapped = kms.wrap(master, &data_key[..], &aad)?;
     let wrapped_len = u16::try_from(wrapped.len())
         .map_err(|_| Error::EncryptFailed("wrapped data key too long".into()))?;
-    let ciphertext = ChaCha20Poly1305::new(&Key::from(*data_key))
-        .encrypt(
-            &Nonce::from(nonce),
-            Payload {
-                msg: plaintext,
-                aad: &aad,
-            },
-        )
-        .map_err(|_| Error::EncryptFailed("encrypting with the data key".into()))?;
     let mut out = Vec::with_capacity(3 + wrapped.len() + 12 + ciphertext.len());
     out.push(ENVELOPE_VERSION);
     out.extend_from_slice(&wrapped_len.to_be_bytes());
@@ -84,14 +74,5 @@ pub(crate) fn open(
     let key: [u8; 32] = data_key[..].try_into().map_err(|_| OpenError::Damaged)?;
     let key = Zeroizing::new(key);
     let nonce: [u8; 12] = nonce.try_into().map_err(|_| OpenError::Damaged)?;
-    ChaCha20Poly1305::new(&Key::from(*key))
-        .decrypt(
-            &Nonce::from(nonce),
-            Payload {
-                msg: ciphertext,
-                aad: &aad,
-            },
-        )
-        .map(Zeroizing::new)
-        .map_err(|_| OpenError::Damaged)
+    decrypt_body(&key, &nonce, ciphertext, &aad).ok_or(OpenError::Damaged)
 }

@@ -132,6 +132,59 @@ pub(crate) fn open_with(
     .map_err(|_| SealError::Inauthentic)
 }
 
+/// A private key encrypted once under a fresh data key (envelopes 2 and
+/// 3: the token, or every member of a team, then gets the data key).
+pub(crate) struct Body {
+    pub key: Zeroizing<[u8; 32]>,
+    pub nonce: [u8; 12],
+    pub ciphertext: Vec<u8>,
+}
+
+/// `plaintext` under a fresh random data key and nonce (ChaCha20-Poly1305),
+/// bound to `aad`.
+pub(crate) fn encrypt_body(plaintext: &[u8], aad: &[u8]) -> crate::Result<Body> {
+    let failed = |why: String| crate::Error::EncryptFailed(why);
+    let mut key = Zeroizing::new([0u8; 32]);
+    let mut nonce = [0u8; 12];
+    getrandom::fill(&mut key[..]).map_err(|e| failed(e.to_string()))?;
+    getrandom::fill(&mut nonce).map_err(|e| failed(e.to_string()))?;
+    use chacha20poly1305::aead::{Aead, KeyInit};
+    let ciphertext = chacha20poly1305::ChaCha20Poly1305::new(&chacha20poly1305::Key::from(*key))
+        .encrypt(
+            &chacha20poly1305::Nonce::from(nonce),
+            chacha20poly1305::aead::Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
+        .map_err(|_| failed("encrypting with the data key".into()))?;
+    Ok(Body {
+        key,
+        nonce,
+        ciphertext,
+    })
+}
+
+/// What [`encrypt_body`] encrypted, if `key`, `nonce` and `aad` are its.
+pub(crate) fn decrypt_body(
+    key: &[u8; 32],
+    nonce: &[u8; 12],
+    ciphertext: &[u8],
+    aad: &[u8],
+) -> Option<Zeroizing<Vec<u8>>> {
+    use chacha20poly1305::aead::{Aead, KeyInit};
+    chacha20poly1305::ChaCha20Poly1305::new(&chacha20poly1305::Key::from(*key))
+        .decrypt(
+            &chacha20poly1305::Nonce::from(*nonce),
+            chacha20poly1305::aead::Payload {
+                msg: ciphertext,
+                aad,
+            },
+        )
+        .ok()
+        .map(Zeroizing::new)
+}
+
 pub(crate) fn generate_identity() -> (KemPrivateKey, KemPublicKey) {
     Kem::gen_keypair()
 }

@@ -21,8 +21,6 @@
 use super::seal::{self, KemPrivateKey, KemPublicKey, associated_data};
 use crate::team::membership::MAX_MEMBERS;
 use crate::{Error, Result};
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use hpke::Deserializable;
 use zeroize::Zeroizing;
 
@@ -138,23 +136,9 @@ pub(crate) fn seal(
     public_blob: &[u8],
     plaintext: &[u8],
 ) -> Result<Vec<u8>> {
-    let rng = |e: getrandom::Error| Error::EncryptFailed(e.to_string());
-    let mut data_key = Zeroizing::new([0u8; 32]);
-    let mut nonce = [0u8; 12];
-    getrandom::fill(&mut data_key[..]).map_err(rng)?;
-    getrandom::fill(&mut nonce).map_err(rng)?;
-    let aad = associated_data(name, public_blob);
-    let body = ChaCha20Poly1305::new(&Key::from(*data_key))
-        .encrypt(
-            &Nonce::from(nonce),
-            Payload {
-                msg: plaintext,
-                aad: &aad,
-            },
-        )
-        .map_err(|_| Error::EncryptFailed("encrypting with the data key".into()))?;
-    let seals = seal_key(recipients, name, public_blob, &data_key)?;
-    encode(&seals, &nonce, &body)
+    let body = seal::encrypt_body(plaintext, &associated_data(name, public_blob))?;
+    let seals = seal_key(recipients, name, public_blob, &body.key)?;
+    encode(&seals, &body.nonce, &body.ciphertext)
 }
 
 /// The data key, opened from `member`'s seal with their identity secret.
@@ -186,17 +170,13 @@ pub(crate) fn open(
 ) -> std::result::Result<Zeroizing<Vec<u8>>, OpenError> {
     let parsed = parse(envelope)?;
     let key = data_key(&parsed, member, secret, name, public_blob)?;
-    let aad = associated_data(name, public_blob);
-    ChaCha20Poly1305::new(&Key::from(*key))
-        .decrypt(
-            &Nonce::from(parsed.nonce),
-            Payload {
-                msg: parsed.body,
-                aad: &aad,
-            },
-        )
-        .map(Zeroizing::new)
-        .map_err(|_| OpenError::Inauthentic)
+    seal::decrypt_body(
+        &key,
+        &parsed.nonce,
+        parsed.body,
+        &associated_data(name, public_blob),
+    )
+    .ok_or(OpenError::Inauthentic)
 }
 
 /// The same envelope with the data key also sealed to `added` (a new
