@@ -558,14 +558,51 @@ impl Store {
         let Some(team) = &self.team else {
             return Ok(());
         };
-        let wrapped = team
-            .identity
-            .wrapped_identity()?
-            .ok_or(Error::NotInitialised)?;
-        match team.identity.pin()? {
-            Some(pin) if pin.identity == wrapped.public_key => self.set_signer(&pin.row_key),
-            _ => Ok(()),
+        match team.identity.pinned_row_key()? {
+            Some(row_key) => self.set_signer(&row_key),
+            None => Ok(()),
         }
+    }
+
+    /// This personal store's row key from its pin on this machine, if the
+    /// pin is of its identity (what a member signs with: team.rs).
+    fn pinned_row_key(&self) -> Result<Option<RowKey>> {
+        let wrapped = self.wrapped_identity()?.ok_or(Error::NotInitialised)?;
+        Ok(self
+            .pin()?
+            .filter(|pin| pin.identity == wrapped.public_key)
+            .map(|pin| pin.row_key))
+    }
+
+    /// This personal store's row key: from its pin, else by `unlock`ing it
+    /// (which pins it).
+    fn own_row_key<E: From<Error>>(
+        &self,
+        unlock: impl FnOnce(&Store) -> std::result::Result<super::Identity, E>,
+    ) -> std::result::Result<RowKey, E> {
+        match self.pinned_row_key()? {
+            Some(row_key) => Ok(row_key),
+            None => Ok(unlock(self)?.row_key()),
+        }
+    }
+
+    /// This personal store's member keys: the signing key derived from its
+    /// row key ([`Store::own_row_key`]) and its identity's X25519 key.
+    fn member_keys<E: From<Error>>(
+        &self,
+        unlock: impl FnOnce(&Store) -> std::result::Result<super::Identity, E>,
+    ) -> std::result::Result<(MemberSigningKey, [u8; 32]), E> {
+        let row_key = self.own_row_key(unlock)?;
+        let signer = MemberSigningKey::from_row_key(&row_key)
+            .ok_or_else(|| Error::invalid("internal: not a local store's row key"))?;
+        let x25519: [u8; 32] = self
+            .wrapped_identity()?
+            .ok_or(Error::NotInitialised)?
+            .public_key
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::invalid("the identity's public key is not 32 bytes"))?;
+        Ok((signer, x25519))
     }
 
     /// Use `membership` (verified) as this command's member list, as the
@@ -630,14 +667,7 @@ impl Store {
         if let Some(s) = team.signer.borrow().as_ref() {
             return Ok(s.clone());
         }
-        let wrapped = team
-            .identity
-            .wrapped_identity()?
-            .ok_or(Error::NotInitialised)?;
-        let row_key = match team.identity.pin()? {
-            Some(pin) if pin.identity == wrapped.public_key => pin.row_key,
-            _ => unlock(&team.identity)?.row_key(),
-        };
+        let row_key = team.identity.own_row_key(unlock)?;
         self.set_signer(&row_key)?;
         Ok(team.signer.borrow().clone().expect("just set"))
     }
@@ -806,18 +836,7 @@ impl Store {
             )
             .into());
         }
-        let wrapped = self.wrapped_identity()?.ok_or(Error::NotInitialised)?;
-        let row_key = match self.pin()? {
-            Some(pin) if pin.identity == wrapped.public_key => pin.row_key,
-            _ => unlock(self)?.row_key(),
-        };
-        let signer = MemberSigningKey::from_row_key(&row_key)
-            .ok_or_else(|| Error::invalid("internal: not a local store's row key"))?;
-        let x25519: [u8; 32] = wrapped
-            .public_key
-            .as_slice()
-            .try_into()
-            .map_err(|_| Error::invalid("the identity's public key is not 32 bytes"))?;
+        let (signer, x25519) = self.member_keys(unlock)?;
         Ok(Member::new(name, x25519, signer.public())?)
     }
 
@@ -845,18 +864,7 @@ impl Store {
             .into());
         }
         let identity = Self::open_identity_store(identity_dir)?;
-        let wrapped = identity.wrapped_identity()?.ok_or(Error::NotInitialised)?;
-        let row_key = match identity.pin()? {
-            Some(pin) if pin.identity == wrapped.public_key => pin.row_key,
-            _ => unlock(&identity)?.row_key(),
-        };
-        let signer = MemberSigningKey::from_row_key(&row_key)
-            .ok_or_else(|| Error::invalid("internal: not a local store's row key"))?;
-        let x25519: [u8; 32] = wrapped
-            .public_key
-            .as_slice()
-            .try_into()
-            .map_err(|_| Error::invalid("the identity's public key is not 32 bytes"))?;
+        let (signer, x25519) = identity.member_keys(unlock)?;
         let me = Member::new(name, x25519, signer.public())?;
         let genesis = Membership::genesis(TeamId::generate()?, me);
         let signed = genesis.sign(&signer)?;
