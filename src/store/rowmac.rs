@@ -196,14 +196,7 @@ impl RowKey {
     fn message(label: &[u8], fields: &[Option<&[u8]>]) -> Vec<u8> {
         let mut out = label.to_vec();
         for field in fields {
-            match field {
-                None => out.push(0),
-                Some(bytes) => {
-                    out.push(1);
-                    out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
-                    out.extend_from_slice(bytes);
-                }
-            }
+            crate::team::put_field(&mut out, *field);
         }
         out
     }

@@ -13,11 +13,11 @@ pub use membership::{
     Change, Membership, MembershipFault, MembershipPin, Role, SignedMembership, TeamId,
 };
 
-/// Field framing shared by the signed encodings: each field is `0x00`
-/// (absent) or `0x01 || u64 BE length || bytes`, as the row MACs frame
-/// theirs (rowmac.rs), so no two different statements or entries encode to
-/// the same bytes.
-fn put_field(out: &mut Vec<u8>, field: Option<&[u8]>) {
+/// Field framing shared by the signed and MACed encodings (statements,
+/// audit entries, and the row MACs and signatures of store/rowmac.rs): each
+/// field is `0x00` (absent) or `0x01 || u64 BE length || bytes`, so no two
+/// different values encode to the same bytes.
+pub(crate) fn put_field(out: &mut Vec<u8>, field: Option<&[u8]>) {
     match field {
         None => out.push(0),
         Some(bytes) => {
