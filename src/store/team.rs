@@ -442,7 +442,7 @@ impl Store {
     pub fn is_team(&self) -> Result<bool> {
         Ok(self.team.is_some()
             || self.backend.kind() == super::backend::BackendKind::Postgres
-            || !self.backend.membership_chain()?.is_empty())
+            || self.backend.newest_membership_epoch()?.is_some())
     }
 
     /// Refuse what only a personal store has (a passphrase, an identity in
@@ -773,7 +773,7 @@ impl Store {
         // command verified (or, for a change, wrote) must still be the
         // newest, so nothing is sealed to, or signed by, a list that an
         // admin has replaced meanwhile.
-        let newest = self.backend.membership_chain()?.last().map(|r| r.epoch);
+        let newest = self.backend.newest_membership_epoch()?;
         if newest != i64::try_from(epoch).ok() {
             return Err(Error::SaveFailed {
                 name: format!("team {}", team.id),
@@ -850,7 +850,7 @@ impl Store {
         unlock: impl FnOnce(&Store) -> std::result::Result<super::Identity, E>,
     ) -> std::result::Result<Membership, E> {
         crate::team::member::validate_name(name).map_err(Error::BadMemberLine)?;
-        if !self.backend.membership_chain()?.is_empty() {
+        if self.backend.newest_membership_epoch()?.is_some() {
             return Err(Error::MembershipChangeRefused(
                 "this store is already a team store".into(),
             )
@@ -876,7 +876,7 @@ impl Store {
         let written = (|| {
             // The team's lock is taken with the transaction (Store::begin_write).
             let tx = self.begin_write()?;
-            if !self.backend.membership_chain()?.is_empty() {
+            if self.backend.newest_membership_epoch()?.is_some() {
                 return Err(Error::AlreadyInitialised);
             }
             self.backend.insert_membership(&row_of(1, &signed)?)?;
@@ -957,7 +957,7 @@ impl Store {
         let tx = self.begin_write()?;
         // Under the team's lock (taken with the transaction): the list this
         // change follows must still be the newest one.
-        let newest = self.chain()?.last().map(|(e, _)| *e);
+        let newest = self.backend.newest_membership_epoch()?;
         if newest != i64::try_from(current.epoch).ok() {
             return Err(Error::SaveFailed {
                 name: format!("team {}", current.team_id),

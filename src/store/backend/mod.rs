@@ -326,6 +326,8 @@ impl Backend {
 
         // A team store's statements (by epoch) and audit log (in order).
         fn membership_chain(&self) -> Result<Vec<MembershipRow>>;
+        /// The newest statement's epoch; `None` in a store with none.
+        fn newest_membership_epoch(&self) -> Result<Option<i64>>;
         /// An epoch already taken is [`Error::AlreadyExists`].
         fn insert_membership(&self, row: &MembershipRow) -> Result<()>;
         /// Inside a write: wait for other writers of the team's chains.

@@ -1097,6 +1097,14 @@ impl Postgres {
         .collect()
     }
 
+    pub(crate) fn newest_membership_epoch(&self) -> Result<Option<i64>> {
+        let row = self.query_typed("SELECT max(epoch) FROM team_membership", &[])?;
+        match row.first() {
+            Some(r) => self.get(r, 0),
+            None => Ok(None),
+        }
+    }
+
     /// A statement at an epoch already taken is [`Error::AlreadyExists`].
     pub(crate) fn insert_membership(&self, row: &MembershipRow) -> Result<()> {
         let n = self.execute(

@@ -726,6 +726,12 @@ impl Sqlite {
             .map_err(|e| self.err(e))
     }
 
+    pub(crate) fn newest_membership_epoch(&self) -> Result<Option<i64>> {
+        self.conn
+            .query_row("SELECT max(epoch) FROM team_membership", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
     /// A statement at an epoch already taken is [`Error::AlreadyExists`].
     pub(crate) fn insert_membership(&self, row: &MembershipRow) -> Result<()> {
         self.conn
