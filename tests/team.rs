@@ -329,13 +329,12 @@ fn a_statement_from_another_team_is_refused(backend: Backend) {
     t.place.sql("DELETE FROM team_membership");
     for row in stolen.lines() {
         let cells: Vec<&str> = row.split('|').collect();
-        t.place.sql(&format!(
-            "INSERT INTO team_membership (epoch, statement, signer, signature) VALUES ({}, {}, {}, {})",
-            cells[0],
-            t.place.blob(&unhex(cells[1])),
-            t.place.blob(&unhex(cells[2])),
-            t.place.blob(&unhex(cells[3]))
-        ));
+        t.place.insert_statement(
+            cells[0].parse().unwrap(),
+            &unhex(cells[1]),
+            &unhex(cells[2]),
+            &unhex(cells[3]),
+        );
     }
     // The store now says it is another team, which no one here joined.
     for m in [&t.admin, &bob] {
@@ -401,13 +400,12 @@ fn a_statement_signed_by_a_non_admin_is_refused(backend: Backend) {
     statement[at..at + 32].copy_from_slice(&x25519_of(&mallory.line()));
     let key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
     let signature = key.sign(&statement).to_bytes();
-    t.place.sql(&format!(
-        "INSERT INTO team_membership (epoch, statement, signer, signature) VALUES ({}, {}, {}, {})",
+    t.place.insert_statement(
         epoch + 1,
-        t.place.blob(&statement),
-        t.place.blob(&key.verifying_key().to_bytes()),
-        t.place.blob(&signature)
-    ));
+        &statement,
+        &key.verifying_key().to_bytes(),
+        &signature,
+    );
     refused_by_everyone(&t, &[&t.admin, &bob]);
 }
 
@@ -465,28 +463,19 @@ fn edited_or_planted_keypair_rows_are_refused(backend: Backend) {
     let mac = unhex(&t.place.sql("SELECT mac FROM keypairs WHERE name = 'db'"));
     let mut forged = mac.clone();
     forged[2..5].copy_from_slice(b"eve");
-    t.place.sql(&format!(
-        "UPDATE keypairs SET mac = {} WHERE name = 'db'",
-        t.place.blob(&forged)
-    ));
+    t.place.set_keypair_blob("db", "mac", &forged);
     let run = t
         .admin
         .run(&["--json", "export", "db", "-o", "-"])
         .expect(7);
     assert_eq!(run.error_json()["error_code"], "KPS.6011");
     // Put back, the row verifies again.
-    t.place.sql(&format!(
-        "UPDATE keypairs SET mac = {} WHERE name = 'db'",
-        t.place.blob(&mac)
-    ));
+    t.place.set_keypair_blob("db", "mac", &mac);
     t.admin.run(&["show", "db"]).ok();
     // Web's sealed key (sealed to every member) moved into db's row: its
     // data key and body are bound to web's name and public key.
     let web = envelope(&t.place, "web");
-    t.place.sql(&format!(
-        "UPDATE keypairs SET private_key = {} WHERE name = 'db'",
-        t.place.blob(&web)
-    ));
+    t.place.set_keypair_blob("db", "private_key", &web);
     let run = t
         .admin
         .run(&["--json", "export", "db", "-o", "-"])

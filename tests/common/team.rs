@@ -129,6 +129,24 @@ impl Place {
         }
     }
 
+    /// Set the blob column `column` of keypair `name` (as the attacker).
+    pub fn set_keypair_blob(&self, name: &str, column: &str, bytes: &[u8]) {
+        self.sql(&format!(
+            "UPDATE keypairs SET {column} = {} WHERE name = '{name}'",
+            self.blob(bytes)
+        ));
+    }
+
+    /// Insert a membership statement row as given (as the attacker).
+    pub fn insert_statement(&self, epoch: i64, statement: &[u8], signer: &[u8], signature: &[u8]) {
+        self.sql(&format!(
+            "INSERT INTO team_membership (epoch, statement, signer, signature) VALUES ({epoch}, {}, {}, {})",
+            self.blob(statement),
+            self.blob(signer),
+            self.blob(signature)
+        ));
+    }
+
     /// A blob literal in this backend's SQL.
     pub fn blob(&self, bytes: &[u8]) -> String {
         let hex: String = bytes.iter().map(|x| format!("{x:02x}")).collect();
