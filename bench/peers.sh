@@ -111,48 +111,10 @@ kps_pw() { "$KPS" --passphrase-file "$W/pass" "$@"; }
 
 ROWS=()  # markdown rows, in order
 
-# add ID LABEL PREPARE COMMAND: one command of the next run_set (PREPARE may
-# be empty); it is also remembered for the table.
-ENTRIES=()
-SEP=$'\x1f'
-declare -A COMMANDS
-add() {
-    COMMANDS[$1/$2]=$4
-    ENTRIES+=("$2$SEP$3$SEP$4")
-}
+# add, run_set, median_ms, runs_of, fmt_ms, ratio: bench/hyperfine.sh.
+# shellcheck source=bench/hyperfine.sh
+. "$ROOT/bench/hyperfine.sh"
 
-# run_set ID RUNS: ROUNDS rounds of hyperfine over the commands added since
-# the last run_set, the order rotated by one each round.
-run_set() {
-    local id=$1 runs=$2
-    local n=${#ENTRIES[@]} r i
-    for ((r = 0; r < ROUNDS; r++)); do
-        local args=()
-        for ((i = 0; i < n; i++)); do
-            local e=${ENTRIES[$(((i + r) % n))]}
-            local label=${e%%"$SEP"*} rest=${e#*"$SEP"}
-            local prepare=${rest%%"$SEP"*} cmd=${rest#*"$SEP"}
-            args+=(-n "$label" --prepare "${prepare:-true}" "$cmd")
-        done
-        log "$id: round $((r + 1))/$ROUNDS"
-        if ! hyperfine -N --style none --warmup "$WARMUP" --runs "$runs" \
-            --export-json "$W/json/$id.$r.json" "${args[@]}" >"$W/hyperfine.log" 2>&1; then
-            cat "$W/hyperfine.log" >&2
-            exit 1
-        fi
-    done
-    ENTRIES=()
-}
-
-# Median (ms) and number of runs of LABEL in set ID, over all rounds.
-median_ms() {
-    jq -rs --arg l "$2" '[.[].results[] | select(.command == $l) | .times[]] | sort
-        | (if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end)
-        | . * 1000' "$W/json/$1".*.json
-}
-runs_of() {
-    jq -rs --arg l "$2" '[.[].results[] | select(.command == $l) | .times[]] | length' "$W/json/$1".*.json
-}
 # Shown commands: the temporary directory as $W, the binary as kps.
 shown() {
     local c=${1//$KPS/kps}
@@ -160,9 +122,6 @@ shown() {
     # shellcheck disable=SC2016 # backquotes for markdown code, not expansion
     printf '`%s`' "${c//|/\\|}"
 }
-
-fmt_ms() { LC_ALL=C printf '%.1f' "$1"; }
-ratio() { LC_ALL=C awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 # unlock_row WORK ID: the default-KDF run less the token-KDF run of set ID.
 unlock_row() {
