@@ -1087,37 +1087,29 @@ impl Store {
         let mut head_found = head.is_none();
         let mut all_verified = true;
         let mut out = Vec::with_capacity(rows.len());
-        let mut prev: Option<[u8; 32]> = None;
-        let mut newest_epoch = 0u64;
+        let mut checker = crate::team::audit::LogChecker::new(team.id, None, &statements);
+        // The hash of the last row, if it was an entry.
+        let mut last: Option<[u8; 32]> = None;
         for row in &rows {
-            let mut problems = Vec::new();
-            match entry_of(row) {
+            let problems: Vec<String> = match entry_of(row) {
                 Ok(entry) => {
-                    let flags = crate::team::audit::verify_log(
-                        team.id,
-                        prev,
-                        std::slice::from_ref(&entry),
-                        &statements,
-                    );
-                    problems.extend(flags.into_iter().flatten().map(|f| f.to_string()));
-                    if entry.event.epoch < newest_epoch
-                        && !problems
-                            .iter()
-                            .any(|p| p.contains("older membership epoch"))
-                    {
-                        problems.push(crate::team::Flag::EpochWentBack.to_string());
-                    }
-                    newest_epoch = newest_epoch.max(entry.event.epoch);
-                    prev = Some(entry.hash());
-                    if head.is_some_and(|(id, hash)| id == row.id && Some(hash) == prev) {
+                    let hash = entry.hash();
+                    last = Some(hash);
+                    if head.is_some_and(|(id, h)| id == row.id && h == hash) {
                         head_found = true;
                     }
+                    checker
+                        .check(&entry)
+                        .iter()
+                        .map(|f| f.to_string())
+                        .collect()
                 }
                 Err(why) => {
-                    problems.push(format!("malformed: {why}"));
-                    prev = None;
+                    checker.skip();
+                    last = None;
+                    vec![format!("malformed: {why}")]
                 }
-            }
+            };
             all_verified &= problems.is_empty();
             let about = keypair.is_none_or(|k| {
                 !Action::parse(&row.action).is_some_and(Action::is_membership) && row.target == k
@@ -1137,7 +1129,7 @@ impl Store {
         let missing_head = (!head_found).then(|| head.map(|(id, _)| id)).flatten();
         if all_verified
             && missing_head.is_none()
-            && let (Some(row), Some(hash)) = (rows.last(), prev)
+            && let (Some(row), Some(hash)) = (rows.last(), last)
         {
             save_head(&team.id, &x25519, row.id, &hash)?;
         }

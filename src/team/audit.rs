@@ -232,17 +232,51 @@ pub fn verify_log(
     entries: &[AuditEntry],
     statements: &BTreeMap<u64, Membership>,
 ) -> Vec<Vec<Flag>> {
-    let mut prev = after;
-    let mut newest_epoch = 0u64;
-    entries
-        .iter()
-        .map(|e| {
-            let flags = check_entry(team_id, prev, newest_epoch, e, statements);
-            prev = Some(e.hash());
-            newest_epoch = newest_epoch.max(e.event.epoch);
-            flags
-        })
-        .collect()
+    let mut checker = LogChecker::new(team_id, after, statements);
+    entries.iter().map(|e| checker.check(e)).collect()
+}
+
+/// [`verify_log`] one entry at a time, for a log read row by row from a
+/// database, where a row may be no entry at all ([`LogChecker::skip`]).
+pub struct LogChecker<'a> {
+    team_id: TeamId,
+    prev: Option<[u8; 32]>,
+    newest_epoch: u64,
+    statements: &'a BTreeMap<u64, Membership>,
+}
+
+impl<'a> LogChecker<'a> {
+    pub fn new(
+        team_id: TeamId,
+        after: Option<[u8; 32]>,
+        statements: &'a BTreeMap<u64, Membership>,
+    ) -> Self {
+        LogChecker {
+            team_id,
+            prev: after,
+            newest_epoch: 0,
+            statements,
+        }
+    }
+
+    /// The flags of the next entry.
+    pub fn check(&mut self, e: &AuditEntry) -> Vec<Flag> {
+        let flags = check_entry(
+            self.team_id,
+            self.prev,
+            self.newest_epoch,
+            e,
+            self.statements,
+        );
+        self.prev = Some(e.hash());
+        self.newest_epoch = self.newest_epoch.max(e.event.epoch);
+        flags
+    }
+
+    /// The next row was no entry: the one after it follows nothing known.
+    pub fn skip(&mut self) {
+        self.prev = None;
+    }
 }
 
 fn check_entry(
