@@ -4,8 +4,11 @@
 pub mod hsm;
 pub mod nssshd;
 pub mod pg;
+pub mod port;
 pub mod sshd;
 pub mod team;
+
+pub use port::free_port;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -27,6 +30,14 @@ pub const SECRETS: &[&str] = &[
 /// The cheapest KDF settings kps accepts (OWASP's Argon2id minimum, 19 MiB
 /// and 2 passes), so that tests spend their time on what they test.
 pub const CHEAP_KDF: [&str; 4] = ["--kdf-memory", "19456", "--kdf-passes", "2"];
+
+/// Has sshd, logging to `log` (`-e`, LogLevel INFO or more), said that it
+/// listens on 127.0.0.1:`port`? A banner on the port is not proof: another
+/// sshd may hold it.
+pub fn sshd_says_listening(log: &Path, port: u16) -> bool {
+    std::fs::read_to_string(log)
+        .is_ok_and(|t| t.contains(&format!("Server listening on 127.0.0.1 port {port}.")))
+}
 
 /// Is `tool` on PATH? When it is not: under `KPS_TEST_REQUIRE_TOOLS=1` (set by
 /// `.ci/run`) the test fails; otherwise it prints why it skips.

@@ -12,7 +12,7 @@
 //! pinned, so they see what the running daemon offers.
 
 use super::sshd::{find_program, have_sshd, run_with_timeout};
-use super::{have_tool, tool_ok};
+use super::{free_port, have_tool, sshd_says_listening, tool_ok};
 use std::net::TcpStream;
 use std::os::unix::fs::{PermissionsExt, chown};
 use std::path::{Path, PathBuf};
@@ -317,10 +317,7 @@ impl NsSshd {
         let log = base.join("sshd.log");
         let mut last_log = String::new();
         for _attempt in 0..5 {
-            let port = {
-                let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-                l.local_addr().unwrap().port()
-            };
+            let port = free_port();
             Self::write_config(&b, &etc_ssh, port);
             // Paths go in as positional parameters, never spliced into the script.
             let script = r#"
@@ -357,7 +354,7 @@ impl NsSshd {
                 if let Ok(Some(_)) = child.try_wait() {
                     break;
                 }
-                if banner_of(port).is_some() {
+                if sshd_says_listening(&log, port) && banner_of(port).is_some() {
                     return NsSshd {
                         child: Some(child),
                         port,

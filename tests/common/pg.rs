@@ -25,6 +25,7 @@
 //! its sshd.
 
 use super::have_tool;
+use super::port::free_port;
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, chown};
 use std::path::{Path, PathBuf};
@@ -596,12 +597,6 @@ fn wait_or_kill(child: &mut Child, timeout: Duration) {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-/// A port on 127.0.0.1 that was free a moment ago.
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
 }
 
 /// The cluster's own settings, included at the end of postgresql.conf (so

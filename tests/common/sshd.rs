@@ -1,7 +1,7 @@
 //! A throwaway sshd on 127.0.0.1 for login tests (kps's exports, plink,
 //! the agent), and the helpers that drive ssh against it.
 
-use super::{have_tool, tool_ok};
+use super::{free_port, have_tool, sshd_says_listening, tool_ok};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -62,55 +62,64 @@ impl Sshd {
         std::fs::write(dir.join("authorized_keys"), authorized_keys).unwrap();
         // sshd insists on its privilege separation directory.
         let _ = std::fs::create_dir_all("/run/sshd");
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let config = dir.join("sshd_config");
-        std::fs::write(
-            &config,
-            format!(
-                "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nPidFile {dir}/sshd.pid\n\
-                 AuthorizedKeysFile {dir}/authorized_keys\nStrictModes no\nUsePAM no\n\
-                 PasswordAuthentication no\nKbdInteractiveAuthentication no\n\
-                 PubkeyAuthentication yes\nPermitRootLogin prohibit-password\n\
-                 MaxStartups 200\nLogLevel VERBOSE\n{extra}",
-                host = dir.join("host_key").display(),
-                dir = dir.display(),
-            ),
-        )
-        .unwrap();
-        let log = dir.join("sshd.log");
-        let child = Command::new(sshd)
-            .args(["-D", "-e", "-f"])
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
         let fp = tool_ok(
             "ssh-keygen",
             &[&"-l", &"-E", &"sha256", &"-f", &dir.join("host_key.pub")],
         );
-        let mut sshd = Sshd {
-            child,
-            port,
-            host_fingerprint: fp.split_whitespace().nth(1).unwrap().to_string(),
-            log,
-        };
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = sshd.child.try_wait() {
-                panic!("sshd exited ({status}): {}", sshd.log_text());
+        let host_fingerprint = fp.split_whitespace().nth(1).unwrap().to_string();
+        let config = dir.join("sshd_config");
+        let log = dir.join("sshd.log");
+        // Another test process can take the free port before sshd binds it:
+        // then sshd exits saying so, and another port is tried.
+        for _attempt in 0..5 {
+            let port = free_port();
+            std::fs::write(
+                &config,
+                format!(
+                    "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nPidFile {dir}/sshd.pid\n\
+                     AuthorizedKeysFile {dir}/authorized_keys\nStrictModes no\nUsePAM no\n\
+                     PasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+                     PubkeyAuthentication yes\nPermitRootLogin prohibit-password\n\
+                     MaxStartups 200\nLogLevel VERBOSE\n{extra}",
+                    host = dir.join("host_key").display(),
+                    dir = dir.display(),
+                ),
+            )
+            .unwrap();
+            let child = Command::new(&sshd)
+                .args(["-D", "-e", "-f"])
+                .arg(&config)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .unwrap();
+            let mut sshd = Sshd {
+                child,
+                port,
+                host_fingerprint: host_fingerprint.clone(),
+                log: log.clone(),
+            };
+            let start = Instant::now();
+            let exited = loop {
+                if sshd_says_listening(&sshd.log, port) {
+                    return sshd;
+                }
+                if let Ok(Some(status)) = sshd.child.try_wait() {
+                    break status;
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(20),
+                    "sshd did not start: {}",
+                    sshd.log_text()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            };
+            if !sshd.log_text().contains("Address already in use") {
+                panic!("sshd exited ({exited}): {}", sshd.log_text());
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "sshd did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
         }
-        sshd
+        panic!("sshd found no free port in 5 tries")
     }
 
     /// `plink -batch ... USER@127.0.0.1 echo ok` with `key`, this server's

@@ -20,6 +20,9 @@ use std::path::Path;
 #[allow(dead_code, clippy::all)]
 #[path = "../../../tests/common/pg.rs"]
 pub(super) mod pg;
+#[allow(dead_code)]
+#[path = "../../../tests/common/port.rs"]
+mod port;
 
 /// As tests/common's: is `tool` on PATH? Under `KPS_TEST_REQUIRE_TOOLS=1`
 /// a missing tool fails the test; otherwise it skips, saying why.
