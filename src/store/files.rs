@@ -167,8 +167,10 @@ impl Store {
         Ok(store)
     }
 
-    /// Write a consistent copy of the store to `target` with SQLite's online
-    /// backup (other processes may keep writing meanwhile).
+    /// Write a consistent copy of the store to `target`, one store file
+    /// (SQLite's online backup, or one snapshot of a PostgreSQL store's
+    /// rows: see [`backend::Backend::backup_to`]); other processes may keep
+    /// writing meanwhile.
     ///
     /// The copy is built in a new directory beside `target` (0700, a random
     /// name, so on the same file system) that no one else can predict or
@@ -191,8 +193,7 @@ impl Store {
             .and_then(|f| f.set_permissions(fs::Permissions::from_mode(0o600)))
             .map_err(out_err)?;
         self.backend
-            .sqlite()?
-            .backup_to(&tmp)
+            .backup_to(&tmp)?
             .map_err(|e| out_err(std::io::Error::other(e)))?;
         fs::File::open(&tmp)
             .and_then(|f| f.sync_all())

@@ -25,10 +25,11 @@
 //! the transaction while the guard lives.)
 //!
 //! Some of SQLite's machinery has no counterpart elsewhere and is only
-//! SQLite's: WAL checkpoints, the online backup, the integrity check and
-//! the attached-file restore. They are reached through
-//! [`Backend::sqlite`], which refuses a PostgreSQL store (whose backup is
-//! `pg_dump`'s). The checkpoint methods do nothing on PostgreSQL.
+//! SQLite's: WAL checkpoints, the integrity check and the attached-file
+//! restore. They are reached through [`Backend::sqlite`], which refuses a
+//! PostgreSQL store (restored with `pg_restore`). The checkpoint methods do
+//! nothing on PostgreSQL. A backup is a store file from either:
+//! [`Backend::backup_to`] (SQLite's online backup, or snapshot.rs).
 
 #[cfg(test)]
 mod conformance;
@@ -37,6 +38,7 @@ mod pg_tests;
 mod postgres;
 pub(crate) mod postgres_schema;
 mod postgres_tls;
+pub(crate) mod snapshot;
 mod sqlite;
 pub(crate) mod sqlite_schema;
 
@@ -237,18 +239,34 @@ impl Backend {
         }
     }
 
-    /// The SQLite file behind the store, for what only a file has (backup,
-    /// restore); a PostgreSQL store is refused, pointing at `pg_dump`.
+    /// The SQLite file behind the store, for what only a file has
+    /// (restore); a PostgreSQL store is refused, pointing at `pg_restore`.
     pub(crate) fn sqlite(&self) -> Result<&Sqlite> {
         match self {
             Backend::Sqlite(db) => Ok(db),
             Backend::Postgres(db) => Err(Error::invalid_with_hint(
                 format!(
-                    "kps backup and restore work on a store file, not on the PostgreSQL store {}",
+                    "kps restore works on a store file, not on the PostgreSQL store {}",
                     db.describe()
                 ),
-                "back the database up with pg_dump (nothing in it is secret in clear), and restore it with psql or pg_restore",
+                "restore the database with pg_restore (from pg_dump), or take keypairs out of a 'kps backup' file with 'kps store copy --from FILE'",
             )),
+        }
+    }
+
+    /// Write a consistent copy of the store into the new, empty file
+    /// `file`, as one self-contained store file: SQLite's online backup,
+    /// or every row of one snapshot of a PostgreSQL store (snapshot.rs);
+    /// other writers go on meanwhile. The outer error is the store's (it
+    /// could not be read); the inner one the file's, as a message for the
+    /// caller to report against its target.
+    pub(crate) fn backup_to(&self, file: &Path) -> Result<std::result::Result<(), String>> {
+        match self {
+            Backend::Sqlite(db) => Ok(db.backup_to(file)),
+            Backend::Postgres(db) => {
+                let rows = db.snapshot(snapshot::TABLES)?;
+                Ok(snapshot::write(file, &rows).map_err(|e| e.to_string()))
+            }
         }
     }
 

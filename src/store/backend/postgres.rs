@@ -31,6 +31,7 @@
 
 use super::postgres_schema as schema;
 use super::postgres_tls::{self, MakeRustls};
+use super::snapshot::{self, Value};
 use super::{AuditRow, BindingFilter, BindingRow, IdentityRow, KeypairRow, MembershipRow};
 use crate::keypair::Keypair;
 use crate::store::location::{PgHost, PgTarget, SslMode};
@@ -1182,6 +1183,63 @@ impl Postgres {
             ],
         )
         .map(|_| ())
+    }
+
+    /// Every row of each of `tables` (name and columns), read in one
+    /// read-only REPEATABLE READ transaction: one snapshot of the database,
+    /// whatever other members write meanwhile (they are not waited for).
+    /// Rows come in their primary key's order.
+    pub(crate) fn snapshot(&self, tables: &[(&str, &[&str])]) -> Result<Vec<Vec<Vec<Value>>>> {
+        if self.in_tx.get() {
+            return Err(self.corrupt("internal: a snapshot inside a write transaction"));
+        }
+        self.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        let read = tables
+            .iter()
+            .map(|(table, columns)| {
+                let order = if *table == "settings" {
+                    "key"
+                } else if *table == "team_membership" {
+                    "epoch"
+                } else {
+                    "id"
+                };
+                let sql = format!(
+                    "SELECT {} FROM {table} ORDER BY {order}",
+                    snapshot::column_list(columns)
+                );
+                self.query_typed(&sql, &[])?
+                    .iter()
+                    .map(|row| (0..columns.len()).map(|i| self.value(row, i)).collect())
+                    .collect()
+            })
+            .collect::<Result<Vec<Vec<Vec<Value>>>>>();
+        // Only read: ending it either way changes nothing.
+        let end = self.batch(if read.is_ok() { "COMMIT" } else { "ROLLBACK" });
+        let read = read?;
+        end?;
+        Ok(read)
+    }
+
+    /// Column `idx` of `row` by its PostgreSQL type.
+    fn value(&self, row: &Row, idx: usize) -> Result<Value> {
+        let ty = row.columns()[idx].type_().clone();
+        Ok(match ty {
+            Type::INT8 => self.get::<Option<i64>>(row, idx)?.map(Value::Int),
+            Type::INT4 => self
+                .get::<Option<i32>>(row, idx)?
+                .map(|v| Value::Int(v.into())),
+            Type::INT2 => self
+                .get::<Option<i16>>(row, idx)?
+                .map(|v| Value::Int(v.into())),
+            Type::TEXT | Type::VARCHAR => self.get::<Option<String>>(row, idx)?.map(Value::Text),
+            Type::BYTEA => self.get::<Option<Vec<u8>>>(row, idx)?.map(Value::Blob),
+            other => {
+                let name = row.columns()[idx].name();
+                return Err(self.corrupt(format!("column {name} has the unexpected type {other}")));
+            }
+        }
+        .unwrap_or(Value::Null))
     }
 
     pub(crate) fn checkpoint(&self) {}

@@ -7,6 +7,7 @@
 //! defensive mode), the refusal of triggers and views, WAL checkpoints,
 //! the online backup, and `restore`'s integrity check and ATTACH.
 
+use super::snapshot::{self, Value};
 use super::sqlite_schema as schema;
 use super::{AuditRow, BindingFilter, BindingRow, IdentityRow, KeypairRow, MembershipRow};
 use crate::keypair::Keypair;
@@ -1018,6 +1019,42 @@ impl Sqlite {
         dest.close().map_err(|(_, e)| sql_err(e))
     }
 
+    /// Write `rows[i]` into table `tables[i]` (name and columns) of this
+    /// new, empty store file in one transaction, then leave WAL mode so
+    /// that the file is self-contained. A store that already holds rows is
+    /// refused (a snapshot is copied only into a file made for it).
+    pub(crate) fn insert_rows(
+        &self,
+        tables: &[(&str, &[&str])],
+        rows: &[Vec<Vec<Value>>],
+    ) -> Result<()> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        for ((table, columns), rows) in tables.iter().zip(rows) {
+            let held: i64 = tx
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .map_err(|e| self.err(e))?;
+            if held != 0 {
+                return Err(self.corrupt(format!(
+                    "internal: a snapshot into a store whose {table} is not empty"
+                )));
+            }
+            let marks = vec!["?"; columns.len()].join(", ");
+            let mut stmt = tx
+                .prepare(&format!(
+                    "INSERT INTO {table} ({}) VALUES ({marks})",
+                    snapshot::column_list(columns)
+                ))
+                .map_err(|e| self.err(e))?;
+            for row in rows {
+                stmt.execute(rusqlite::params_from_iter(row.iter()))
+                    .map_err(|e| self.err(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        self.make_self_contained()
+    }
+
     /// SQLite's integrity check: `ok`, or the first problem found.
     pub(crate) fn integrity_check(&self) -> Result<String> {
         self.conn
@@ -1116,6 +1153,18 @@ impl Sqlite {
             .map(|n| format!("\"{}\"", n.replace('"', "\"\"")))
             .collect::<Vec<_>>()
             .join(", "))
+    }
+}
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(ToSqlOutput::Borrowed(match self {
+            Value::Null => ValueRef::Null,
+            Value::Int(v) => ValueRef::Integer(*v),
+            Value::Text(v) => ValueRef::Text(v.as_bytes()),
+            Value::Blob(v) => ValueRef::Blob(v),
+        }))
     }
 }
 

@@ -1,0 +1,133 @@
+//! `kps backup` of a PostgreSQL store: every row of the store, read in one
+//! snapshot of the database, written as they are into a new SQLite store
+//! file. Nothing is opened, sealed again or signed again: the file holds
+//! the same sealed keys, signatures, member statements and audit chain, so
+//! it is the same team store, read with `--store FILE` by the same members
+//! from the same pins.
+//!
+//! Both schemas hold the tables and columns of [`TABLES`] (PostgreSQL's
+//! version 2 is SQLite's 6; a test checks both against this list, so a
+//! migration that adds a column to one must add it here too).
+
+#[cfg(doc)]
+use super::Postgres;
+use super::Sqlite;
+use crate::{Error, Result};
+use std::path::Path;
+
+/// A column's value as either backend holds it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+/// A table and the columns a snapshot copies, in the order the tables are
+/// written (a binding after its keypair). Ids are kept: a binding names
+/// its keypair's id, and `kps team log` names entries by theirs. SQLite's
+/// bindings have no id column (the rowid), so none is copied; a binding's
+/// MAC does not cover it.
+pub(crate) const TABLES: &[(&str, &[&str])] = &[
+    (
+        "identity",
+        &[
+            "id",
+            "suite",
+            "public_key",
+            "kdf",
+            "kdf_memory_kib",
+            "kdf_passes",
+            "kdf_parallelism",
+            "kdf_salt",
+            "wrap_nonce",
+            "wrapped_secret",
+            "create_time",
+            "update_time",
+        ],
+    ),
+    ("settings", &["key", "value"]),
+    (
+        "keypairs",
+        &[
+            "id",
+            "name",
+            "algorithm",
+            "bits",
+            "public_key",
+            "fingerprint_sha256",
+            "fingerprint_md5",
+            "comment",
+            "description",
+            "user_id",
+            "create_time",
+            "update_time",
+            "encryption_type",
+            "kms_key_name",
+            "kms_key_id",
+            "private_key",
+            "fingerprint_aws_created",
+            "fingerprint_aws_imported",
+            "mac",
+        ],
+    ),
+    (
+        "bindings",
+        &[
+            "keypair_id",
+            "host",
+            "port",
+            "user",
+            "host_key_fingerprint",
+            "authorized_keys_path",
+            "password_login",
+            "create_time",
+            "update_time",
+            "mac",
+        ],
+    ),
+    (
+        "team_membership",
+        &["epoch", "statement", "signer", "signature"],
+    ),
+    (
+        "team_audit",
+        &[
+            "id",
+            "team_id",
+            "prev",
+            "at_micros",
+            "epoch",
+            "member",
+            "action",
+            "target",
+            "signature",
+        ],
+    ),
+];
+
+/// The columns of a table, double-quoted (`user` is a keyword in
+/// PostgreSQL) and comma-separated, for both backends' SQL.
+pub(crate) fn column_list(columns: &[&str]) -> String {
+    columns
+        .iter()
+        .map(|c| format!("\"{c}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Write `rows` (what [`Postgres::snapshot`] read of [`TABLES`]) into
+/// the new, empty file `file` as a store file at this kps's schema, in one
+/// transaction, leaving one self-contained file (no WAL beside it).
+pub(crate) fn write(file: &Path, rows: &[Vec<Vec<Value>>]) -> Result<()> {
+    let db = Sqlite::open(file, false)?;
+    db.migrate(|version| match version {
+        0 => Ok(()),
+        _ => Err(Error::StoreCorrupt {
+            path: file.to_path_buf(),
+            detail: "internal: a snapshot into a file that is not new".into(),
+        }),
+    })?;
+    db.insert_rows(TABLES, rows)
+}
