@@ -290,7 +290,9 @@ pub enum Command {
 
     /// Write a consistent copy of the store to FILE (safe while kps runs)
     #[command(
-        after_help = "The copy is one SQLite file, 0600; use it with --store FILE.\n\n\
+        after_help = "The copy is one SQLite file, 0600; use it with --store FILE. A team store on \
+                      PostgreSQL is copied from one snapshot of the database into the same kind of \
+                      file, which its members read with --store FILE.\n\n\
                             Examples:\n  kps backup ~/backups/kps-$(date +%F).db\n  \
                             kps --store ~/backups/kps-2026-11-29.db list"
     )]

@@ -35,6 +35,7 @@ on_both_backends!(
     the_audit_log_records_and_flags,
     every_command_works_on_a_team_store,
     store_copy_moves_keypairs_in_and_out_whole,
+    a_backup_is_the_team_store_in_one_file,
     kms_keypairs_work_for_every_member,
     the_agent_serves_a_team_key,
     bind_and_unbind_work_on_a_team_store,
@@ -834,6 +835,89 @@ fn store_copy_moves_keypairs_in_and_out_whole(backend: Backend) {
         .collect();
     assert_eq!(actions.iter().filter(|a| **a == "import").count(), 3);
     assert_eq!(actions.iter().filter(|a| **a == "export").count(), 3);
+}
+
+/// `kps backup FILE` of a team store (a PostgreSQL database or a store
+/// directory) writes one store file holding the same sealed keys, member
+/// statements and audit log: members read it with `--store FILE` from the
+/// pins they have, and `store copy` takes keys out of it.
+fn a_backup_is_the_team_store_in_one_file(backend: Backend) {
+    let Some(t) = team(backend) else { return };
+    let bob = t.add("bob");
+    let a = &t.admin;
+    a.create("web");
+    bob.run(&["--json", "create", "rsa", "--type", "rsa", "--bits", "2048"])
+        .ok();
+    let listed = fingerprints(&bob.run(&["--json", "list"]).ok().json());
+    let members = bob.run(&["--json", "team", "members"]).ok().json();
+    let log = bob.run(&["--json", "team", "log"]).ok().json();
+    let file = bob.own.path("team-backup.db");
+    let file_arg = file.to_str().unwrap();
+    let done = bob.run(&["--json", "backup", file_arg]).ok().json();
+    assert_eq!(done["backup"], file_arg);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(!bob.own.path("team-backup.db-wal").exists());
+    // Written after the backup: not in it.
+    a.create("later");
+    a.run(&["--json", "delete", "rsa", "--yes"]).ok();
+    let from_file = |m: &Member, args: &[&str]| {
+        let mut all = vec!["--store", file_arg];
+        all.extend(args);
+        m.run(&all)
+    };
+    assert_eq!(
+        fingerprints(&from_file(&bob, &["--json", "list"]).ok().json()),
+        listed
+    );
+    assert_eq!(
+        from_file(&bob, &["--json", "team", "members"]).ok().json()["members"],
+        members["members"]
+    );
+    assert_eq!(from_file(&bob, &["--json", "team", "log"]).ok().json(), log);
+    // Each member opens their own seal in the file: the same keys.
+    let web = from_file(a, &["export", "web", "-o", "-"]).ok().stdout();
+    assert!(web.contains("PRIVATE KEY"));
+    assert_eq!(web, exported(&bob, "web"));
+    assert_eq!(
+        from_file(&bob, &["export", "rsa", "-o", "-"]).ok().stdout(),
+        from_file(a, &["export", "rsa", "-o", "-"]).ok().stdout()
+    );
+    // Someone who never joined gets nothing out of it.
+    let mallory = Member::new("mallory", &t.place);
+    let run = from_file(&mallory, &["--json", "export", "web", "-o", "-"]);
+    assert_ne!(run.code(), 0);
+    assert!(!run.stdout().contains("PRIVATE KEY"));
+    // Keys come back out of it with store copy, here into a new personal store.
+    let out_dir = bob.own.path("from-backup");
+    let new_pass = bob.own.path("new-pass");
+    std::fs::write(&new_pass, "a new store passphrase\n").unwrap();
+    let copied = bob
+        .run(&[
+            "--json",
+            "store",
+            "copy",
+            "--from",
+            file_arg,
+            "--to",
+            out_dir.to_str().unwrap(),
+            "--to-passphrase-file",
+            new_pass.to_str().unwrap(),
+        ])
+        .ok()
+        .json();
+    assert_eq!(copied["copied"], 2);
+    let out = common::Kps {
+        dir: tempfile::tempdir().unwrap(),
+        store: out_dir,
+        pass_file: new_pass,
+    };
+    assert_eq!(
+        fingerprints(&out.run(&["--json", "list"]).ok().json()),
+        listed
+    );
+    assert_eq!(out.run(&["export", "web", "-o", "-"]).ok().stdout(), web);
 }
 
 /// Encryption type kms in a team store: a keypair moved to the token is

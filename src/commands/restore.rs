@@ -17,7 +17,7 @@ fn restore(ctx: &Context, args: &RestoreArgs, store: &Store) -> anyhow::Result<(
     if ctx.store_target.is_some() {
         return Err(kps::Error::NotForTeamStore {
             what: "kps restore".into(),
-            hint: "a PostgreSQL store is backed up with pg_dump and restored with pg_restore (nothing in it is secret in clear)".into(),
+            hint: "a PostgreSQL store is restored whole with pg_restore (from pg_dump); keypairs come out of a 'kps backup' file with 'kps store copy --from FILE --to STORE'".into(),
         }
         .into());
     }
