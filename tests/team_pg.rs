@@ -319,6 +319,37 @@ fn a_deadlocked_write_is_tried_again() {
     assert_eq!(log["unverified"], 0);
 }
 
+/// A backup whose read fails part way (here the last table read, the
+/// audit log, has a column a superuser changed to a type kps does not
+/// store) is a clear error and leaves no file, whole or partial, and
+/// nothing of its work beside the target.
+#[test]
+fn a_backup_that_fails_part_way_leaves_no_file() {
+    let Some(t) = Team::new(Backend::Postgres) else {
+        return;
+    };
+    t.admin.create("kept");
+    t.place
+        .sql("ALTER TABLE team_audit ALTER COLUMN at_micros TYPE numeric");
+    let dir = t.admin.own.path("backups");
+    std::fs::create_dir(&dir).unwrap();
+    let file = dir.join("team.db");
+    let run = t
+        .admin
+        .run(&["--json", "backup", file.to_str().unwrap()])
+        .expect(7);
+    let error = run.error_json();
+    assert!(
+        error["error_msg"].as_str().unwrap().contains("at_micros"),
+        "{error}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "left in {dir:?}"
+    );
+}
+
 /// `kps restore` replaces a store file: on PostgreSQL it points at
 /// pg_restore and `store copy`, and changes nothing. (`kps backup` works on
 /// both backends: tests/team.rs.)

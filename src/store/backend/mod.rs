@@ -263,10 +263,7 @@ impl Backend {
     pub(crate) fn backup_to(&self, file: &Path) -> Result<std::result::Result<(), String>> {
         match self {
             Backend::Sqlite(db) => Ok(db.backup_to(file)),
-            Backend::Postgres(db) => {
-                let rows = db.snapshot(snapshot::TABLES)?;
-                Ok(snapshot::write(file, &rows).map_err(|e| e.to_string()))
-            }
+            Backend::Postgres(db) => snapshot::copy(db, file),
         }
     }
 

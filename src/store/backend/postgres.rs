@@ -1185,40 +1185,51 @@ impl Postgres {
         .map(|_| ())
     }
 
-    /// Every row of each of `tables` (name and columns), read in one
-    /// read-only REPEATABLE READ transaction: one snapshot of the database,
-    /// whatever other members write meanwhile (they are not waited for).
-    /// Rows come in their primary key's order.
-    pub(crate) fn snapshot(&self, tables: &[(&str, &[&str])]) -> Result<Vec<Vec<Vec<Value>>>> {
+    /// Every row of each of `tables` (name and columns), handed to
+    /// `f(table index, row)` as it arrives, read in one read-only
+    /// REPEATABLE READ transaction: one snapshot of the database, whatever
+    /// other members write meanwhile (they are not waited for). Rows come
+    /// in their primary key's order; what is held in memory does not grow
+    /// with the store. An error of `f` stops the read and is returned.
+    pub(crate) fn snapshot(
+        &self,
+        tables: &[(&str, &[&str])],
+        mut f: impl FnMut(usize, &[Value]) -> Result<()>,
+    ) -> Result<()> {
+        use postgres::fallible_iterator::FallibleIterator;
         if self.in_tx.get() {
             return Err(self.corrupt("internal: a snapshot inside a write transaction"));
         }
         self.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
-        let read = tables
-            .iter()
-            .map(|(table, columns)| {
-                let order = if *table == "settings" {
-                    "key"
-                } else if *table == "team_membership" {
-                    "epoch"
-                } else {
-                    "id"
+        let mut read = || -> Result<()> {
+            for (i, (table, columns)) in tables.iter().enumerate() {
+                let order = match *table {
+                    "settings" => "key",
+                    "team_membership" => "epoch",
+                    _ => "id",
                 };
                 let sql = format!(
                     "SELECT {} FROM {table} ORDER BY {order}",
                     snapshot::column_list(columns)
                 );
-                self.query_typed(&sql, &[])?
-                    .iter()
-                    .map(|row| (0..columns.len()).map(|i| self.value(row, i)).collect())
-                    .collect()
-            })
-            .collect::<Result<Vec<Vec<Vec<Value>>>>>();
+                let mut client = self.client()?;
+                let mut rows = client
+                    .query_raw(sql.as_str(), std::iter::empty::<&(dyn ToSql + Sync)>())
+                    .map_err(|e| self.err(e))?;
+                while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+                    let values = (0..columns.len())
+                        .map(|c| self.value(&row, c))
+                        .collect::<Result<Vec<Value>>>()?;
+                    f(i, &values)?;
+                }
+            }
+            Ok(())
+        };
+        let read = read();
         // Only read: ending it either way changes nothing.
         let end = self.batch(if read.is_ok() { "COMMIT" } else { "ROLLBACK" });
-        let read = read?;
-        end?;
-        Ok(read)
+        read?;
+        end
     }
 
     /// Column `idx` of `row` by its PostgreSQL type.

@@ -9,9 +9,7 @@
 //! version 2 is SQLite's 6; a test checks both against this list, so a
 //! migration that adds a column to one must add it here too).
 
-#[cfg(doc)]
-use super::Postgres;
-use super::Sqlite;
+use super::{Postgres, Sqlite};
 use crate::{Error, Result};
 use std::path::Path;
 
@@ -117,17 +115,42 @@ pub(crate) fn column_list(columns: &[&str]) -> String {
         .join(", ")
 }
 
-/// Write `rows` (what [`Postgres::snapshot`] read of [`TABLES`]) into
-/// the new, empty file `file` as a store file at this kps's schema, in one
-/// transaction, leaving one self-contained file (no WAL beside it).
-pub(crate) fn write(file: &Path, rows: &[Vec<Vec<Value>>]) -> Result<()> {
-    let db = Sqlite::open(file, false)?;
-    db.migrate(|version| match version {
-        0 => Ok(()),
-        _ => Err(Error::StoreCorrupt {
-            path: file.to_path_buf(),
-            detail: "internal: a snapshot into a file that is not new".into(),
-        }),
-    })?;
-    db.insert_rows(TABLES, rows)
+/// Copy every row of `from`, read in one snapshot, into the new, empty
+/// file `file` as a store file at this kps's schema, in one transaction,
+/// leaving one self-contained file (no WAL beside it). The outer error is
+/// the store's (it could not be read); the inner one the file's, as a
+/// message for the caller to report against its target.
+pub(crate) fn copy(from: &Postgres, file: &Path) -> Result<std::result::Result<(), String>> {
+    let db = Sqlite::open(file, false).and_then(|db| {
+        db.migrate(|version| match version {
+            0 => Ok(()),
+            _ => Err(Error::StoreCorrupt {
+                path: file.to_path_buf(),
+                detail: "internal: a snapshot into a file that is not new".into(),
+            }),
+        })?;
+        Ok(db)
+    });
+    let db = match db {
+        Ok(db) => db,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    // Whose error ends the copy: the file's (an insert, or the
+    // transaction around them) or the store's (the snapshot's read).
+    let mut store_failed = false;
+    let filled = db.fill(TABLES, |insert| {
+        let mut insert_failed = false;
+        let read = from.snapshot(TABLES, |table, row| {
+            let written = insert(table, row);
+            insert_failed |= written.is_err();
+            written
+        });
+        store_failed = read.is_err() && !insert_failed;
+        read
+    });
+    match filled {
+        Ok(()) => Ok(Ok(())),
+        Err(e) if store_failed => Err(e),
+        Err(e) => Ok(Err(e.to_string())),
+    }
 }

@@ -1019,18 +1019,20 @@ impl Sqlite {
         dest.close().map_err(|(_, e)| sql_err(e))
     }
 
-    /// Write `rows[i]` into table `tables[i]` (name and columns) of this
-    /// new, empty store file in one transaction, then leave WAL mode so
-    /// that the file is self-contained. A store that already holds rows is
-    /// refused (a snapshot is copied only into a file made for it).
-    pub(crate) fn insert_rows(
+    /// Fill this new, empty store file in one transaction: `read` is
+    /// given a function that writes a row into table `tables[i]` (name
+    /// and columns), and calls it for every row. Then the file leaves WAL
+    /// mode, so that it is self-contained. A store that already holds rows
+    /// is refused (a snapshot is copied only into a file made for it).
+    pub(crate) fn fill(
         &self,
         tables: &[(&str, &[&str])],
-        rows: &[Vec<Vec<Value>>],
+        read: impl FnOnce(&mut dyn FnMut(usize, &[Value]) -> Result<()>) -> Result<()>,
     ) -> Result<()> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
-        for ((table, columns), rows) in tables.iter().zip(rows) {
+        let mut inserts = Vec::with_capacity(tables.len());
+        for (table, columns) in tables {
             let held: i64 = tx
                 .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
                 .map_err(|e| self.err(e))?;
@@ -1040,17 +1042,21 @@ impl Sqlite {
                 )));
             }
             let marks = vec!["?"; columns.len()].join(", ");
-            let mut stmt = tx
-                .prepare(&format!(
-                    "INSERT INTO {table} ({}) VALUES ({marks})",
-                    snapshot::column_list(columns)
-                ))
-                .map_err(|e| self.err(e))?;
-            for row in rows {
-                stmt.execute(rusqlite::params_from_iter(row.iter()))
-                    .map_err(|e| self.err(e))?;
-            }
+            let sql = format!(
+                "INSERT INTO {table} ({}) VALUES ({marks})",
+                snapshot::column_list(columns)
+            );
+            inserts.push(tx.prepare(&sql).map_err(|e| self.err(e))?);
         }
+        read(&mut |table, row| {
+            let stmt = inserts
+                .get_mut(table)
+                .ok_or_else(|| self.corrupt("internal: a row of no table"))?;
+            stmt.execute(rusqlite::params_from_iter(row.iter()))
+                .map(|_| ())
+                .map_err(|e| self.err(e))
+        })?;
+        drop(inserts);
         tx.commit().map_err(|e| self.err(e))?;
         self.make_self_contained()
     }
