@@ -699,6 +699,30 @@ fn fingerprints(list: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `kps store copy` by `m` from `from` into a new personal store (made by
+/// the copy, with the passphrase in its `pass_file`); the copy's JSON and
+/// that store.
+fn copy_to_new_store(
+    m: &Member,
+    from: &std::ffi::OsStr,
+    env: impl FnOnce(&mut std::process::Command),
+) -> (Value, common::Kps) {
+    let out = common::Kps::empty();
+    let args: Vec<std::ffi::OsString> = vec![
+        "--json".into(),
+        "store".into(),
+        "copy".into(),
+        "--from".into(),
+        from.to_owned(),
+        "--to".into(),
+        out.store.clone().into(),
+        "--to-passphrase-file".into(),
+        out.pass_file.clone().into(),
+    ];
+    let copied = m.run_with(&args, env).ok().json();
+    (copied, out)
+}
+
 fn store_copy_moves_keypairs_in_and_out_whole(backend: Backend) {
     let Some(t) = team(backend) else { return };
     let bob = t.add("bob");
@@ -796,24 +820,8 @@ fn store_copy_moves_keypairs_in_and_out_whole(backend: Backend) {
         3
     );
     // Out again, by Bob, into a new personal store of his.
-    let out_dir = bob.own.path("out");
-    let new_pass = bob.own.path("new-pass");
-    std::fs::write(&new_pass, "a new store passphrase\n").unwrap();
-    let mut back: Vec<std::ffi::OsString> = vec!["--json".into(), "store".into(), "copy".into()];
-    back.extend([
-        "--from".into(),
-        team_arg,
-        "--to".into(),
-        out_dir.clone().into(),
-        "--to-passphrase-file".into(),
-        new_pass.clone().into(),
-    ]);
-    assert_eq!(bob.run_with(&back, with_password).ok().json()["copied"], 3);
-    let out = common::Kps {
-        dir: tempfile::tempdir().unwrap(),
-        store: out_dir,
-        pass_file: new_pass,
-    };
+    let (copied, out) = copy_to_new_store(&bob, &team_arg, with_password);
+    assert_eq!(copied["copied"], 3);
     assert_eq!(
         fingerprints(&out.run(&["--json", "list"]).ok().json()),
         personal
@@ -890,29 +898,8 @@ fn a_backup_is_the_team_store_in_one_file(backend: Backend) {
     assert_ne!(run.code(), 0);
     assert!(!run.stdout().contains("PRIVATE KEY"));
     // Keys come back out of it with store copy, here into a new personal store.
-    let out_dir = bob.own.path("from-backup");
-    let new_pass = bob.own.path("new-pass");
-    std::fs::write(&new_pass, "a new store passphrase\n").unwrap();
-    let copied = bob
-        .run(&[
-            "--json",
-            "store",
-            "copy",
-            "--from",
-            file_arg,
-            "--to",
-            out_dir.to_str().unwrap(),
-            "--to-passphrase-file",
-            new_pass.to_str().unwrap(),
-        ])
-        .ok()
-        .json();
+    let (copied, out) = copy_to_new_store(&bob, file.as_os_str(), |_| {});
     assert_eq!(copied["copied"], 2);
-    let out = common::Kps {
-        dir: tempfile::tempdir().unwrap(),
-        store: out_dir,
-        pass_file: new_pass,
-    };
     assert_eq!(
         fingerprints(&out.run(&["--json", "list"]).ok().json()),
         listed
