@@ -1021,14 +1021,17 @@ impl Sqlite {
 
     /// Fill this new, empty store file in one transaction: `read` is
     /// given a function that writes a row into table `tables[i]` (name
-    /// and columns), and calls it for every row. Then the file leaves WAL
-    /// mode, so that it is self-contained. A store that already holds rows
-    /// is refused (a snapshot is copied only into a file made for it).
+    /// and columns), and calls it for every row. The file leaves WAL mode
+    /// first, so that it is self-contained and its rows are written once,
+    /// not into the WAL and then again into the file. A store that already
+    /// holds rows is refused (a snapshot is copied only into a file made
+    /// for it).
     pub(crate) fn fill(
         &self,
         tables: &[(&str, &[&str])],
         read: impl FnOnce(&mut dyn FnMut(usize, &[Value]) -> Result<()>) -> Result<()>,
     ) -> Result<()> {
+        self.make_self_contained()?;
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
         let mut inserts = Vec::with_capacity(tables.len());
@@ -1057,8 +1060,7 @@ impl Sqlite {
                 .map_err(|e| self.err(e))
         })?;
         drop(inserts);
-        tx.commit().map_err(|e| self.err(e))?;
-        self.make_self_contained()
+        tx.commit().map_err(|e| self.err(e))
     }
 
     /// SQLite's integrity check: `ok`, or the first problem found.
