@@ -1189,8 +1189,9 @@ impl Postgres {
     /// `f(table index, row)` as it arrives, read in one read-only
     /// REPEATABLE READ transaction: one snapshot of the database, whatever
     /// other members write meanwhile (they are not waited for). Rows come
-    /// in their primary key's order; what is held in memory does not grow
-    /// with the store. An error of `f` stops the read and is returned.
+    /// in no particular order (ids are copied, so none is needed); what is
+    /// held in memory does not grow with the store. An error of `f` stops
+    /// the read and is returned.
     pub(crate) fn snapshot(
         &self,
         tables: &[(&str, &[&str])],
@@ -1203,14 +1204,9 @@ impl Postgres {
         self.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
         let mut read = || -> Result<()> {
             for (i, (table, columns)) in tables.iter().enumerate() {
-                let order = match *table {
-                    "settings" => "key",
-                    "team_membership" => "epoch",
-                    _ => "id",
-                };
                 let sql = format!(
-                    "SELECT {} FROM {table} ORDER BY {order}",
-                    snapshot::column_list(columns)
+                    "SELECT {} FROM {table}",
+                    snapshot::column_list(columns.iter().copied())
                 );
                 let mut client = self.client()?;
                 let mut rows = client
@@ -1234,17 +1230,16 @@ impl Postgres {
 
     /// Column `idx` of `row` by its PostgreSQL type.
     fn value(&self, row: &Row, idx: usize) -> Result<Value> {
-        let ty = row.columns()[idx].type_().clone();
-        Ok(match ty {
-            Type::INT8 => self.get::<Option<i64>>(row, idx)?.map(Value::Int),
-            Type::INT4 => self
+        Ok(match row.columns()[idx].type_() {
+            &Type::INT8 => self.get::<Option<i64>>(row, idx)?.map(Value::Int),
+            &Type::INT4 => self
                 .get::<Option<i32>>(row, idx)?
                 .map(|v| Value::Int(v.into())),
-            Type::INT2 => self
+            &Type::INT2 => self
                 .get::<Option<i16>>(row, idx)?
                 .map(|v| Value::Int(v.into())),
-            Type::TEXT | Type::VARCHAR => self.get::<Option<String>>(row, idx)?.map(Value::Text),
-            Type::BYTEA => self.get::<Option<Vec<u8>>>(row, idx)?.map(Value::Blob),
+            &Type::TEXT | &Type::VARCHAR => self.get::<Option<String>>(row, idx)?.map(Value::Text),
+            &Type::BYTEA => self.get::<Option<Vec<u8>>>(row, idx)?.map(Value::Blob),
             other => {
                 let name = row.columns()[idx].name();
                 return Err(self.corrupt(format!("column {name} has the unexpected type {other}")));

@@ -10,11 +10,11 @@
 //! migration that adds a column to one must add it here too).
 
 use super::{Postgres, Sqlite};
-use crate::{Error, Result};
+use crate::Result;
 use std::path::Path;
 
 /// A column's value as either backend holds it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug)]
 pub(crate) enum Value {
     Null,
     Int(i64),
@@ -105,12 +105,12 @@ pub(crate) const TABLES: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// The columns of a table, double-quoted (`user` is a keyword in
-/// PostgreSQL) and comma-separated, for both backends' SQL.
-pub(crate) fn column_list(columns: &[&str]) -> String {
+/// Column names, double-quoted (`user` is a keyword in PostgreSQL; a
+/// quote in a name doubled) and comma-separated, for both backends' SQL.
+pub(crate) fn column_list<'a>(columns: impl IntoIterator<Item = &'a str>) -> String {
     columns
-        .iter()
-        .map(|c| format!("\"{c}\""))
+        .into_iter()
+        .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -121,16 +121,9 @@ pub(crate) fn column_list(columns: &[&str]) -> String {
 /// the store's (it could not be read); the inner one the file's, as a
 /// message for the caller to report against its target.
 pub(crate) fn copy(from: &Postgres, file: &Path) -> Result<std::result::Result<(), String>> {
-    let db = Sqlite::open(file, false).and_then(|db| {
-        db.migrate(|version| match version {
-            0 => Ok(()),
-            _ => Err(Error::StoreCorrupt {
-                path: file.to_path_buf(),
-                detail: "internal: a snapshot into a file that is not new".into(),
-            }),
-        })?;
-        Ok(db)
-    });
+    // A new file, at version 0: every migration runs. (`fill` refuses
+    // a file that holds rows.)
+    let db = Sqlite::open(file, false).and_then(|db| db.migrate(|_| Ok(())).map(|()| db));
     let db = match db {
         Ok(db) => db,
         Err(e) => return Ok(Err(e.to_string())),

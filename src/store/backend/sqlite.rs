@@ -1047,7 +1047,7 @@ impl Sqlite {
             let marks = vec!["?"; columns.len()].join(", ");
             let sql = format!(
                 "INSERT INTO {table} ({}) VALUES ({marks})",
-                snapshot::column_list(columns)
+                snapshot::column_list(columns.iter().copied())
             );
             inserts.push(tx.prepare(&sql).map_err(|e| self.err(e))?);
         }
@@ -1156,11 +1156,7 @@ impl Sqlite {
         if names.is_empty() {
             return Err(self.corrupt(format!("it has no table {table}")));
         }
-        Ok(names
-            .iter()
-            .map(|n| format!("\"{}\"", n.replace('"', "\"\"")))
-            .collect::<Vec<_>>()
-            .join(", "))
+        Ok(snapshot::column_list(names.iter().map(String::as_str)))
     }
 }
 
